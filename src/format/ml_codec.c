@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+// Encoding and decoding of record payloads (see ml_codec.h, docs/FORMAT.md).
+#include "ml_codec.h"
+
+#include "../core/ml_cursor.h"
+#include "../core/ml_error.h"
+#include "ml_format.h"
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* Appends each of a sequence of steps, stopping at the first error. */
+#define TRY(expr)                                                            \
+    do {                                                                     \
+        int err_ = (expr);                                                   \
+        if (err_ < 0) {                                                      \
+            return err_;                                                     \
+        }                                                                    \
+    } while (0)
+
+static int
+put_time(ml_buf *out, uint64_t time_us, int64_t *clock)
+{
+    int64_t t = (int64_t)time_us;
+    int64_t delta = t - *clock;
+    *clock = t;
+    return ml_buf_append_svarint(out, delta);
+}
+
+static int
+put_value(ml_buf *out, const ml_value *v)
+{
+    TRY(ml_buf_append_u8(out, v->tag));
+    switch (v->tag) {
+    case ML_TAG_BYTES:
+        return ml_buf_append_bytes(out, v->v.b.ptr, v->v.b.len);
+    case ML_TAG_UINT:
+        return ml_buf_append_varint(out, v->v.u);
+    case ML_TAG_INT:
+        return ml_buf_append_svarint(out, v->v.i);
+    case ML_TAG_F64:
+        return ml_buf_append_f64(out, v->v.f);
+    default:
+        return ML_EINVAL;
+    }
+}
+
+static int
+put_span(ml_buf *out, const ml_span *s, int64_t *clock)
+{
+    TRY(put_time(out, s->time_us, clock));
+    TRY(ml_buf_append_varint(out, s->call_id));
+    TRY(ml_buf_append_varint(out, s->parent_call));
+    TRY(ml_buf_append_varint(out, s->thread));
+    TRY(ml_buf_append_varint(out, s->wall_ns));
+    TRY(ml_buf_append_varint(out, s->cpu_ns));
+    TRY(ml_buf_append_svarint(out, s->mem_delta));
+    TRY(ml_buf_append_varint(out, s->name));
+    TRY(ml_buf_append_varint(out, s->file));
+    TRY(ml_buf_append_varint(out, s->line));
+    TRY(ml_buf_append_bytes(out, s->args.ptr, s->args.len));
+    return ml_buf_append_bytes(out, s->exception.ptr, s->exception.len);
+}
+
+static int
+put_log(ml_buf *out, const ml_log *l, int64_t *clock)
+{
+    TRY(put_time(out, l->time_us, clock));
+    TRY(ml_buf_append_varint(out, l->thread));
+    TRY(ml_buf_append_varint(out, l->level));
+    TRY(ml_buf_append_u8(out, l->source));
+    TRY(ml_buf_append_varint(out, l->stack));
+    return ml_buf_append_bytes(out, l->text.ptr, l->text.len);
+}
+
+static int
+put_samples(ml_buf *out, const ml_record *r, int64_t *clock)
+{
+    TRY(ml_buf_append_varint(out, r->u.samples.thread));
+    TRY(put_time(out, r->time_us, clock));
+    TRY(ml_buf_append_varint(out, r->u.samples.stack));
+    TRY(ml_buf_append_u8(out, r->u.samples.state));
+    TRY(ml_buf_append_varint(out, r->u.samples.count));
+    return ml_buf_append_varint(out, r->u.samples.span_us);
+}
+
+static int
+put_definition(ml_buf *out, const ml_record *r)
+{
+    switch (r->kind) {
+    case ML_KIND_STRING:
+        TRY(ml_buf_append_varint(out, r->u.string.id));
+        return ml_buf_append_bytes(out, r->u.string.text.ptr,
+                                   r->u.string.text.len);
+    case ML_KIND_FRAME:
+        TRY(ml_buf_append_varint(out, r->u.frame.id));
+        TRY(ml_buf_append_varint(out, r->u.frame.name));
+        TRY(ml_buf_append_varint(out, r->u.frame.file));
+        TRY(ml_buf_append_varint(out, r->u.frame.line));
+        return ml_buf_append_varint(out, r->u.frame.firstline);
+    case ML_KIND_STACK:
+        TRY(ml_buf_append_varint(out, r->u.stack.id));
+        TRY(ml_buf_append_varint(out, r->u.stack.parent));
+        return ml_buf_append_varint(out, r->u.stack.frame);
+    case ML_KIND_SERIES:
+        TRY(ml_buf_append_varint(out, r->u.series.id));
+        TRY(ml_buf_append_u8(out, r->u.series.cls));
+        TRY(ml_buf_append_varint(out, r->u.series.name));
+        return ml_buf_append_varint(out, r->u.series.unit);
+    default:
+        return ML_EINVAL;
+    }
+}
+
+int
+ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
+{
+    switch (r->kind) {
+    case ML_KIND_META:
+        TRY(ml_buf_append_bytes(out, r->u.meta.key.ptr, r->u.meta.key.len));
+        return put_value(out, &r->u.meta.value);
+    case ML_KIND_THREAD:
+        TRY(ml_buf_append_varint(out, r->u.thread.id));
+        TRY(put_time(out, r->time_us, clock));
+        TRY(ml_buf_append_varint(out, r->u.thread.native_id));
+        TRY(ml_buf_append_varint(out, r->u.thread.ident));
+        return ml_buf_append_varint(out, r->u.thread.name);
+    case ML_KIND_THREAD_END:
+        TRY(ml_buf_append_varint(out, r->u.thread_end.id));
+        return put_time(out, r->time_us, clock);
+    case ML_KIND_SAMPLES:
+        return put_samples(out, r, clock);
+    case ML_KIND_VALUE:
+        TRY(ml_buf_append_varint(out, r->u.value.series));
+        TRY(put_time(out, r->time_us, clock));
+        return put_value(out, &r->u.value.value);
+    case ML_KIND_LOG:
+        return put_log(out, &r->u.log, clock);
+    case ML_KIND_SPAN:
+        return put_span(out, &r->u.span, clock);
+    case ML_KIND_REPORT:
+        TRY(ml_buf_append_u8(out, r->u.report.kind));
+        TRY(ml_buf_append_varint(out, r->u.report.name));
+        return ml_buf_append_bytes(out, r->u.report.body.ptr,
+                                   r->u.report.body.len);
+    case ML_KIND_END:
+        TRY(put_time(out, r->time_us, clock));
+        return ml_buf_append_svarint(out, r->u.end.exit_status);
+    default:
+        return put_definition(out, r);
+    }
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Decoding steps set *why and return ML_ECORRUPT on the first failure. */
+typedef struct {
+    ml_cursor c;
+    const char *why;
+} dec;
+
+static int
+fail(dec *d, const char *why)
+{
+    if (d->why == NULL) {
+        d->why = why;
+    }
+    return ML_ECORRUPT;
+}
+
+static int
+get_u8(dec *d, uint8_t *out)
+{
+    return ml_cursor_u8(&d->c, out) < 0 ? fail(d, "record too short") : 0;
+}
+
+static int
+get_u64(dec *d, uint64_t *out)
+{
+    int err = ml_cursor_varint(&d->c, out);
+    return err < 0 ? fail(d, "bad or missing varint") : 0;
+}
+
+static int
+get_u32(dec *d, uint32_t *out)
+{
+    int err = ml_cursor_varint32(&d->c, out);
+    return err < 0 ? fail(d, "bad or missing 32-bit varint") : 0;
+}
+
+static int
+get_i64(dec *d, int64_t *out)
+{
+    int err = ml_cursor_svarint(&d->c, out);
+    return err < 0 ? fail(d, "bad or missing signed varint") : 0;
+}
+
+static int
+get_bytes(dec *d, size_t max, ml_bytes *out)
+{
+    int err = ml_cursor_bytes(&d->c, max, &out->ptr, &out->len);
+    return err < 0 ? fail(d, "byte string too long or truncated") : 0;
+}
+
+static int
+get_time(dec *d, int64_t *clock, uint64_t *out)
+{
+    int64_t delta;
+    TRY(get_i64(d, &delta));
+    /* Times are non-negative and far below 2^62 us (146,000 years). */
+    int64_t limit = INT64_C(1) << 62;
+    if (delta <= -limit || delta >= limit || *clock + delta < 0
+        || *clock + delta >= limit) {
+        return fail(d, "time out of range");
+    }
+    *clock += delta;
+    *out = (uint64_t)*clock;
+    return 0;
+}
+
+static int
+get_value(dec *d, ml_value *v)
+{
+    TRY(get_u8(d, &v->tag));
+    switch (v->tag) {
+    case ML_TAG_BYTES:
+        return get_bytes(d, ML_TEXT_MAX, &v->v.b);
+    case ML_TAG_UINT:
+        return get_u64(d, &v->v.u);
+    case ML_TAG_INT:
+        return get_i64(d, &v->v.i);
+    case ML_TAG_F64:
+        return ml_cursor_f64(&d->c, &v->v.f) < 0 ? fail(d, "short double")
+                                                 : 0;
+    default:
+        return fail(d, "unknown value tag");
+    }
+}
+
+static int
+get_span(dec *d, int64_t *clock, ml_record *r)
+{
+    ml_span *s = &r->u.span;
+    TRY(get_time(d, clock, &s->time_us));
+    r->time_us = s->time_us;
+    TRY(get_u64(d, &s->call_id));
+    TRY(get_u64(d, &s->parent_call));
+    TRY(get_u32(d, &s->thread));
+    TRY(get_u64(d, &s->wall_ns));
+    TRY(get_u64(d, &s->cpu_ns));
+    TRY(get_i64(d, &s->mem_delta));
+    TRY(get_u32(d, &s->name));
+    TRY(get_u32(d, &s->file));
+    TRY(get_u32(d, &s->line));
+    TRY(get_bytes(d, ML_TEXT_MAX, &s->args));
+    return get_bytes(d, ML_TEXT_MAX, &s->exception);
+}
+
+static int
+get_log(dec *d, int64_t *clock, ml_record *r)
+{
+    ml_log *l = &r->u.log;
+    TRY(get_time(d, clock, &l->time_us));
+    r->time_us = l->time_us;
+    TRY(get_u32(d, &l->thread));
+    TRY(get_u32(d, &l->level));
+    TRY(get_u8(d, &l->source));
+    TRY(get_u32(d, &l->stack));
+    return get_bytes(d, ML_TEXT_MAX, &l->text);
+}
+
+static int
+get_samples(dec *d, int64_t *clock, ml_record *r)
+{
+    TRY(get_u32(d, &r->u.samples.thread));
+    TRY(get_time(d, clock, &r->time_us));
+    TRY(get_u32(d, &r->u.samples.stack));
+    TRY(get_u8(d, &r->u.samples.state));
+    TRY(get_u32(d, &r->u.samples.count));
+    TRY(get_u64(d, &r->u.samples.span_us));
+    if (r->u.samples.count == 0) {
+        return fail(d, "sample run with count 0");
+    }
+    if (r->u.samples.span_us >= (UINT64_C(1) << 62) - r->time_us) {
+        return fail(d, "sample span out of range");
+    }
+    return 0;
+}
+
+static int
+get_definition(dec *d, ml_record *r)
+{
+    switch (r->kind) {
+    case ML_KIND_STRING:
+        TRY(get_u32(d, &r->u.string.id));
+        return get_bytes(d, ML_STRING_MAX, &r->u.string.text);
+    case ML_KIND_FRAME:
+        TRY(get_u32(d, &r->u.frame.id));
+        TRY(get_u32(d, &r->u.frame.name));
+        TRY(get_u32(d, &r->u.frame.file));
+        TRY(get_u32(d, &r->u.frame.line));
+        return get_u32(d, &r->u.frame.firstline);
+    case ML_KIND_STACK:
+        TRY(get_u32(d, &r->u.stack.id));
+        TRY(get_u32(d, &r->u.stack.parent));
+        return get_u32(d, &r->u.stack.frame);
+    case ML_KIND_SERIES:
+        TRY(get_u32(d, &r->u.series.id));
+        TRY(get_u8(d, &r->u.series.cls));
+        TRY(get_u32(d, &r->u.series.name));
+        return get_u32(d, &r->u.series.unit);
+    default:
+        return fail(d, "unknown record kind");
+    }
+}
+
+static int
+decode_fields(dec *d, int64_t *clock, ml_record *r)
+{
+    switch (r->kind) {
+    case ML_KIND_META:
+        TRY(get_bytes(d, ML_STRING_MAX, &r->u.meta.key));
+        return get_value(d, &r->u.meta.value);
+    case ML_KIND_THREAD:
+        TRY(get_u32(d, &r->u.thread.id));
+        TRY(get_time(d, clock, &r->time_us));
+        TRY(get_u64(d, &r->u.thread.native_id));
+        TRY(get_u64(d, &r->u.thread.ident));
+        return get_u32(d, &r->u.thread.name);
+    case ML_KIND_THREAD_END:
+        TRY(get_u32(d, &r->u.thread_end.id));
+        return get_time(d, clock, &r->time_us);
+    case ML_KIND_SAMPLES:
+        return get_samples(d, clock, r);
+    case ML_KIND_VALUE:
+        TRY(get_u32(d, &r->u.value.series));
+        TRY(get_time(d, clock, &r->time_us));
+        return get_value(d, &r->u.value.value);
+    case ML_KIND_LOG:
+        return get_log(d, clock, r);
+    case ML_KIND_SPAN:
+        return get_span(d, clock, r);
+    case ML_KIND_REPORT:
+        TRY(get_u8(d, &r->u.report.kind));
+        TRY(get_u32(d, &r->u.report.name));
+        return get_bytes(d, ML_TEXT_MAX, &r->u.report.body);
+    case ML_KIND_END:
+        TRY(get_time(d, clock, &r->time_us));
+        return get_i64(d, &r->u.end.exit_status);
+    default:
+        return get_definition(d, r);
+    }
+}
+
+int
+ml_codec_decode(uint8_t kind, const uint8_t *payload, uint32_t len,
+                int64_t *clock, ml_record *rec, const char **why)
+{
+    dec d;
+    ml_cursor_init(&d.c, payload, len);
+    d.why = NULL;
+    ml_record r = {.kind = kind};
+    int64_t t = *clock;
+    if (decode_fields(&d, &t, &r) < 0) {
+        *why = d.why;
+        return ML_ECORRUPT;
+    }
+    *clock = t;
+    *rec = r;
+    return ML_OK;
+}
+
+int
+ml_codec_known(uint8_t kind)
+{
+    return kind >= ML_KIND_META && kind <= ML_KIND_END;
+}

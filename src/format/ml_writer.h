@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// The recording writer: interns strings, frames and stacks, merges runs of
+// identical samples, and appends compressed, checksummed chunks to a file
+// (docs/FORMAT.md). A chunk is written with one write() when the buffered
+// records reach the chunk size, when ml_writer_tick() finds the oldest
+// buffered record older than the flush interval, and at ml_writer_close();
+// a process killed at any moment leaves every earlier chunk readable.
+//
+// The writer is not thread-safe: one thread at a time (callers serialize).
+// Every function returns 0 or a negative ML_E* code. Once a write to the file
+// fails the writer keeps that error and returns it from every later call.
+//
+//     ml_writer *w;
+//     uint32_t name, file, frame, stack, thread;
+//     ml_writer_open("run.mlog", NULL, &w);
+//     ml_writer_string(w, "main", 4, &name);
+//     ml_writer_string(w, "app.py", 6, &file);
+//     ml_writer_frame(w, name, file, 12, 10, &frame);
+//     ml_writer_stack(w, 0, frame, &stack);
+//     ml_writer_thread(w, 0, gettid(), ident, name, &thread);
+//     ml_writer_sample(w, thread, 1000, stack, ML_STATE_RUNNING);
+//     ml_writer_end(w, 2000, 0);
+//     ml_writer_close(w);
+#ifndef ML_WRITER_H
+#define ML_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ml_format.h"
+#include "ml_record.h"
+
+typedef struct ml_writer ml_writer;
+
+typedef struct {
+    uint32_t chunk_bytes;       /* raw bytes that trigger a chunk; 256 KiB */
+    uint32_t flush_interval_ms; /* oldest buffered record's age; 1000 */
+    int zstd_level;             /* 0 means 3 */
+} ml_writer_options;
+
+/* Creates path (which must not exist) and writes the file header. opt may be
+ * NULL for the defaults. On success *out owns the file. */
+int ml_writer_open(const char *path, const ml_writer_options *opt,
+                   ml_writer **out);
+/* The same on an open, empty, writable descriptor; the writer owns fd and
+ * closes it in ml_writer_close(). */
+int ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out);
+/* Writes what is buffered, closes the file and frees w (NULL is accepted).
+ * Returns the first error the writer met, or 0. */
+int ml_writer_close(ml_writer *w);
+
+/* Run metadata (label, argv, python, pid, ...; see docs/FORMAT.md). */
+int ml_writer_meta(ml_writer *w, const char *key, const ml_value *value);
+int ml_writer_meta_str(ml_writer *w, const char *key, const char *value);
+int ml_writer_meta_uint(ml_writer *w, const char *key, uint64_t value);
+
+/* Interning: the same content always gives the same id (from 1). */
+int ml_writer_string(ml_writer *w, const char *s, size_t len, uint32_t *id);
+int ml_writer_frame(ml_writer *w, uint32_t name, uint32_t file,
+                    uint32_t line, uint32_t firstline, uint32_t *id);
+/* A stack is its parent stack (0 for a root frame) plus its leaf frame. */
+int ml_writer_stack(ml_writer *w, uint32_t parent, uint32_t frame,
+                    uint32_t *id);
+
+/* Threads get dense ids from 1. ident is threading.get_ident(). */
+int ml_writer_thread(ml_writer *w, uint64_t time_us, uint64_t native_id,
+                     uint64_t ident, uint32_t name, uint32_t *id);
+int ml_writer_thread_name(ml_writer *w, uint32_t thread, uint64_t time_us,
+                          uint32_t name);
+int ml_writer_thread_end(ml_writer *w, uint32_t thread, uint64_t time_us);
+
+/* One sample; consecutive samples of a thread with the same stack and state
+ * are stored as one run with a count. */
+int ml_writer_sample(ml_writer *w, uint32_t thread, uint64_t time_us,
+                     uint32_t stack, uint8_t state);
+
+int ml_writer_series(ml_writer *w, uint8_t cls, uint32_t name, uint32_t unit,
+                     uint32_t *id);
+int ml_writer_value(ml_writer *w, uint32_t series, uint64_t time_us,
+                    const ml_value *value);
+/* Texts longer than ML_TEXT_MAX are cut to ML_TEXT_MAX bytes. */
+int ml_writer_log(ml_writer *w, const ml_log *log);
+int ml_writer_span(ml_writer *w, const ml_span *span);
+int ml_writer_report(ml_writer *w, uint8_t kind, uint32_t name,
+                     const void *body, size_t len);
+/* Marks a clean end of the run. */
+int ml_writer_end(ml_writer *w, uint64_t time_us, int64_t exit_status);
+
+/* Writes buffered records as a chunk now. */
+int ml_writer_flush(ml_writer *w);
+/* Flushes when the oldest buffered record is older than the flush interval;
+ * now_ns is ml_clock_mono_ns(). Cheap when nothing is due. */
+int ml_writer_tick(ml_writer *w, uint64_t now_ns);
+
+/* Bytes written to the file so far (header and chunks). */
+uint64_t ml_writer_bytes(const ml_writer *w);
+/* Samples accepted so far (a run of n counts n). */
+uint64_t ml_writer_samples(const ml_writer *w);
+
+#endif
