@@ -13,7 +13,8 @@ ml_cursor_init(ml_cursor *c, const void *data, size_t len)
 {
     c->start = data;
     c->p = data;
-    c->end = c->p + len;
+    /* data may be NULL when len is 0, and NULL + 0 is undefined in C. */
+    c->end = len > 0 ? c->p + len : c->p;
 }
 
 size_t
@@ -102,8 +103,7 @@ ml_cursor_f64(ml_cursor *c, double *out)
 }
 
 int
-ml_cursor_bytes(ml_cursor *c, size_t max, const uint8_t **out,
-                uint32_t *len)
+ml_cursor_bytes(ml_cursor *c, size_t max, const uint8_t **out, uint32_t *len)
 {
     uint64_t n;
     const uint8_t *save = c->p;

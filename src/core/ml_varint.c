@@ -21,7 +21,7 @@ ml_varint_decode(const uint8_t *p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
     for (int i = 0; i < ML_VARINT_MAX; i++) {
-        if (p + i >= end) {
+        if (end - p <= i) { /* not p + i: p may be NULL when empty */
             return ML_ETRUNC;
         }
         uint64_t byte = p[i];

@@ -9,12 +9,12 @@
 /* ---- encoding ---------------------------------------------------------- */
 
 /* Appends each of a sequence of steps, stopping at the first error. */
-#define TRY(expr)                                                            \
-    do {                                                                     \
-        int err_ = (expr);                                                   \
-        if (err_ < 0) {                                                      \
-            return err_;                                                     \
-        }                                                                    \
+#define TRY(expr)                                                             \
+    do {                                                                      \
+        int err_ = (expr);                                                    \
+        if (err_ < 0) {                                                       \
+            return err_;                                                      \
+        }                                                                     \
     } while (0)
 
 static int
@@ -229,8 +229,7 @@ get_value(dec *d, ml_value *v)
     case ML_TAG_INT:
         return get_i64(d, &v->v.i);
     case ML_TAG_F64:
-        return ml_cursor_f64(&d->c, &v->v.f) < 0 ? fail(d, "short double")
-                                                 : 0;
+        return ml_cursor_f64(&d->c, &v->v.f) < 0 ? fail(d, "short double") : 0;
     default:
         return fail(d, "unknown value tag");
     }

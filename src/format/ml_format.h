@@ -30,10 +30,10 @@
 /* Limits every reader enforces; a writer never exceeds them. */
 #define ML_CHUNK_MAX_COMPRESSED (16u << 20)
 #define ML_CHUNK_MAX_RAW (16u << 20)
-#define ML_RECORD_MAX (4u << 20)      /* payload of one record */
-#define ML_STRING_MAX (1u << 20)      /* one interned string */
-#define ML_TEXT_MAX (1u << 20)        /* log text, span args, report body */
-#define ML_MAX_STRINGS (1u << 24)     /* interned strings in a recording */
+#define ML_RECORD_MAX (4u << 20)  /* payload of one record */
+#define ML_STRING_MAX (1u << 20)  /* one interned string */
+#define ML_TEXT_MAX (1u << 20)    /* log text, span args, report body */
+#define ML_MAX_STRINGS (1u << 24) /* interned strings in a recording */
 #define ML_MAX_STRING_BYTES (512u << 20)
 #define ML_MAX_FRAMES (1u << 24)
 #define ML_MAX_STACKS (1u << 24)

@@ -85,8 +85,7 @@ fail_record(ml_reader *r, const char *what, size_t rec_off)
 {
     return fail(r, ML_ECORRUPT, r->chunk_off,
                 "chunk %u at byte %llu: record at payload byte %zu: %s",
-                r->chunk_seq, (unsigned long long)r->chunk_off, rec_off,
-                what);
+                r->chunk_seq, (unsigned long long)r->chunk_off, rec_off, what);
 }
 
 uint64_t
@@ -109,6 +108,9 @@ read_at(ml_reader *r, uint64_t off, void *dst, size_t len)
 {
     if (off > r->size || len > r->size - off) {
         return ML_ETRUNC;
+    }
+    if (len == 0) {
+        return ML_OK; /* dst may be NULL (an empty payload) */
     }
     if (r->fd < 0) {
         memcpy(dst, r->mem + off, len);
@@ -149,8 +151,9 @@ read_header(ml_reader *r)
     uint8_t h[ML_FILE_HEADER_SIZE];
     int err = read_at(r, 0, h, sizeof h);
     if (err == ML_ETRUNC) {
-        return fail(r, ML_EMAGIC, 0, "byte 0: too short for a recording "
-                                     "(%llu bytes)",
+        return fail(r, ML_EMAGIC, 0,
+                    "byte 0: too short for a recording "
+                    "(%llu bytes)",
                     (unsigned long long)r->size);
     }
     if (err < 0) {
@@ -161,8 +164,9 @@ read_header(ml_reader *r)
         return fail(r, err, 0, "byte 0: not a microlog recording");
     }
     if (err < 0) {
-        return fail(r, err, 8, "byte 8: format version %u is not supported "
-                               "(this reader reads %u)",
+        return fail(r, err, 8,
+                    "byte 8: format version %u is not supported "
+                    "(this reader reads %u)",
                     h[8] | h[9] << 8, ML_FORMAT_VERSION_MAJOR);
     }
     r->pos = ML_FILE_HEADER_SIZE;
@@ -279,11 +283,10 @@ load_payload(ml_reader *r, const ml_chunk_header *h)
         return fail(r, err, r->pos, "chunk at byte %llu: read error",
                     (unsigned long long)r->pos);
     }
-    if (ml_checksum(r->comp.data, h->compressed_size)
-        != h->payload_checksum) {
+    if (ml_checksum(r->comp.data, h->compressed_size) != h->payload_checksum) {
         return fail(r, ML_ECHECKSUM, r->pos,
-                    "chunk %u at byte %llu: payload checksum mismatch",
-                    h->seq, (unsigned long long)r->pos);
+                    "chunk %u at byte %llu: payload checksum mismatch", h->seq,
+                    (unsigned long long)r->pos);
     }
     size_t n = ZSTD_decompressDCtx(r->zd, r->raw.data, h->raw_size,
                                    r->comp.data, h->compressed_size);
@@ -390,8 +393,8 @@ check_next_id(ml_reader *r, size_t rec_off, const char *what, uint32_t id,
 static int
 define_string(ml_reader *r, const ml_record *rec, size_t at)
 {
-    int err = check_next_id(r, at, "string", rec->u.string.id,
-                            r->strings.count);
+    int err =
+        check_next_id(r, at, "string", rec->u.string.id, r->strings.count);
     if (err < 0) {
         return err;
     }
@@ -415,8 +418,7 @@ define_frame(ml_reader *r, const ml_record *rec, size_t at)
 {
     uint32_t ns = r->strings.count;
     int err;
-    if ((err = check_next_id(r, at, "frame", rec->u.frame.id,
-                             r->frames.count))
+    if ((err = check_next_id(r, at, "frame", rec->u.frame.id, r->frames.count))
             < 0
         || (err = check_ref(r, at, "string", rec->u.frame.name, ns)) < 0
         || (err = check_ref(r, at, "string", rec->u.frame.file, ns)) < 0) {
@@ -435,14 +437,13 @@ static int
 define_stack(ml_reader *r, const ml_record *rec, size_t at)
 {
     int err;
-    if ((err = check_next_id(r, at, "stack", rec->u.stack.id,
-                             r->stacks.count))
+    if ((err = check_next_id(r, at, "stack", rec->u.stack.id, r->stacks.count))
             < 0
         || (err = check_ref(r, at, "stack", rec->u.stack.parent,
                             r->stacks.count))
                < 0
-        || (err = check_ref(r, at, "frame", rec->u.stack.frame,
-                            r->frames.count))
+        || (err =
+                check_ref(r, at, "frame", rec->u.stack.frame, r->frames.count))
                < 0) {
         return err;
     }
@@ -461,8 +462,7 @@ static int
 check_thread(ml_reader *r, const ml_record *rec, size_t at)
 {
     uint32_t id = rec->u.thread.id;
-    int err = check_ref(r, at, "string", rec->u.thread.name,
-                        r->strings.count);
+    int err = check_ref(r, at, "string", rec->u.thread.name, r->strings.count);
     if (err < 0) {
         return err;
     }
@@ -483,8 +483,7 @@ check_series(ml_reader *r, const ml_record *rec, size_t at)
 {
     int err;
     uint32_t ns = r->strings.count;
-    if ((err = check_next_id(r, at, "series", rec->u.series.id, r->series))
-            < 0
+    if ((err = check_next_id(r, at, "series", rec->u.series.id, r->series)) < 0
         || (err = check_ref(r, at, "string", rec->u.series.name, ns)) < 0
         || (err = check_ref(r, at, "string", rec->u.series.unit, ns)) < 0) {
         return err;
@@ -527,8 +526,7 @@ check_uses(ml_reader *r, const ml_record *rec, size_t at)
         return check_ref(r, at, "stack", rec->u.samples.stack,
                          r->stacks.count);
     case ML_KIND_VALUE:
-        return check_defined(r, at, "series", rec->u.value.series,
-                             r->series);
+        return check_defined(r, at, "series", rec->u.value.series, r->series);
     case ML_KIND_LOG:
         if ((err = check_ref(r, at, "thread", rec->u.log.thread, r->threads))
             < 0) {
@@ -536,8 +534,7 @@ check_uses(ml_reader *r, const ml_record *rec, size_t at)
         }
         return check_ref(r, at, "stack", rec->u.log.stack, r->stacks.count);
     case ML_KIND_SPAN:
-        if ((err = check_ref(r, at, "thread", rec->u.span.thread,
-                             r->threads))
+        if ((err = check_ref(r, at, "thread", rec->u.span.thread, r->threads))
                 < 0
             || (err = check_ref(r, at, "string", rec->u.span.name, ns)) < 0) {
             return err;
@@ -630,7 +627,8 @@ ml_reader_string(const ml_reader *r, uint32_t id, ml_bytes *out)
         return ML_EINVAL;
     }
     const string_ref *ref = (const string_ref *)r->strings.items + id;
-    out->ptr = r->string_data.data + ref->off;
+    /* string_data.data is NULL while every string is empty. */
+    out->ptr = ref->len ? r->string_data.data + ref->off : (const uint8_t *)"";
     out->len = ref->len;
     return ML_OK;
 }

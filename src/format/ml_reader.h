@@ -28,7 +28,8 @@ typedef struct ml_reader ml_reader;
 
 /* Opens a recording file and checks its header. On failure *out is still
  * set when the file could be opened (so the message and offset can be read;
- * free it) and NULL otherwise. */
+ * free it) and NULL otherwise; when the file cannot be opened at all the
+ * result is ML_EIO and errno says why. */
 int ml_reader_open(const char *path, ml_reader **out);
 /* The same over bytes in memory, which must outlive the reader. */
 int ml_reader_open_mem(const void *data, size_t len, ml_reader **out);
@@ -55,10 +56,10 @@ int ml_reader_stack(const ml_reader *r, uint32_t id, uint32_t *parent,
                     uint32_t *frame);
 
 typedef struct {
-    uint64_t file_bytes;   /* size of the input */
-    uint64_t bytes_read;   /* header and whole chunks consumed */
-    uint32_t chunks;       /* whole chunks decoded */
-    uint64_t records;      /* records delivered */
+    uint64_t file_bytes; /* size of the input */
+    uint64_t bytes_read; /* header and whole chunks consumed */
+    uint32_t chunks;     /* whole chunks decoded */
+    uint64_t records;    /* records delivered */
     uint32_t strings, frames, stacks, threads, series;
     uint16_t minor_version;
 } ml_reader_stats;

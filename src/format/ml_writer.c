@@ -76,6 +76,9 @@ struct ml_writer {
     uint64_t samples;
 };
 
+/* Times in a recording are below 2^62 us (docs/FORMAT.md). */
+#define ML_TIME_LIMIT (UINT64_C(1) << 62)
+
 /* ---- growing id-indexed arrays ----------------------------------------- */
 
 /* Makes room for index n (ids start at 1) in an array of elem-sized items. */
@@ -96,8 +99,7 @@ grow_array(void **arr, uint32_t *cap, uint32_t n, size_t elem, uint32_t max)
     if (p == NULL) {
         return ML_ENOMEM;
     }
-    memset((char *)p + (size_t)*cap * elem, 0,
-           (size_t)(ncap - *cap) * elem);
+    memset((char *)p + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
     *arr = p;
     *cap = ncap;
     return ML_OK;
@@ -139,10 +141,13 @@ append_record(ml_writer *w, const ml_record *rec)
     if (w->error) {
         return w->error;
     }
-    if (rec->kind != ML_KIND_META && rec->kind != ML_KIND_STRING
-        && rec->kind != ML_KIND_FRAME && rec->kind != ML_KIND_STACK
-        && rec->kind != ML_KIND_SERIES && rec->kind != ML_KIND_REPORT
-        && !w->has_base) {
+    int timed = rec->kind != ML_KIND_META && rec->kind != ML_KIND_STRING
+                && rec->kind != ML_KIND_FRAME && rec->kind != ML_KIND_STACK
+                && rec->kind != ML_KIND_SERIES && rec->kind != ML_KIND_REPORT;
+    if (timed && rec->time_us >= ML_TIME_LIMIT) {
+        return ML_EINVAL; /* readers would reject the whole chunk */
+    }
+    if (timed && !w->has_base) {
         w->has_base = 1;
         w->base_us = rec->time_us;
         w->clock = (int64_t)rec->time_us;
@@ -278,8 +283,8 @@ ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
     if (w->chunk_bytes > ML_CHUNK_MAX_RAW / 2) {
         w->chunk_bytes = ML_CHUNK_MAX_RAW / 2;
     }
-    uint32_t ms = opt && opt->flush_interval_ms ? opt->flush_interval_ms
-                                                : 1000;
+    uint32_t ms =
+        opt && opt->flush_interval_ms ? opt->flush_interval_ms : 1000;
     w->flush_ns = (uint64_t)ms * 1000000u;
     w->level = opt && opt->zstd_level ? opt->zstd_level : 3;
     /* Room for a full chunk plus the largest record that may follow it. */
@@ -309,14 +314,13 @@ ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
 }
 
 int
-ml_writer_open(const char *path, const ml_writer_options *opt,
-               ml_writer **out)
+ml_writer_open(const char *path, const ml_writer_options *opt, ml_writer **out)
 {
     if (path == NULL || out == NULL) {
         return ML_EINVAL;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-                  0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         return ML_EIO;
     }
@@ -328,16 +332,9 @@ ml_writer_open(const char *path, const ml_writer_options *opt,
     return err;
 }
 
-int
-ml_writer_close(ml_writer *w)
+static void
+free_writer(ml_writer *w)
 {
-    if (w == NULL) {
-        return ML_OK;
-    }
-    int err = w->fd >= 0 ? ml_writer_flush(w) : ML_OK;
-    if (w->fd >= 0 && close(w->fd) != 0 && err == 0) {
-        err = ML_EIO;
-    }
     ZSTD_freeCCtx(w->zc);
     ml_buf_free(&w->chunk);
     ml_buf_free(&w->payload);
@@ -351,7 +348,32 @@ ml_writer_close(ml_writer *w)
     free(w->stacks);
     free(w->threads);
     free(w);
+}
+
+int
+ml_writer_close(ml_writer *w)
+{
+    if (w == NULL) {
+        return ML_OK;
+    }
+    int err = w->fd >= 0 ? ml_writer_flush(w) : ML_OK;
+    if (w->fd >= 0 && close(w->fd) != 0 && err == 0) {
+        err = ML_EIO;
+    }
+    free_writer(w);
     return err;
+}
+
+void
+ml_writer_abandon(ml_writer *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    free_writer(w);
 }
 
 /* ---- metadata and interning -------------------------------------------- */
@@ -395,8 +417,11 @@ string_eq(const void *ctx, uint32_t id)
 {
     const string_probe *p = ctx;
     const string_ref *ref = &p->w->strings[id];
+    /* With only empty strings so far string_data.data is still NULL. */
     return ref->len == p->len
-           && memcmp(p->w->string_data.data + ref->off, p->s, p->len) == 0;
+           && (p->len == 0
+               || memcmp(p->w->string_data.data + ref->off, p->s, p->len)
+                      == 0);
 }
 
 static int
@@ -598,7 +623,8 @@ int
 ml_writer_sample(ml_writer *w, uint32_t thread, uint64_t time_us,
                  uint32_t stack, uint8_t state)
 {
-    if (thread == 0 || thread > w->nthreads || stack > w->nstacks) {
+    if (thread == 0 || thread > w->nthreads || stack > w->nstacks
+        || time_us >= ML_TIME_LIMIT) {
         return ML_EINVAL;
     }
     if (w->error) {

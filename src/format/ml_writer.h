@@ -48,6 +48,9 @@ int ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out);
 /* Writes what is buffered, closes the file and frees w (NULL is accepted).
  * Returns the first error the writer met, or 0. */
 int ml_writer_close(ml_writer *w);
+/* Closes the file and frees w WITHOUT writing what is buffered: for a forked
+ * child, whose copy of the writer must not add to the parent's file. */
+void ml_writer_abandon(ml_writer *w);
 
 /* Run metadata (label, argv, python, pid, ...; see docs/FORMAT.md). */
 int ml_writer_meta(ml_writer *w, const char *key, const ml_value *value);
@@ -56,8 +59,8 @@ int ml_writer_meta_uint(ml_writer *w, const char *key, uint64_t value);
 
 /* Interning: the same content always gives the same id (from 1). */
 int ml_writer_string(ml_writer *w, const char *s, size_t len, uint32_t *id);
-int ml_writer_frame(ml_writer *w, uint32_t name, uint32_t file,
-                    uint32_t line, uint32_t firstline, uint32_t *id);
+int ml_writer_frame(ml_writer *w, uint32_t name, uint32_t file, uint32_t line,
+                    uint32_t firstline, uint32_t *id);
 /* A stack is its parent stack (0 for a root frame) plus its leaf frame. */
 int ml_writer_stack(ml_writer *w, uint32_t parent, uint32_t frame,
                     uint32_t *id);

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: MIT
+# Entry points for people and CI. `make demo` and `make test` work on a
+# fresh Debian 12 machine as root: they install what is missing (Debian
+# packages, .venv), build, and run. Everything is incremental.
+#
+#   make            deps + .venv (package installed) + C build in build/
+#   make test       all of the above, then every test suite, with a summary
+#   make demo       build and run the demo (scripts/demo.sh)
+#   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
+#                   new inputs in tests/fuzz/corpus)
+#   make format     clang-format -i every C file; format-check only checks
+#   make clean
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+PYTHON ?= python3
+VENV ?= .venv
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+PY_VERSIONS ?= 3.9 3.10 3.11 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+FUZZ_SECONDS ?= 600
+FUZZ_MERGE ?= 0
+DEMO ?= scripts/demo.sh
+ML_WERROR ?= ON
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+export PY_VERSIONS PYENV_ROOT VENV BUILD BUILD_ASAN JOBS FUZZ_MERGE ML_WERROR
+
+CMAKE_FLAGS = -G Ninja -DML_WERROR=$(ML_WERROR)
+# Full path of the interpreter, so CMake finds the same Python as .venv.
+PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)' \
+	2>/dev/null)
+
+# What the installed package is built from: a change reinstalls it.
+PKG_SOURCES := CMakeLists.txt pyproject.toml $(shell find src python cmake \
+	-type f \( -name '*.[ch]' -o -name '*.py' -o -name '*.pyi' \
+	-o -name '*.cmake' -o -name py.typed \) 2>/dev/null)
+C_FILES = $(shell find src tests -type f -name '*.[ch]' 2>/dev/null)
+
+# pyenv_python VERSION: newest CPython VERSION.* under pyenv.
+pyenv_python = $(lastword $(sort \
+	$(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python3)))
+
+.PHONY: all deps venv build asan test format format-check demo fuzz clean
+
+all: deps venv build
+
+deps:
+	@PYTHON=$(PYTHON) scripts/install-deps.sh
+
+venv: $(VENV)/.ml-installed
+
+$(VENV)/.ml-installed: $(PKG_SOURCES) | deps
+	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV)
+	@touch $@
+
+# One venv per CPython version (make test); the interpreter comes from pyenv.
+$(BUILD)/py/%/.ml-installed: $(PKG_SOURCES) | deps
+	@py="$(call pyenv_python,$*)"; \
+	if [ -z "$$py" ]; then echo "no CPython $* under $(PYENV_ROOT)"; exit 1; fi; \
+	scripts/install-venv.sh "$$py" $(BUILD)/py/$*
+	@touch $@
+
+# CMake re-runs by itself (from ninja) when a CMakeLists or folder changes.
+build: | deps
+	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) \
+		-DPython_EXECUTABLE="$(PYTHON_EXE)"
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan: | deps
+	@[ -f $(BUILD_ASAN)/build.ninja ] || cmake -S . -B $(BUILD_ASAN) \
+		$(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DML_SANITIZE=ON \
+		-DML_BUILD_EXT=OFF
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+test: all
+	@scripts/run-tests.sh
+
+format-check:
+	@bad=(); for f in $(C_FILES); do \
+		clang-format --dry-run -Werror "$$f" >/dev/null 2>&1 || bad+=("$$f"); \
+	done; \
+	if [ $${#bad[@]} -ne 0 ]; then \
+		clang-format --dry-run "$${bad[@]}" 2>&1 | head -40; \
+		echo "clang-format: $${#bad[@]} file(s) not formatted (fix: make format):"; \
+		printf '  %s\n' "$${bad[@]}"; exit 1; \
+	fi; \
+	echo "clang-format: $(words $(C_FILES)) C files formatted"
+
+format:
+	clang-format -i $(C_FILES)
+
+demo: all
+	@$(DEMO)
+
+fuzz: | deps
+	@[ -f $(BUILD_FUZZ)/build.ninja ] || CC=clang cmake -S . \
+		-B $(BUILD_FUZZ) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DML_FUZZ=ON
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD_FUZZ)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(VENV)

@@ -1,0 +1,1 @@
+"""Nothing: what remains is the fixed start-up and shut-down cost."""

@@ -1,0 +1,9 @@
+"""CPU-bound recursion: naive Fibonacci, deep and narrow call stacks."""
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+for _ in range(6):
+    fib(25)

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
+# a summary at the end; a failing stage does not stop the others, but makes
+# the exit status 1. Stages: format unit asan pytest pythons (default: all).
+# Expects `make all` to have run (build/ and .venv exist).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+MAKE=${MAKE:-make}
+BUILD=${BUILD:-build}
+BUILD_ASAN=${BUILD_ASAN:-build-asan}
+VENV=${VENV:-.venv}
+PY_VERSIONS=${PY_VERSIONS:-3.9 3.10 3.11 3.12 3.13}
+PYENV_ROOT=${PYENV_ROOT:-$HOME/.pyenv}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+export ML_DEPS_QUIET=1 # `make test` checked them already
+
+results=()
+failed=0
+
+# run_stage NAME COMMAND...: run, time and record one stage.
+run_stage()
+{
+    local name=$1 start rc
+    shift
+    printf '\n==== %s ====\n' "$name"
+    start=$(date +%s)
+    "$@"
+    rc=$?
+    local secs=$(($(date +%s) - start))
+    case $rc in
+    0) results+=("$(printf '%-22s %-8s %5ss' "$name" passed "$secs")") ;;
+    77) results+=("$(printf '%-22s %-8s %5ss' "$name" skipped "$secs")") ;;
+    *)
+        results+=("$(printf '%-22s %-8s %5ss' "$name" FAILED "$secs")")
+        failed=1
+        ;;
+    esac
+}
+
+stage_format()
+{
+    $MAKE --no-print-directory format-check
+}
+
+stage_unit()
+{
+    $MAKE --no-print-directory build || return
+    (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
+}
+
+stage_asan()
+{
+    $MAKE --no-print-directory asan || return
+    (cd "$BUILD_ASAN" \
+        && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            ctest --output-on-failure -j "$JOBS")
+}
+
+# pytest_in PYTHON: run tests/python; "no tests collected" is not a failure.
+pytest_in()
+{
+    local rc
+    if [[ ! -d tests/python ]]; then
+        echo "no tests/python yet"
+        return 77
+    fi
+    "$1" -m pytest -q tests/python
+    rc=$?
+    if [[ $rc -eq 5 ]]; then
+        echo "pytest: no tests collected"
+        return 77
+    fi
+    return $rc
+}
+
+stage_pytest()
+{
+    pytest_in "$VENV/bin/python"
+}
+
+# One venv per CPython version found under pyenv, package installed there.
+stage_python_version()
+{
+    local v=$1
+    $MAKE --no-print-directory "$BUILD/py/$v/.ml-installed" || return
+    pytest_in "$BUILD/py/$v/bin/python"
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons)
+total_start=$(date +%s)
+for stage in "${stages[@]}"; do
+    case $stage in
+    format) run_stage "clang-format" stage_format ;;
+    unit) run_stage "ctest $BUILD" stage_unit ;;
+    asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
+    pytest) run_stage "pytest $VENV" stage_pytest ;;
+    pythons)
+        for v in $PY_VERSIONS; do
+            if ! compgen -G "$PYENV_ROOT/versions/$v.*/bin/python3" \
+                >/dev/null; then
+                echo "note: CPython $v not found under $PYENV_ROOT, skipped"
+                results+=("$(printf '%-22s %-8s %5s' "pytest CPython $v" \
+                    absent -)")
+                continue
+            fi
+            # .venv already ran the suite on this very interpreter.
+            base=$(compgen -G "$PYENV_ROOT/versions/$v.*" | sort | tail -1)
+            venv_base=$("$VENV/bin/python" -c \
+                'import sys; print(sys.base_prefix)' 2>/dev/null)
+            if [[ -n $venv_base && $venv_base -ef $base ]]; then
+                echo "note: CPython $v is .venv's Python, tested above"
+                results+=("$(printf '%-22s %-8s %5s' "pytest CPython $v" \
+                    "= .venv" -)")
+                continue
+            fi
+            run_stage "pytest CPython $v" stage_python_version "$v"
+        done
+        ;;
+    *)
+        echo "run-tests: unknown stage '$stage'" >&2
+        exit 2
+        ;;
+    esac
+done
+
+printf '\n==== summary (%ss) ====\n' "$(($(date +%s) - total_start))"
+printf '%s\n' "${results[@]}"
+if [[ $failed -ne 0 ]]; then
+    echo "make test: FAILED"
+    exit 1
+fi
+echo "make test: all stages passed"

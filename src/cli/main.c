@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// The `microlog` executable: dispatches to one subcommand per ml_cli_*.c
+// file. Adding a subcommand means adding its row to the table below.
+#include <stdio.h>
+#include <string.h>
+
+#include "ml_cli_show.h"
+
+#ifndef ML_VERSION
+#define ML_VERSION "unknown"
+#endif
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *out);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"show", ml_cli_show, ml_cli_show_usage,
+     "print a summary of a recording (--json for JSON)"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: microlog <command> [options] [args]\n"
+                 "       microlog help <command>\n"
+                 "       microlog --help | --version\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+}
+
+static const command *
+find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* `microlog help [COMMAND]` */
+static int
+help(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage(stdout);
+        return 0;
+    }
+    const command *c = find_command(argv[2]);
+    if (c == NULL) {
+        fprintf(stderr, "microlog: unknown command '%s'\n", argv[2]);
+        usage(stderr);
+        return 2;
+    }
+    c->usage(stdout);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("microlog %s\n", ML_VERSION);
+        return 0;
+    }
+    if (strcmp(name, "help") == 0) {
+        return help(argc, argv);
+    }
+    const command *c = find_command(name);
+    if (c == NULL) {
+        fprintf(stderr, "microlog: unknown command '%s'\n", name);
+        usage(stderr);
+        return 2;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// The functions of microlog._microlog that control a recording: start(),
+// stop(), is_running(). Arguments are checked by the Python glue
+// (python/microlog/_config.py) and again here; errors become Python
+// exceptions only here, never inside the sampler or status threads.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "ml_api.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/ml_error.h"
+#include "ml_recorder.h"
+
+/* The recording in progress, if any. Protected by the GIL; read without it
+ * only by the fork handlers, which run in the thread calling fork() (and so
+ * holding the GIL when fork comes from os.fork). */
+static ml_recorder *active;
+static int atfork_registered;
+/* Code objects hidden at the root of stacks, kept alive while recording.
+ * Protected by the GIL. */
+static PyObject *hidden_codes;
+
+static void
+before_fork(void)
+{
+    if (active != NULL) {
+        ml_recorder_before_fork(active);
+    }
+}
+
+static void
+after_fork_parent(void)
+{
+    if (active != NULL) {
+        ml_recorder_after_fork_parent(active);
+    }
+}
+
+static void
+after_fork_child(void)
+{
+    if (active != NULL) {
+        ml_recorder_after_fork_parent(active); /* this thread holds it */
+        ml_recorder_abandon(active);
+        active = NULL;
+    }
+}
+
+static uint64_t
+seconds_to_ns(double s)
+{
+    return (uint64_t)(s * 1e9 + 0.5);
+}
+
+static PyObject *
+raise_ml(int err, const char *path)
+{
+    if (err == ML_EIO) {
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+    }
+    return PyErr_Format(PyExc_RuntimeError, "microlog: %s: %s", path,
+                        ml_strerror(err));
+}
+
+/* Writes every item of a str -> str|int dict as run metadata. */
+static int
+write_meta(ml_recorder *r, PyObject *meta)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(meta, &pos, &key, &value)) {
+        const char *k = PyUnicode_AsUTF8(key);
+        if (k == NULL) {
+            return -1;
+        }
+        if (PyLong_Check(value)) {
+            unsigned long long v = PyLong_AsUnsignedLongLong(value);
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            ml_recorder_meta_uint(r, k, v);
+            continue;
+        }
+        const char *v = PyUnicode_AsUTF8(value);
+        if (v == NULL) {
+            return -1;
+        }
+        ml_recorder_meta_str(r, k, v);
+    }
+    return 0;
+}
+
+static int
+check_interval(const char *what, double v, double min)
+{
+    if (!(v >= min && v <= 3600.0)) {
+        PyErr_Format(PyExc_ValueError,
+                     "microlog: %s must be between %g and 3600 seconds, "
+                     "not %g",
+                     what, min, v);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {
+        "path", "interval", "status_interval", "memory_interval", "sampler",
+        "meta", NULL};
+    const char *path, *sampler = "auto";
+    double interval = 0.001, status = 0.1, memory = 1.0;
+    PyObject *meta = NULL;
+    (void)module;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!", kwlist, &path,
+                                     &interval, &status, &memory, &sampler,
+                                     &PyDict_Type, &meta)) {
+        return NULL;
+    }
+    if (check_interval("the sample delay", interval, 0.00005) < 0
+        || check_interval("the status delay", status, 0.001) < 0
+        || check_interval("the memory delay", memory, 0.001) < 0) {
+        return NULL;
+    }
+    if (strcmp(sampler, "auto") != 0 && strcmp(sampler, "native") != 0
+        && strcmp(sampler, "fallback") != 0) {
+        return PyErr_Format(PyExc_ValueError,
+                            "microlog: sampler must be auto, native or "
+                            "fallback, not %s",
+                            sampler);
+    }
+    if (active != NULL) {
+        return PyErr_Format(PyExc_RuntimeError,
+                            "microlog: a recording is already running");
+    }
+    if (!atfork_registered) {
+        pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+        atfork_registered = 1;
+    }
+    ml_recorder_config cfg = {
+        .path = path,
+        .interval_ns = seconds_to_ns(interval),
+        .status_ns = seconds_to_ns(status),
+        .memory_ns = seconds_to_ns(memory),
+        .fallback = strcmp(sampler, "fallback") == 0,
+    };
+    ml_recorder *r;
+    errno = 0;
+    int err = ml_recorder_start(&cfg, &r);
+    if (err < 0) {
+        return raise_ml(err, path);
+    }
+    active = r;
+    if (strcmp(sampler, "native") == 0
+        && strcmp(ml_recorder_mode(r), "native") != 0) {
+        /* Asked for explicitly: not having it is an error. */
+        ml_recorder_result res;
+        active = NULL;
+        ml_recorder_stop(r, 0, &res);
+        return PyErr_Format(PyExc_RuntimeError,
+                            "microlog: the GIL-free sampler cannot run in "
+                            "this interpreter");
+    }
+    ml_recorder_meta_str(r, "sampler", ml_recorder_mode(r));
+    ml_recorder_meta_uint(r, "interval_us", (uint64_t)(interval * 1e6 + 0.5));
+    if (meta != NULL && write_meta(r, meta) < 0) {
+        return NULL; /* recording continues; the caller may stop() */
+    }
+    return PyUnicode_FromString(ml_recorder_mode(r));
+}
+
+static PyObject *
+result_dict(const ml_recorder_result *res)
+{
+    return Py_BuildValue("{s:d,s:K,s:K,s:K,s:d,s:d,s:s}", "duration_s",
+                         (double)res->duration_us / 1e6, "bytes",
+                         (unsigned long long)res->bytes, "samples",
+                         (unsigned long long)res->samples, "ticks",
+                         (unsigned long long)res->ticks,
+                         "achieved_interval_us", res->achieved_interval_us,
+                         "sampler_cpu_s", (double)res->sampler_cpu_ns / 1e9,
+                         "sampler", res->mode);
+}
+
+PyObject *
+ml_api_stop(PyObject *module, PyObject *args)
+{
+    long long exit_status = 0;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "|L", &exit_status)) {
+        return NULL;
+    }
+    if (active == NULL) {
+        Py_RETURN_NONE;
+    }
+    ml_recorder *r = active;
+    active = NULL;
+    ml_recorder_result res;
+    int err = ml_recorder_stop(r, exit_status, &res);
+    Py_CLEAR(hidden_codes);
+    if (err < 0) {
+        return PyErr_Format(PyExc_OSError,
+                            "microlog: the recording could not be written "
+                            "completely: %s",
+                            ml_strerror(err));
+    }
+    return result_dict(&res);
+}
+
+PyObject *
+ml_api_hide_root_frames(PyObject *module, PyObject *codes)
+{
+    (void)module;
+    if (active == NULL) {
+        Py_RETURN_NONE; /* disabled: nothing to hide frames from */
+    }
+    PyObject *seq = PySequence_Fast(codes, "expected a sequence of code "
+                                           "objects");
+    if (seq == NULL) {
+        return NULL;
+    }
+    if (hidden_codes == NULL && (hidden_codes = PyList_New(0)) == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *code = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyCode_Check(code)) {
+            Py_DECREF(seq);
+            return PyErr_Format(PyExc_TypeError,
+                                "microlog: expected code objects, not %s",
+                                Py_TYPE(code)->tp_name);
+        }
+        if (PyList_Append(hidden_codes, code) < 0) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        ml_recorder_hide_root_code(active, (uint64_t)(uintptr_t)code);
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
+PyObject *
+ml_api_is_running(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyBool_FromLong(active != NULL);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT
+ * ml_module.c - the extension module microlog._microlog: its definition,
+ * per-module state and constants shared with the recording format.
+ * Multi-phase init with module state (PEP 489, PEP 573); the sampler and
+ * the capture hooks hang their state off ml_module_state.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "format/ml_format.h"
+#include "ml_api.h"
+
+/* Per-module state. Every field is protected by the GIL. */
+typedef struct {
+    PyObject *format_version; /* (major, minor) tuple, owned */
+} ml_module_state;
+
+static inline ml_module_state *
+ml_module_get_state(PyObject *module)
+{
+    return (ml_module_state *)PyModule_GetState(module);
+}
+
+/* Add `value` to `module` as `name` without stealing the caller's
+ * reference (PyModule_AddObjectRef appeared in 3.10). */
+static int
+ml_module_add_ref(PyObject *module, const char *name, PyObject *value)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+    return PyModule_AddObjectRef(module, name, value);
+#else
+    Py_INCREF(value);
+    if (PyModule_AddObject(module, name, value) < 0) {
+        Py_DECREF(value);
+        return -1;
+    }
+    return 0;
+#endif
+}
+
+static int
+ml_module_exec(PyObject *module)
+{
+    ml_module_state *state = ml_module_get_state(module);
+
+    PyObject *version;
+
+    version = Py_BuildValue("(ii)", ML_FORMAT_VERSION_MAJOR,
+                            ML_FORMAT_VERSION_MINOR);
+    if (version == NULL) {
+        return -1;
+    }
+    state->format_version = version; /* the state owns the reference */
+    return ml_module_add_ref(module, "FORMAT_VERSION", version);
+}
+
+static int
+ml_module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    ml_module_state *state = ml_module_get_state(module);
+
+    Py_VISIT(state->format_version);
+    return 0;
+}
+
+static int
+ml_module_clear(PyObject *module)
+{
+    ml_module_state *state = ml_module_get_state(module);
+
+    Py_CLEAR(state->format_version);
+    return 0;
+}
+
+static void
+ml_module_free(void *module)
+{
+    ml_module_clear((PyObject *)module);
+}
+
+PyDoc_STRVAR(ml_start_doc,
+             "start(path, *, interval=0.001, status_interval=0.1, "
+             "memory_interval=1.0, sampler='auto', meta=None) -> str\n\n"
+             "Start recording into path (which must not exist). Returns the "
+             "sampler mode that runs: 'native' (GIL-free) or 'fallback'.");
+PyDoc_STRVAR(ml_stop_doc,
+             "stop(exit_status=0) -> dict | None\n\n"
+             "Stop the recording and return its figures (duration_s, bytes, "
+             "samples, ticks, achieved_interval_us, sampler_cpu_s, sampler), "
+             "or None when none was running.");
+PyDoc_STRVAR(ml_hide_root_frames_doc,
+             "hide_root_frames(codes) -> None\n\n"
+             "Leave frames of these code objects out of stacks while they are "
+             "at the root (the launcher's own frames).");
+PyDoc_STRVAR(ml_is_running_doc,
+             "is_running() -> bool\n\nWhether a recording is in progress.");
+
+static PyMethodDef ml_module_methods[] = {
+    {"start", (PyCFunction)(void (*)(void))ml_api_start,
+     METH_VARARGS | METH_KEYWORDS, ml_start_doc},
+    {"stop", ml_api_stop, METH_VARARGS, ml_stop_doc},
+    {"hide_root_frames", ml_api_hide_root_frames, METH_O,
+     ml_hide_root_frames_doc},
+    {"is_running", ml_api_is_running, METH_NOARGS, ml_is_running_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot ml_module_slots[] = {
+    {Py_mod_exec, (void *)ml_module_exec},
+#ifdef Py_mod_multiple_interpreters
+    /* The sampler is one native thread per process. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_USED},
+#endif
+    {0, NULL},
+};
+
+PyDoc_STRVAR(ml_module_doc,
+             "C core of microlog: sampler, capture hooks and the recording "
+             "writer.\n\n"
+             "FORMAT_VERSION -- (major, minor) of the recording format "
+             "written.");
+
+static struct PyModuleDef ml_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "microlog._microlog",
+    .m_doc = ml_module_doc,
+    .m_size = sizeof(ml_module_state),
+    .m_methods = ml_module_methods,
+    .m_slots = ml_module_slots,
+    .m_traverse = ml_module_traverse,
+    .m_clear = ml_module_clear,
+    .m_free = ml_module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__microlog(void)
+{
+    return PyModuleDef_Init(&ml_module_def);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// Starting and stopping a recording (see ml_recorder.h).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "ml_recorder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ml_clock.h"
+#include "core/ml_error.h"
+
+struct ml_recorder {
+    ml_sink sink;
+    ml_sampler *sampler;
+    ml_status *status;
+};
+
+int
+ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
+{
+    ml_recorder *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return ML_ENOMEM;
+    }
+    int err = ml_sink_open(&r->sink, cfg->path);
+    if (err < 0) {
+        free(r);
+        return err;
+    }
+    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback};
+    ml_status_config tc = {cfg->status_ns, cfg->memory_ns};
+    err = ml_sampler_start(&r->sink, &sc, &r->sampler);
+    if (err == 0) {
+        err = ml_status_start(&r->sink, r->sampler, &tc, &r->status);
+    }
+    if (err < 0) {
+        ml_recorder_result ignored;
+        ml_recorder_stop(r, 0, &ignored);
+        return err;
+    }
+    *out = r;
+    return ML_OK;
+}
+
+static int
+with_writer_meta(ml_recorder *r, const char *key, const ml_value *v)
+{
+    ml_sink_lock(&r->sink);
+    int err = ml_sink_check(&r->sink, ml_writer_meta(r->sink.writer, key, v));
+    ml_sink_unlock(&r->sink);
+    return err;
+}
+
+int
+ml_recorder_meta_str(ml_recorder *r, const char *key, const char *val)
+{
+    ml_value v = {.tag = ML_TAG_BYTES};
+    size_t len = strlen(val);
+    v.v.b.ptr = (const uint8_t *)val;
+    v.v.b.len = (uint32_t)(len > ML_TEXT_MAX ? ML_TEXT_MAX : len);
+    return with_writer_meta(r, key, &v);
+}
+
+int
+ml_recorder_meta_uint(ml_recorder *r, const char *key, uint64_t val)
+{
+    ml_value v = {.tag = ML_TAG_UINT};
+    v.v.u = val;
+    return with_writer_meta(r, key, &v);
+}
+
+const char *
+ml_recorder_mode(const ml_recorder *r)
+{
+    return r->sampler
+               ? (ml_sampler_fallback(r->sampler) ? "fallback" : "native")
+               : "none";
+}
+
+int
+ml_recorder_hide_root_code(ml_recorder *r, uint64_t code)
+{
+    ml_sink_lock(&r->sink);
+    int err = ml_sampler_hide_root_code(r->sampler, code);
+    ml_sink_unlock(&r->sink);
+    return err;
+}
+
+/* Joins both threads; the GIL must not be held (both may wait for it). */
+static void
+stop_threads(ml_recorder *r, ml_sampler_stats *stats)
+{
+    if (r->status != NULL) {
+        ml_status_stop(r->status);
+    }
+    if (r->sampler != NULL) {
+        ml_sampler_stop(r->sampler, stats);
+    }
+}
+
+static void
+fill_result(ml_recorder *r, const ml_sampler_stats *stats, uint64_t end_us,
+            ml_recorder_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->duration_us = end_us;
+    res->ticks = stats->ticks;
+    res->sampler_cpu_ns = stats->cpu_ns;
+    res->mode = stats->mode ? stats->mode : "none";
+    if (stats->ticks > 1) {
+        res->achieved_interval_us =
+            (double)stats->elapsed_ns / 1000.0 / (double)(stats->ticks - 1);
+    }
+    if (r->sink.writer != NULL) {
+        res->samples = ml_writer_samples(r->sink.writer);
+    }
+}
+
+int
+ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
+{
+    ml_sampler_stats stats = {0};
+    Py_BEGIN_ALLOW_THREADS stop_threads(r, &stats);
+    Py_END_ALLOW_THREADS uint64_t end_us =
+        ml_sink_time_us(&r->sink, ml_clock_mono_ns());
+    fill_result(r, &stats, end_us, res);
+    ml_writer *w = r->sink.writer;
+    ml_sink_lock(&r->sink);
+    ml_sink_check(&r->sink, ml_writer_meta_uint(
+                                w, "achieved_interval_us",
+                                (uint64_t)(res->achieved_interval_us + 0.5)));
+    ml_sink_check(&r->sink,
+                  ml_writer_meta_uint(w, "sampler_cpu_ns", stats.cpu_ns));
+    ml_sink_check(&r->sink, ml_writer_end(w, end_us, exit_status));
+    ml_sink_unlock(&r->sink);
+    int err;
+    Py_BEGIN_ALLOW_THREADS err = ml_writer_flush(w);
+    Py_END_ALLOW_THREADS res->bytes = ml_writer_bytes(w);
+    err = ml_sink_close(&r->sink);
+    res->error = err;
+    ml_status_free(r->status);
+    ml_sampler_free(r->sampler);
+    free(r);
+    return err;
+}
+
+void
+ml_recorder_before_fork(ml_recorder *r)
+{
+    ml_sink_lock(&r->sink);
+}
+
+void
+ml_recorder_after_fork_parent(ml_recorder *r)
+{
+    ml_sink_unlock(&r->sink);
+}
+
+void
+ml_recorder_abandon(ml_recorder *r)
+{
+    /* The threads do not exist in the child; their memory is left as it
+     * is, since their locks may be held by threads that are gone. */
+    ml_sink_abandon(&r->sink);
+}

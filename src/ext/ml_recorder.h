@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// One recording in progress: the sink (writer and lock), the sampler thread
+// and the status thread, started and stopped together. At most one runs per
+// process; a forked child drops its copy without touching the file.
+#ifndef ML_RECORDER_H
+#define ML_RECORDER_H
+
+#include <stdint.h>
+
+#include "ml_sampler.h"
+#include "ml_sink.h"
+#include "ml_status.h"
+
+typedef struct {
+    const char *path;
+    uint64_t interval_ns; /* sampling; 1 ms by default */
+    uint64_t status_ns;   /* CPU, modules; 100 ms */
+    uint64_t memory_ns;   /* RSS, objects, GC; 1 s */
+    int fallback;         /* 1: sample with the GIL through the C API */
+} ml_recorder_config;
+
+typedef struct {
+    uint64_t duration_us;
+    uint64_t bytes;
+    uint64_t samples;
+    uint64_t ticks;
+    double achieved_interval_us;
+    uint64_t sampler_cpu_ns;
+    const char *mode;
+    int error; /* the first ML_E* error met while recording, or 0 */
+} ml_recorder_result;
+
+typedef struct ml_recorder ml_recorder;
+
+/* Call WITH the GIL. Opens path (which must not exist) and writes the
+ * metadata the caller adds with ml_recorder_meta before the threads start
+ * sampling in earnest. */
+int ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out);
+int ml_recorder_meta_str(ml_recorder *r, const char *key, const char *val);
+int ml_recorder_meta_uint(ml_recorder *r, const char *key, uint64_t val);
+const char *ml_recorder_mode(const ml_recorder *r);
+/* See ml_sampler_hide_root_code. */
+int ml_recorder_hide_root_code(ml_recorder *r, uint64_t code);
+/* Call WITH the GIL; it is released while the threads are joined. Writes
+ * the end record, closes the file and frees r. */
+int ml_recorder_stop(ml_recorder *r, int64_t exit_status,
+                     ml_recorder_result *res);
+/* In a forked child: forget the parent's recording without writing. */
+void ml_recorder_abandon(ml_recorder *r);
+/* Around fork() in the parent: keep the writer consistent. */
+void ml_recorder_before_fork(ml_recorder *r);
+void ml_recorder_after_fork_parent(ml_recorder *r);
+
+#endif

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+// The sampler thread (see ml_sampler.h). Per round: read all thread stacks,
+// then, under the sink lock, turn them into samples. Threads are matched to
+// the previous round's by position first, so a steady set of threads costs
+// no search.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "ml_sampler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ml_clock.h"
+#include "core/ml_error.h"
+#include "core/ml_hash.h"
+#include "ml_pyfallback.h"
+#include "ml_pywalk.h"
+#include "ml_stackmap.h"
+#include "ml_tid.h"
+
+#define MAX_THREADS 1024
+#define MAX_DEPTH 4096
+#define MAX_IGNORED 4
+#define MAX_HIDDEN 16
+
+/* A Python thread as the sampler knows it. */
+typedef struct {
+    uint64_t tstate, ident, tid;
+    uint32_t writer_id;
+    uint64_t last_cpu_ns;
+    uint64_t name_hash; /* of the name last written, 0 none */
+    uint64_t seen;      /* round in which it was last seen */
+    ml_stackcache cache;
+} slot;
+
+struct ml_sampler {
+    ml_sink *sink;
+    uint64_t interval_ns;
+    int fallback;
+    ml_pywalk *walk;
+    ml_pyfallback *fb;
+    ml_codesource codes;
+    ml_stackmap *stacks;
+
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+
+    /* Owned by the sampler thread while it runs; slots and names are also
+     * read and written by ml_sampler_name_thread under the sink lock. */
+    ml_pythread *threads;
+    ml_pyframe *frames;
+    slot *slots;
+    int nslots, slot_cap;
+    uint64_t round;
+    atomic_ullong ignored[MAX_IGNORED];
+    uint64_t hidden[MAX_HIDDEN]; /* protected by the sink lock */
+    int nhidden;
+
+    ml_sampler_stats stats;
+    uint64_t first_tick_ns, last_tick_ns;
+};
+
+/* ---- sources ----------------------------------------------------------- */
+
+static int
+walk_code(void *ctx, uint64_t code, ml_pycode_info *out)
+{
+    return ml_pywalk_code(ctx, code, out);
+}
+
+static int
+walk_line(void *ctx, uint64_t code, int32_t lasti)
+{
+    return ml_pywalk_line(ctx, code, lasti);
+}
+
+static int
+fb_code(void *ctx, uint64_t code, ml_pycode_info *out)
+{
+    return ml_pyfallback_code(ctx, code, out);
+}
+
+static int
+fb_line(void *ctx, uint64_t code, int32_t lasti)
+{
+    return ml_pyfallback_line(ctx, code, lasti);
+}
+
+static int
+read_stacks(ml_sampler *s)
+{
+    if (s->fallback) {
+        return ml_pyfallback_sample(s->fb, s->threads, MAX_THREADS, s->frames,
+                                    MAX_DEPTH);
+    }
+    return ml_pywalk_sample(s->walk, s->threads, MAX_THREADS, s->frames,
+                            MAX_DEPTH);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static int
+is_ignored(ml_sampler *s, uint64_t tid)
+{
+    for (int i = 0; i < MAX_IGNORED; i++) {
+        if (tid != 0 && atomic_load(&s->ignored[i]) == tid) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+same_thread(const slot *sl, const ml_pythread *t, uint64_t tid)
+{
+    return sl->tstate == t->tstate && sl->ident == t->thread_id
+           && sl->tid == tid;
+}
+
+static slot *
+find_slot(ml_sampler *s, int hint, const ml_pythread *t, uint64_t tid)
+{
+    if (hint < s->nslots && same_thread(&s->slots[hint], t, tid)) {
+        return &s->slots[hint];
+    }
+    for (int i = 0; i < s->nslots; i++) {
+        if (same_thread(&s->slots[i], t, tid)) {
+            return &s->slots[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
+         slot **out)
+{
+    if (s->nslots == s->slot_cap) {
+        int cap = s->slot_cap ? s->slot_cap * 2 : 16;
+        slot *p = realloc(s->slots, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            return ML_ENOMEM;
+        }
+        s->slots = p;
+        s->slot_cap = cap;
+    }
+    slot *sl = &s->slots[s->nslots];
+    memset(sl, 0, sizeof *sl);
+    sl->tstate = t->tstate;
+    sl->ident = t->thread_id;
+    sl->tid = tid;
+    sl->last_cpu_ns = ml_tid_cpu_ns(tid);
+    int err = ml_writer_thread(s->sink->writer, t_us, tid, t->thread_id, 0,
+                               &sl->writer_id);
+    if (err < 0) {
+        return err;
+    }
+    s->nslots++;
+    *out = sl;
+    return ML_OK;
+}
+
+/* Ends the threads not seen in this round, keeping the others' order. */
+static int
+end_missing(ml_sampler *s, uint64_t t_us)
+{
+    int kept = 0, err = 0;
+    for (int i = 0; i < s->nslots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->seen == s->round) {
+            s->slots[kept++] = *sl;
+            continue;
+        }
+        int e = ml_writer_thread_end(s->sink->writer, sl->writer_id, t_us);
+        if (e < 0 && err == 0) {
+            err = e;
+        }
+        ml_stackcache_free(&sl->cache);
+    }
+    s->nslots = kept;
+    return err;
+}
+
+static uint8_t
+thread_state(const ml_sampler *s, slot *sl, const ml_pythread *t, int fresh)
+{
+    uint64_t cpu = ml_tid_cpu_ns(sl->tid);
+    /* A thread first seen has no earlier CPU reading: holding the GIL is
+     * the best evidence that it runs. */
+    int running = fresh ? t->holds_gil : cpu > sl->last_cpu_ns;
+    sl->last_cpu_ns = cpu;
+    uint8_t state = running ? ML_STATE_RUNNING : 0;
+    if (t->holds_gil) {
+        state |= ML_STATE_GIL;
+    }
+    if (s->fallback) {
+        state |= ML_STATE_FALLBACK;
+    }
+    return state;
+}
+
+static int
+is_hidden(const ml_sampler *s, uint64_t code)
+{
+    for (int i = 0; i < s->nhidden; i++) {
+        if (s->hidden[i] == code) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Frames to record: all but the hidden ones at the root. */
+static int
+visible_depth(const ml_sampler *s, const ml_pyframe *frames, int n)
+{
+    while (n > 0 && s->nhidden > 0 && is_hidden(s, frames[n - 1].code)) {
+        n--;
+    }
+    return n;
+}
+
+/* Writes the sample of thread i of this round. */
+static int
+record_thread(ml_sampler *s, int i, uint64_t t_us)
+{
+    const ml_pythread *t = &s->threads[i];
+    uint64_t tid = t->native_id ? t->native_id : ml_tid_of(t->thread_id);
+    if (is_ignored(s, tid) || (tid == 0 && t->nframes == 0)) {
+        /* microlog's own threads, and thread states being created or torn
+         * down (no kernel id yet, no frames). */
+        return ML_OK;
+    }
+    slot *sl = find_slot(s, i, t, tid);
+    int fresh = sl == NULL;
+    int err;
+    if (fresh && (err = new_slot(s, t, tid, t_us, &sl)) < 0) {
+        return err;
+    }
+    sl->seen = s->round;
+    uint32_t stack;
+    const ml_pyframe *frames = s->frames + (size_t)i * MAX_DEPTH;
+    int n = t->truncated ? t->nframes : visible_depth(s, frames, t->nframes);
+    err = ml_stackmap_intern(s->stacks, &s->codes, s->sink->writer, &sl->cache,
+                             frames, n, t->truncated, &stack);
+    if (err < 0) {
+        return err;
+    }
+    return ml_writer_sample(s->sink->writer, sl->writer_id, t_us, stack,
+                            thread_state(s, sl, t, fresh));
+}
+
+static int
+record_round(ml_sampler *s, int n, uint64_t now_ns)
+{
+    uint64_t t_us = ml_sink_time_us(s->sink, now_ns);
+    int err = 0;
+    s->round++;
+    for (int i = 0; i < n && err == 0; i++) {
+        err = record_thread(s, i, t_us);
+    }
+    if (err == 0) {
+        err = end_missing(s, t_us);
+    }
+    if (err == 0) {
+        err = ml_writer_tick(s->sink->writer, now_ns);
+    }
+    return ml_sink_check(s->sink, err);
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static void
+tick(ml_sampler *s, uint64_t now_ns)
+{
+    PyGILState_STATE gil = 0;
+    if (s->fallback) {
+        gil = PyGILState_Ensure();
+    }
+    int n = read_stacks(s);
+    if (n >= 0) {
+        ml_sink_lock(s->sink);
+        record_round(s, n, now_ns);
+        ml_sink_unlock(s->sink);
+    }
+    if (s->fallback) {
+        PyGILState_Release(gil);
+    }
+}
+
+static void
+sleep_until(uint64_t deadline_ns)
+{
+    struct timespec ts = {
+        .tv_sec = (time_t)(deadline_ns / 1000000000u),
+        .tv_nsec = (long)(deadline_ns % 1000000000u),
+    };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)
+           == EINTR) {
+    }
+}
+
+static void *
+run(void *arg)
+{
+    ml_sampler *s = arg;
+    sigset_t all;
+    sigfillset(&all);
+    /* Signals belong to the program's threads, never to the sampler. */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    /* Wake-ups within a microsecond of the deadline, not the default 50. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    uint64_t deadline = ml_clock_mono_ns();
+    while (!atomic_load(&s->stop)) {
+        uint64_t now = ml_clock_mono_ns();
+        if (now > deadline + s->interval_ns) {
+            /* Far behind (a long pause): skip, do not burst. */
+            s->stats.late_ticks++;
+            deadline = now;
+        }
+        if (s->stats.ticks == 0) {
+            s->first_tick_ns = now;
+        }
+        tick(s, now);
+        s->last_tick_ns = now;
+        s->stats.ticks++;
+        deadline += s->interval_ns;
+        sleep_until(deadline);
+    }
+    s->stats.cpu_ns = ml_clock_thread_cpu_ns();
+    return NULL;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static int
+open_source(ml_sampler *s, int want_fallback)
+{
+    if (!want_fallback && ml_pywalk_new(&s->walk) == 0) {
+        s->codes = (ml_codesource){walk_code, walk_line, s->walk};
+        return ML_OK;
+    }
+    s->fallback = 1;
+    if (ml_pyfallback_new(&s->fb) < 0) {
+        return ML_ENOMEM;
+    }
+    s->codes = (ml_codesource){fb_code, fb_line, s->fb};
+    return ML_OK;
+}
+
+int
+ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
+{
+    ml_sampler *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return ML_ENOMEM;
+    }
+    s->sink = sink;
+    s->interval_ns = cfg->interval_ns ? cfg->interval_ns : 1000000;
+    ml_tid_init();
+    int err = open_source(s, cfg->fallback);
+    /* Untouched pages of these buffers cost no memory: only the frames
+     * actually walked are ever written. */
+    s->threads = calloc(MAX_THREADS, sizeof *s->threads);
+    s->frames = calloc((size_t)MAX_THREADS * MAX_DEPTH, sizeof *s->frames);
+    if (err == 0 && (s->threads == NULL || s->frames == NULL)) {
+        err = ML_ENOMEM;
+    }
+    if (err == 0) {
+        err = ml_stackmap_new(&s->stacks);
+    }
+    if (err == 0 && pthread_create(&s->thread, NULL, run, s) != 0) {
+        err = ML_ENOMEM;
+    }
+    if (err < 0) {
+        ml_sampler_free(s);
+        return err;
+    }
+    s->started = 1;
+    s->stats.mode = s->fallback ? "fallback" : "native";
+    *out = s;
+    return ML_OK;
+}
+
+int
+ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
+{
+    if (s->started) {
+        atomic_store(&s->stop, 1);
+        pthread_join(s->thread, NULL);
+        s->started = 0;
+    }
+    ml_sink_lock(s->sink);
+    uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    s->round++; /* every slot is now unseen: end them all */
+    int err = ml_sink_check(s->sink, end_missing(s, t_us));
+    ml_sink_unlock(s->sink);
+    s->stats.elapsed_ns = s->last_tick_ns - s->first_tick_ns;
+    if (stats != NULL) {
+        *stats = s->stats;
+    }
+    return err;
+}
+
+void
+ml_sampler_free(ml_sampler *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (int i = 0; i < s->nslots; i++) {
+        ml_stackcache_free(&s->slots[i].cache);
+    }
+    free(s->slots);
+    ml_stackmap_free(s->stacks);
+    ml_pywalk_free(s->walk);
+    ml_pyfallback_free(s->fb);
+    free(s->threads);
+    free(s->frames);
+    free(s);
+}
+
+int
+ml_sampler_fallback(const ml_sampler *s)
+{
+    return s->fallback;
+}
+
+int
+ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name)
+{
+    size_t len = strlen(name);
+    uint64_t h = ml_hash_bytes(name, len) | 1;
+    for (int i = 0; i < s->nslots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->ident != ident || sl->name_hash == h) {
+            continue;
+        }
+        uint32_t id;
+        ml_writer *w = s->sink->writer;
+        uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+        int err = ml_writer_string(w, name, len, &id);
+        if (err == 0) {
+            err = ml_writer_thread_name(w, sl->writer_id, t_us, id);
+        }
+        if (err < 0) {
+            return ml_sink_check(s->sink, err);
+        }
+        sl->name_hash = h;
+    }
+    return ML_OK;
+}
+
+int
+ml_sampler_hide_root_code(ml_sampler *s, uint64_t code)
+{
+    if (s->nhidden == MAX_HIDDEN) {
+        return ML_ELIMIT;
+    }
+    s->hidden[s->nhidden++] = code;
+    return ML_OK;
+}
+
+void
+ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid)
+{
+    for (int i = 0; i < MAX_IGNORED; i++) {
+        unsigned long long expected = 0;
+        if (atomic_compare_exchange_strong(&s->ignored[i], &expected, tid)) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// The sampler: a native thread that wakes every interval (absolute
+// deadlines, 1 us timer slack), reads the stack of every Python thread
+// without the GIL (ml_pywalk) or, in fallback mode, with it (ml_pyfallback),
+// classifies each thread as running or waiting from its own CPU clock, and
+// writes one sample per thread through the sink.
+#ifndef ML_SAMPLER_H
+#define ML_SAMPLER_H
+
+#include <stdint.h>
+
+#include "ml_sink.h"
+
+typedef struct ml_sampler ml_sampler;
+
+typedef struct {
+    uint64_t interval_ns;
+    int fallback; /* 1: sample through the C API with the GIL */
+} ml_sampler_config;
+
+typedef struct {
+    const char *mode;    /* "native" or "fallback" */
+    uint64_t ticks;      /* samples rounds taken */
+    uint64_t elapsed_ns; /* from the first tick to the last */
+    uint64_t cpu_ns;     /* the sampler thread's own CPU time */
+    uint64_t late_ticks; /* rounds that started over an interval late */
+} ml_sampler_stats;
+
+/* Starts the sampler thread. Call WITH the GIL. When the GIL-free reader
+ * cannot run here the sampler falls back by itself; stats say which. */
+int ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg,
+                     ml_sampler **out);
+/* Stops and joins the thread; call WITHOUT the GIL held by this thread
+ * (a fallback round may be waiting for it). Ends every thread's record. */
+int ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats);
+void ml_sampler_free(ml_sampler *s);
+/* 1 when sampling through the C API with the GIL. */
+int ml_sampler_fallback(const ml_sampler *s);
+
+/* Names the thread whose threading.get_ident() is ident; skips unknown
+ * idents and unchanged names. Call with the sink lock held. */
+int ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name);
+/* Hides frames of this code object while they are at the root of a stack:
+ * microlog's own `python -m microlog` and runpy frames, so the program's
+ * stacks start where `python script.py` would start them. The caller keeps
+ * the code object alive. At most 16. Call with the sink lock held. */
+int ml_sampler_hide_root_code(ml_sampler *s, uint64_t code);
+/* Kernel thread ids the sampler must not record (microlog's own threads
+ * that hold a Python thread state for a moment). */
+void ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
+
+#endif

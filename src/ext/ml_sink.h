@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// The shared end of a recording inside the extension: the writer, the lock
+// that serializes its users (sampler thread, status thread, Python threads
+// that log) and the run's time origin. Lock order: a thread may take the
+// GIL and then the sink lock, never the GIL while holding the sink lock.
+#ifndef ML_SINK_H
+#define ML_SINK_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "format/ml_writer.h"
+
+typedef struct {
+    ml_writer *writer; /* protected by lock */
+    pthread_mutex_t lock;
+    uint64_t t0_ns; /* monotonic start of the run; read-only */
+    int error;      /* first writer error; protected by lock */
+} ml_sink;
+
+/* Opens the recording at path; 0 or a negative ML_E* code. */
+int ml_sink_open(ml_sink *s, const char *path);
+/* Flushes and closes; returns the first error met during the run. */
+int ml_sink_close(ml_sink *s);
+/* Abandons the writer without writing (a forked child's copy). */
+void ml_sink_abandon(ml_sink *s);
+
+void ml_sink_lock(ml_sink *s);
+void ml_sink_unlock(ml_sink *s);
+/* Keeps the first error; returns err. Call with the lock held. */
+int ml_sink_check(ml_sink *s, int err);
+
+/* Microseconds since the run's start for a monotonic time. */
+uint64_t ml_sink_time_us(const ml_sink *s, uint64_t mono_ns);
+
+#endif

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// Turns the frames of one sample (code address, instruction offset) into an
+// interned stack id of the recording. Work is proportional to what changed:
+// the part of a thread's stack that matches its previous sample (from the
+// root) reuses the previous stack nodes; a (code, offset) seen before reuses
+// its frame id; a code object's names are resolved once.
+#ifndef ML_STACKMAP_H
+#define ML_STACKMAP_H
+
+#include <stdint.h>
+
+#include "format/ml_writer.h"
+#include "ml_pywalk.h"
+
+/* Where code objects are resolved: the GIL-free walker or the fallback. */
+typedef struct {
+    int (*code)(void *ctx, uint64_t code, ml_pycode_info *out);
+    int (*line)(void *ctx, uint64_t code, int32_t lasti);
+    void *ctx;
+} ml_codesource;
+
+/* One thread's previous stack, root first, with the stack id at each depth.
+ * Zero-initialize; release with ml_stackcache_free. */
+typedef struct {
+    ml_pyframe *frames;
+    uint32_t *ids;
+    int depth;
+    int cap;
+} ml_stackcache;
+
+typedef struct ml_stackmap ml_stackmap;
+
+int ml_stackmap_new(ml_stackmap **out);
+void ml_stackmap_free(ml_stackmap *m);
+void ml_stackcache_free(ml_stackcache *c);
+
+/* Interns the stack given leaf first in frames[0..n) into w and stores its
+ * id (0 for an empty stack) in *stack. truncated adds a "<truncated>" root
+ * frame. prev is the thread's cache, updated. 0 or a negative ML_E* code.
+ * Call with the sink lock held (it writes definitions). */
+int ml_stackmap_intern(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
+                       ml_stackcache *prev, const ml_pyframe *frames, int n,
+                       int truncated, uint32_t *stack);
+
+#endif

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+// Status probes and their thread (see ml_status.h).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "ml_status.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ml_clock.h"
+#include "core/ml_error.h"
+
+#define MAX_NAMES 256
+#define NAME_MAX_BYTES 128
+
+enum {
+    S_CPU,
+    S_MODULES,
+    S_RSS,
+    S_OBJECTS,
+    S_GC,
+    S_THREADS,
+    S_COUNT
+};
+
+static const char *const series_names[S_COUNT][2] = {
+    [S_CPU] = {"cpu", "%"},
+    [S_MODULES] = {"modules", "modules"},
+    [S_RSS] = {"rss", "bytes"},
+    [S_OBJECTS] = {"objects", "blocks"},
+    [S_GC] = {"gc_collections", "collections"},
+    [S_THREADS] = {"threads", "threads"},
+};
+
+typedef struct {
+    uint64_t ident;
+    char name[NAME_MAX_BYTES];
+} thread_name;
+
+/* What one reading with the GIL found. */
+typedef struct {
+    int64_t modules, objects, gc, threads;
+    int nnames;
+    thread_name names[MAX_NAMES];
+} py_reading;
+
+struct ml_status {
+    ml_sink *sink;
+    ml_sampler *sampler;
+    uint64_t status_ns, memory_ns;
+    uint32_t series[S_COUNT];
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock; /* protects stop, with wake */
+    pthread_cond_t wake;
+    int stop;
+    uint64_t last_cpu_ns, last_wall_ns;
+    py_reading reading; /* used by the status thread only */
+};
+
+/* ---- probes without the GIL -------------------------------------------- */
+
+static double
+cpu_percent(ml_status *st, uint64_t now_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    double pct = 0;
+    if (st->last_wall_ns && now_ns > st->last_wall_ns) {
+        pct = 100.0 * (double)(cpu - st->last_cpu_ns)
+              / (double)(now_ns - st->last_wall_ns);
+    }
+    st->last_cpu_ns = cpu;
+    st->last_wall_ns = now_ns;
+    return pct;
+}
+
+static int64_t
+rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long size = 0, resident = 0;
+    if (f == NULL) {
+        return -1;
+    }
+    int n = fscanf(f, "%lld %lld", &size, &resident);
+    fclose(f);
+    return n == 2 ? resident * (int64_t)sysconf(_SC_PAGESIZE) : -1;
+}
+
+/* ---- probes with the GIL ----------------------------------------------- */
+
+static int
+interpreter_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
+static int64_t
+call_count(const char *module, const char *func)
+{
+    PyObject *mod = PyImport_ImportModule(module);
+    PyObject *res = mod ? PyObject_CallMethod(mod, func, NULL) : NULL;
+    int64_t v = -1;
+    if (res != NULL && PyLong_Check(res)) {
+        v = PyLong_AsLongLong(res);
+    } else if (res != NULL && PyList_Check(res)) {
+        /* gc.get_stats(): one dict per generation. */
+        v = 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(res); i++) {
+            PyObject *c =
+                PyDict_GetItemString(PyList_GET_ITEM(res, i), "collections");
+            v += c ? PyLong_AsLongLong(c) : 0;
+        }
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(mod);
+    PyErr_Clear();
+    return v;
+}
+
+static void
+read_thread_names(py_reading *r)
+{
+    r->nnames = 0;
+    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
+    PyObject *threading =
+        modules ? PyDict_GetItemString(modules, "threading") : NULL;
+    PyObject *active =
+        threading ? PyObject_GetAttrString(threading, "_active") : NULL;
+    PyObject *key, *thread;
+    Py_ssize_t pos = 0;
+    while (active && PyDict_Check(active)
+           && PyDict_Next(active, &pos, &key, &thread)
+           && r->nnames < MAX_NAMES) {
+        PyObject *name = PyObject_GetAttrString(thread, "_name");
+        const char *s =
+            name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+        if (s != NULL && PyLong_Check(key)) {
+            thread_name *tn = &r->names[r->nnames++];
+            tn->ident = (uint64_t)PyLong_AsUnsignedLongLongMask(key);
+            snprintf(tn->name, sizeof tn->name, "%s", s);
+        }
+        Py_XDECREF(name);
+    }
+    r->threads = active && PyDict_Check(active) ? PyDict_Size(active) : -1;
+    Py_XDECREF(active);
+    PyErr_Clear();
+}
+
+/* One reading with the GIL; returns 0, or -1 when the interpreter is
+ * going away and must not be touched. */
+static int
+read_python(py_reading *r, int memory)
+{
+    if (interpreter_finalizing()) {
+        return -1;
+    }
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *modules = PySys_GetObject("modules");
+    r->modules = modules && PyDict_Check(modules) ? PyDict_Size(modules) : -1;
+    read_thread_names(r);
+    if (memory) {
+        r->objects = call_count("sys", "getallocatedblocks");
+        r->gc = call_count("gc", "get_stats");
+    }
+    PyGILState_Release(gil);
+    return 0;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static int
+put_int(ml_status *st, int which, uint64_t t_us, int64_t v)
+{
+    if (v < 0) {
+        return ML_OK;
+    }
+    ml_value val = {.tag = ML_TAG_INT};
+    val.v.i = v;
+    return ml_writer_value(st->sink->writer, st->series[which], t_us, &val);
+}
+
+static void
+write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
+{
+    double cpu = cpu_percent(st, now_ns);
+    int64_t rss = memory ? rss_bytes() : -1;
+    const py_reading *r = &st->reading;
+    ml_sink_lock(st->sink);
+    uint64_t t_us = ml_sink_time_us(st->sink, now_ns);
+    ml_value v = {.tag = ML_TAG_F64};
+    v.v.f = cpu;
+    int err = ml_writer_value(st->sink->writer, st->series[S_CPU], t_us, &v);
+    if (err == 0 && have_py) {
+        err = put_int(st, S_MODULES, t_us, r->modules);
+        if (err == 0) {
+            err = put_int(st, S_THREADS, t_us, r->threads);
+        }
+        for (int i = 0; i < r->nnames && err == 0; i++) {
+            err = ml_sampler_name_thread(st->sampler, r->names[i].ident,
+                                         r->names[i].name);
+        }
+    }
+    if (err == 0 && memory) {
+        err = put_int(st, S_RSS, t_us, rss);
+        if (err == 0 && have_py) {
+            err = put_int(st, S_OBJECTS, t_us, r->objects);
+        }
+        if (err == 0 && have_py) {
+            err = put_int(st, S_GC, t_us, r->gc);
+        }
+    }
+    ml_sink_check(st->sink, err);
+    ml_sink_unlock(st->sink);
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+/* Waits until deadline or stop; returns 1 when asked to stop. */
+static int
+wait_until(ml_status *st, uint64_t deadline_ns)
+{
+    struct timespec ts = {
+        .tv_sec = (time_t)(deadline_ns / 1000000000u),
+        .tv_nsec = (long)(deadline_ns % 1000000000u),
+    };
+    pthread_mutex_lock(&st->lock);
+    while (!st->stop) {
+        if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT) {
+            break;
+        }
+    }
+    int stop = st->stop;
+    pthread_mutex_unlock(&st->lock);
+    return stop;
+}
+
+static void *
+run(void *arg)
+{
+    ml_status *st = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    /* This thread holds a Python thread state while it reads: keep it out
+     * of the samples. */
+    ml_sampler_ignore_tid(st->sampler, (uint64_t)gettid());
+    uint64_t next = ml_clock_mono_ns();
+    uint64_t next_memory = next;
+    int stop = 0;
+    while (!stop) {
+        uint64_t now = ml_clock_mono_ns();
+        int memory = now >= next_memory;
+        int have_py = read_python(&st->reading, memory) == 0;
+        write_reading(st, now, memory, have_py);
+        if (memory) {
+            next_memory = now + st->memory_ns;
+        }
+        next += st->status_ns;
+        if (next < now) {
+            next = now + st->status_ns;
+        }
+        uint64_t wake = next < next_memory ? next : next_memory;
+        stop = wait_until(st, wake);
+    }
+    return NULL;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static int
+define_series(ml_status *st)
+{
+    ml_writer *w = st->sink->writer;
+    int err = 0;
+    ml_sink_lock(st->sink);
+    for (int i = 0; i < S_COUNT && err == 0; i++) {
+        uint32_t name, unit;
+        const char *n = series_names[i][0], *u = series_names[i][1];
+        if ((err = ml_writer_string(w, n, strlen(n), &name)) == 0
+            && (err = ml_writer_string(w, u, strlen(u), &unit)) == 0) {
+            err = ml_writer_series(w, ML_SERIES_STATUS, name, unit,
+                                   &st->series[i]);
+        }
+    }
+    ml_sink_unlock(st->sink);
+    return err;
+}
+
+static int
+init_wake(ml_status *st)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return ML_ENOMEM;
+    }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&st->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0) {
+        return ML_ENOMEM;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        pthread_cond_destroy(&st->wake);
+        return ML_ENOMEM;
+    }
+    return ML_OK;
+}
+
+int
+ml_status_start(ml_sink *sink, ml_sampler *sampler,
+                const ml_status_config *cfg, ml_status **out)
+{
+    ml_status *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        return ML_ENOMEM;
+    }
+    st->sink = sink;
+    st->sampler = sampler;
+    st->status_ns = cfg->status_ns ? cfg->status_ns : 100000000u;
+    st->memory_ns = cfg->memory_ns ? cfg->memory_ns : 1000000000u;
+    int err = init_wake(st);
+    if (err < 0) {
+        free(st);
+        return err;
+    }
+    if ((err = define_series(st)) == 0
+        && pthread_create(&st->thread, NULL, run, st) != 0) {
+        err = ML_ENOMEM;
+    }
+    if (err < 0) {
+        ml_status_free(st);
+        return err;
+    }
+    st->started = 1;
+    *out = st;
+    return ML_OK;
+}
+
+int
+ml_status_stop(ml_status *st)
+{
+    if (!st->started) {
+        return ML_OK;
+    }
+    pthread_mutex_lock(&st->lock);
+    st->stop = 1;
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+    pthread_join(st->thread, NULL);
+    st->started = 0;
+    return ML_OK;
+}
+
+void
+ml_status_free(ml_status *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}

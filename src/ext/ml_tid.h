@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// Kernel thread ids and per-thread CPU clocks of other threads. CPython 3.9
+// and 3.10 keep only the pthread_t of a thread, so the kernel id is read from
+// glibc's thread descriptor at an offset found once on the calling thread.
+#ifndef ML_TID_H
+#define ML_TID_H
+
+#include <stdint.h>
+
+/* Finds where the thread descriptor keeps the kernel id. Call once from any
+ * thread; 0, or -1 when it cannot be found (then ml_tid_of gives 0). */
+int ml_tid_init(void);
+/* The kernel thread id of a live pthread_t, read without faulting; 0 when
+ * unknown. */
+uint64_t ml_tid_of(uint64_t pthread_id);
+/* CPU nanoseconds used by thread tid of this process; 0 if it is gone (a
+ * tid outside this process is refused by the kernel, never misread). */
+uint64_t ml_tid_cpu_ns(uint64_t tid);
+
+#endif

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Linux thread ids and thread CPU clocks (see ml_tid.h).
+#define _GNU_SOURCE
+#include "ml_tid.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ml_saferead.h"
+
+/* Written once by ml_tid_init before the sampler starts; read-only after. */
+static long tid_offset = -1;
+
+int
+ml_tid_init(void)
+{
+    if (tid_offset >= 0) {
+        return 0;
+    }
+    pid_t me = gettid();
+    const unsigned char *self = (const unsigned char *)pthread_self();
+    /* glibc keeps the tid in the first kilobyte of struct pthread. */
+    for (long off = 0; off + (long)sizeof(pid_t) <= 1024; off += 4) {
+        pid_t v;
+        memcpy(&v, self + off, sizeof v);
+        if (v == me) {
+            tid_offset = off;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+uint64_t
+ml_tid_of(uint64_t pthread_id)
+{
+    pid_t tid = 0;
+    if (tid_offset < 0 || pthread_id == 0
+        || ml_saferead(&tid, pthread_id + (uint64_t)tid_offset, sizeof tid)
+               != 0
+        || tid <= 0) {
+        return 0;
+    }
+    return (uint64_t)tid;
+}
+
+uint64_t
+ml_tid_cpu_ns(uint64_t tid)
+{
+    if (tid == 0) {
+        return 0;
+    }
+    /* The kernel's encoding of a per-thread CPU clock (CPUCLOCK_SCHED,
+     * CPUCLOCK_PERTHREAD), as glibc's pthread_getcpuclockid builds it. */
+    clockid_t id = (clockid_t)((~(unsigned long)tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

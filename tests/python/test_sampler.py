@@ -1,0 +1,206 @@
+"""What the sampler records: attribution, thread states, rates, and the
+hard cases (deep recursion, generators, coroutines, thread churn, run-time
+code, fork, signals, shutdown)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Runner, function, thread
+
+SPLIT = """
+    import time
+    def hot(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+    def cold(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+    for _ in range(150):
+        hot(0.007)
+        cold(0.003)
+"""
+
+
+def record(runner: Runner, source: str, label: str = "t", **env):
+    script = runner.script(f"{label}.py", source)
+    out = runner.python(["-m", "microlog", label, str(script)],
+                        env=runner.env(MICROLOG_QUIET="1", **env))
+    assert out.returncode == 0, out.stderr.decode()
+    return runner.show(runner.only_recording(label)), out
+
+
+@pytest.mark.parametrize("sampler", ["auto", "fallback"])
+def test_known_split_is_attributed_within_2_points(runner, sampler):
+    summary, _ = record(runner, SPLIT, MICROLOG_SAMPLER=sampler)
+    hot = function(summary, "hot")["self"]
+    cold = function(summary, "cold")["self"]
+    share = 100.0 * hot / (hot + cold)
+    assert abs(share - 70.0) <= 2.0, (hot, cold, share)
+    expected = "fallback" if sampler == "fallback" else "native"
+    assert summary["meta"]["sampler"] == expected
+
+
+def test_sleeping_thread_is_waiting(runner):
+    summary, _ = record(runner, """
+        import threading, time
+        def sleeper():
+            time.sleep(0.8)
+        def busy():
+            end = time.perf_counter() + 0.8
+            while time.perf_counter() < end:
+                pass
+        threads = [threading.Thread(target=sleeper, name="sleeper"),
+                   threading.Thread(target=busy, name="busy")]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    """)
+    sleeper = thread(summary, "sleeper")
+    busy = thread(summary, "busy")
+    assert sleeper["samples"] > 300
+    assert sleeper["running"] <= 0.05 * sleeper["samples"]
+    assert busy["running"] >= 0.5 * busy["samples"]
+    assert sleeper["native_id"] > 0 and busy["native_id"] > 0
+
+
+def test_default_rate_is_1khz(runner):
+    summary, _ = record(runner, SPLIT)
+    assert 950 <= summary["interval_us"] <= 1100, summary["interval_us"]
+    assert summary["meta"]["interval_us"] == 1000
+
+
+def test_10khz_works(runner):
+    summary, _ = record(runner, SPLIT, MICROLOG_SAMPLE_DELAY="0.0001")
+    assert summary["meta"]["interval_us"] == 100
+    # A shared 2-core machine: allow for late wake-ups, but 10 kHz must
+    # give several times more samples than 1 kHz.
+    assert summary["interval_us"] < 200, summary["interval_us"]
+    assert summary["samples"] > 7000
+
+
+def test_status_probes_are_recorded(runner):
+    summary, _ = record(runner, SPLIT)
+    # cpu, modules and threads at 10 Hz for 1.5 s; memory probes at 1 Hz.
+    assert summary["status_records"] >= 40
+
+
+def test_deep_recursion(runner):
+    summary, _ = record(runner, """
+        import sys, time
+        sys.setrecursionlimit(20000)
+        def down(n):
+            if n == 0:
+                end = time.perf_counter() + 0.5
+                while time.perf_counter() < end:
+                    pass
+                return 0
+            return down(n - 1) + 1
+        assert down(5000) == 5000
+    """)
+    assert function(summary, "down")["self"] > 100
+
+
+def test_generators_and_coroutines(runner):
+    summary, _ = record(runner, """
+        import asyncio, time
+        def gen():
+            for i in range(300):
+                end = time.perf_counter() + 0.001
+                while time.perf_counter() < end:
+                    pass
+                yield i
+        async def coro():
+            for _ in range(30):
+                end = time.perf_counter() + 0.01
+                while time.perf_counter() < end:
+                    pass
+                await asyncio.sleep(0)
+        assert sum(gen()) == sum(range(300))
+        asyncio.run(coro())
+    """)
+    assert function(summary, "gen")["self"] > 100
+    assert function(summary, "coro")["self"] > 100
+
+
+def test_runtime_code_and_lambdas(runner):
+    summary, _ = record(runner, """
+        import time
+        src = "def made_at_runtime():\\n" \\
+              "    end = time.perf_counter() + 0.3\\n" \\
+              "    while time.perf_counter() < end:\\n" \\
+              "        pass\\n"
+        ns = {"time": time}
+        exec(src, ns)
+        ns["made_at_runtime"]()
+        spin = lambda: [None for _ in iter(
+            lambda: time.perf_counter() > end, True)]
+        end = time.perf_counter() + 0.3
+        spin()
+    """)
+    made = function(summary, "made_at_runtime")
+    assert made["self"] > 100 and made["file"] == "<string>"
+    assert function(summary, "<lambda>")["total"] > 100
+
+
+def test_thread_churn(runner):
+    summary, _ = record(runner, """
+        import threading, time
+        def work():
+            sum(range(2000))
+        end = time.perf_counter() + 1.0
+        n = 0
+        while time.perf_counter() < end:
+            batch = [threading.Thread(target=work) for _ in range(20)]
+            for t in batch: t.start()
+            for t in batch: t.join()
+            n += len(batch)
+        print(n)
+    """)
+    assert len(summary["threads"]) >= 10
+    assert summary["complete"] is True
+
+
+def test_fork_child_runs_and_parent_keeps_recording(runner):
+    summary, out = record(runner, """
+        import os, time, multiprocessing as mp
+        def child_work(q):
+            q.put(sum(range(100000)))
+        pid = os.fork()
+        if pid == 0:
+            import microlog
+            assert not microlog.is_running()
+            time.sleep(0.05)
+            os._exit(7)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 7
+        ctx = mp.get_context("fork")
+        q = ctx.Queue()
+        p = ctx.Process(target=child_work, args=(q,))
+        p.start(); p.join(timeout=30)
+        assert q.get(timeout=30) == sum(range(100000))
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            pass
+        print("parent done")
+    """)
+    assert out.stdout == b"parent done\n"
+    assert summary["complete"] is True
+    assert summary["samples"] > 200
+
+
+def test_signals_reach_the_program(runner):
+    summary, out = record(runner, """
+        import signal, time
+        hits = []
+        signal.signal(signal.SIGALRM, lambda *a: hits.append(1))
+        signal.setitimer(signal.ITIMER_REAL, 0.01, 0.01)
+        end = time.perf_counter() + 0.5
+        while time.perf_counter() < end:
+            time.sleep(0.001)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        print(len(hits) > 20)
+    """)
+    assert out.stdout == b"True\n"
+    assert summary["samples"] > 300
