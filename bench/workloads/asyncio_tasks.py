@@ -13,7 +13,7 @@ async def task(i):
 
 
 async def main():
-    for _ in range(3):
+    for _ in range(5):
         await asyncio.gather(*(task(i) for i in range(100)))
 
 

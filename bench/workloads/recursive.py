@@ -5,5 +5,5 @@ def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
 
-for _ in range(6):
-    fib(25)
+for _ in range(12):
+    fib(30)

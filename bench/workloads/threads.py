@@ -13,7 +13,7 @@ def worker(rounds):
     return total
 
 
-threads = [threading.Thread(target=worker, args=(60,), name=f"worker-{i}")
+threads = [threading.Thread(target=worker, args=(200,), name=f"worker-{i}")
            for i in range(4)]
 for t in threads:
     t.start()

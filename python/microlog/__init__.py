@@ -16,10 +16,6 @@ done in C by ``microlog._microlog``; this package is the thin layer over it.
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-from typing import Iterator, Optional
-
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
@@ -38,12 +34,23 @@ __all__ = [
 ]
 
 
-@contextlib.contextmanager
-def enabled(label: str = "default") -> Iterator[Optional[Path]]:
-    """Records the body of the ``with`` statement as one run."""
-    path = start(label)
-    try:
-        yield path
-    finally:
-        if path is not None:
+class enabled:
+    """Records the body of a ``with`` statement as one run::
+
+        with microlog.enabled("label") as path:
+            ...
+
+    ``path`` is the recording's file, or None when MICROLOG_DISABLE is set.
+    """
+
+    def __init__(self, label: str = "default") -> None:
+        self.label = label
+        self.path = None
+
+    def __enter__(self):
+        self.path = start(self.label)
+        return self.path
+
+    def __exit__(self, *exc_info) -> None:
+        if self.path is not None:
             stop()

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import os
 import runpy
-import signal
 import sys
-import threading
-from types import TracebackType
-from typing import List, NoReturn, Optional
 
 import microlog
 from microlog import _microlog
@@ -37,7 +33,7 @@ def _usage_error(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _parse(argv: List[str]) -> tuple:
+def _parse(argv: list) -> tuple:
     if argv and argv[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
         sys.exit(0)
@@ -51,8 +47,8 @@ def _parse(argv: List[str]) -> tuple:
     return label, rest[0], None, rest[1:]
 
 
-def _program_traceback(tb: Optional[TracebackType]) -> Optional[
-        TracebackType]:
+def _program_traceback(tb: TracebackType | None) -> (
+        TracebackType | None):
     """The traceback from the program's first frame on."""
     ours = set(_launcher_codes())
     while tb is not None and tb.tb_frame.f_code in ours:
@@ -70,6 +66,9 @@ def _print_exception(e: BaseException) -> None:
 def _join_threads() -> None:
     """Waits for non-daemon threads, as the interpreter does at exit, so
     the recording covers them."""
+    threading = sys.modules.get("threading")
+    if threading is None:  # the program started no threads
+        return
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
@@ -94,8 +93,8 @@ def _launcher_codes() -> list:
     return codes
 
 
-def _run(script: Optional[str], module: Optional[str],
-         args: List[str]) -> None:
+def _run(script: str | None, module: str | None,
+         args: list) -> None:
     _microlog.hide_root_frames(_launcher_codes())
     if module is not None:
         sys.argv = [module, *args]  # run_module puts the file name in [0]
@@ -118,7 +117,7 @@ def _exit_code(exc: SystemExit) -> int:
     return exc.code if isinstance(exc.code, int) else 1
 
 
-def main(argv: List[str]) -> None:
+def main(argv: list) -> None:
     label, script, module, args = _parse(argv)
     try:
         microlog.start(label)
@@ -136,6 +135,7 @@ def main(argv: List[str]) -> None:
         microlog.stop(130)
         _print_exception(e)
         # Die of SIGINT as an interrupted python does.
+        import signal
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
         sys.exit(130)

@@ -1,40 +1,47 @@
 """Settings from the environment, checked once when a recording starts.
 
 Every variable is optional; a bad value raises ``ConfigError`` naming the
-variable, the value and what would be accepted.
+variable, the value and what would be accepted. (Imports are kept to what
+the interpreter has already loaded: start-up cost is part of the budget.)
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, Optional
-
-
-class ConfigError(ValueError):
-    """A MICROLOG_* environment variable has a value microlog cannot use."""
-
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 SAMPLERS = ("auto", "native", "fallback")
 
 
-@dataclass(frozen=True)
+class ConfigError(ValueError):
+    """A MICROLOG_* environment variable has a value microlog cannot use."""
+
+
 class Config:
-    disabled: bool = False
-    directory: Path = Path("~/.microlog").expanduser()
-    sample_delay: float = 0.001
-    status_delay: float = 0.1
-    memory_delay: float = 1.0
-    sampler: str = "auto"
-    server: str = "http://127.0.0.1:7777"
-    quiet: bool = False
+    """The MICROLOG_* settings in force."""
+
+    __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
+                 "memory_delay", "sampler", "server", "quiet")
+
+    def __init__(self, disabled: bool = False,
+                 directory: str = "~/.microlog", sample_delay: float = 0.001,
+                 status_delay: float = 0.1, memory_delay: float = 1.0,
+                 sampler: str = "auto",
+                 server: str = "http://127.0.0.1:7777",
+                 quiet: bool = False) -> None:
+        self.disabled = disabled
+        self.directory = os.path.expanduser(directory)
+        self.sample_delay = sample_delay
+        self.status_delay = status_delay
+        self.memory_delay = memory_delay
+        self.sampler = sampler
+        self.server = server
+        self.quiet = quiet
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env, name: str) -> bool:
     raw = env.get(name, "")
     word = raw.strip().lower()
     if word in TRUE_WORDS:
@@ -44,8 +51,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected true or false")
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float,
-             minimum: float) -> float:
+def _seconds(env, name: str, default: float, minimum: float) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -61,7 +67,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float,
     return value
 
 
-def from_environment(env: Optional[Mapping[str, str]] = None) -> Config:
+def from_environment(env=None) -> Config:
     """Reads the MICROLOG_* variables (os.environ by default)."""
     env = os.environ if env is None else env
     sampler = env.get("MICROLOG_SAMPLER", "auto").strip().lower() or "auto"
@@ -69,10 +75,9 @@ def from_environment(env: Optional[Mapping[str, str]] = None) -> Config:
         raise ConfigError(
             f"MICROLOG_SAMPLER={sampler!r}: expected one of "
             + ", ".join(SAMPLERS))
-    directory = env.get("MICROLOG_DIR", "").strip() or "~/.microlog"
     return Config(
         disabled=_flag(env, "MICROLOG_DISABLE"),
-        directory=Path(directory).expanduser(),
+        directory=env.get("MICROLOG_DIR", "").strip() or "~/.microlog",
         sample_delay=_seconds(env, "MICROLOG_SAMPLE_DELAY", 0.001, 0.00005),
         status_delay=_seconds(env, "MICROLOG_STATUS_DELAY", 0.1, 0.001),
         memory_delay=_seconds(env, "MICROLOG_MEMORY_DELAY", 1.0, 0.001),

@@ -1,104 +1,133 @@
 """Starting and stopping recordings: where the file goes, what metadata it
 carries, and the line printed when it ends. The sampling itself is C
-(``microlog._microlog``)."""
+(``microlog._microlog``). Only modules the interpreter has loaded anyway are
+imported here, so that ``import microlog`` costs next to nothing."""
 
 from __future__ import annotations
 
 import atexit
 import os
-import platform
-import re
-import shlex
-import socket
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, Optional, Union
 
 from microlog import _config, _microlog
 
 EXTENSION = ".mlog"
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789._-")
+_SHELL_SAFE = _SAFE | frozenset("/=+:,@%")
 
 
-@dataclass(frozen=True)
 class Recording:
     """What a finished recording holds, as returned by ``stop()``."""
 
-    path: Path
-    label: str
-    duration_s: float
-    bytes: int
-    samples: int
-    achieved_interval_us: float
-    sampler: str
+    __slots__ = ("path", "label", "duration_s", "bytes", "samples",
+                 "achieved_interval_us", "sampler", "url")
 
-    @property
-    def url(self) -> str:
-        return viewer_url(_config.from_environment().server, self.path)
+    def __init__(self, path: str, label: str, figures: dict,
+                 server: str) -> None:
+        self.path = path
+        self.label = label
+        self.duration_s = figures["duration_s"]
+        self.bytes = figures["bytes"]
+        self.samples = figures["samples"]
+        self.achieved_interval_us = figures["achieved_interval_us"]
+        self.sampler = figures["sampler"]
+        self.url = viewer_url(server, path)
+
+    def __repr__(self) -> str:
+        return (f"Recording(path={self.path!r}, label={self.label!r}, "
+                f"duration_s={self.duration_s:.3f}, bytes={self.bytes}, "
+                f"samples={self.samples}, sampler={self.sampler!r})")
 
 
-@dataclass
 class _Active:
-    path: Path
-    label: str
-    quiet: bool
+    __slots__ = ("path", "label", "config")
+
+    def __init__(self, path: str, label: str,
+                 config: _config.Config) -> None:
+        self.path = path
+        self.label = label
+        self.config = config
 
 
 # The recording in progress; changed only with the GIL held, by start/stop.
-_active: Optional[_Active] = None
+_active = None
 
 
 def safe_label(label: str) -> str:
     """The label as a single safe directory name."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip(".-")
-    return name[:100] or "default"
+    name = "".join(c if c in _SAFE else "-" for c in label)
+    while "--" in name:
+        name = name.replace("--", "-")
+    return name.strip(".-")[:100] or "default"
 
 
-def new_path(directory: Path, label: str) -> Path:
-    """A name no other run uses: time, then pid, then a counter."""
-    folder = directory / safe_label(label)
-    folder.mkdir(parents=True, exist_ok=True)
+def _shell_join(args) -> str:
+    def quote(a: str) -> str:
+        if a and all(c in _SHELL_SAFE for c in a):
+            return a
+        return "'" + a.replace("'", "'\"'\"'") + "'"
+    return " ".join(quote(a) for a in args)
+
+
+def new_path(directory: str, label: str) -> str:
+    """A name no other run uses: time, then pid (then a counter)."""
+    folder = os.path.join(directory, safe_label(label))
+    os.makedirs(folder, exist_ok=True)
     stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
-    return folder / f"{stamp}_{os.getpid()}{EXTENSION}"
+    return os.path.join(folder, f"{stamp}_{os.getpid()}{EXTENSION}")
 
 
-def viewer_url(server: str, path: Path) -> str:
-    return f"{server}/#{path.parent.name}/{path.name}"
+def viewer_url(server: str, path: str) -> str:
+    folder = os.path.basename(os.path.dirname(path))
+    return f"{server}/#{folder}/{os.path.basename(path)}"
 
 
-def _metadata(label: str) -> Dict[str, Union[str, int]]:
+def _metadata(label: str) -> dict:
+    v = sys.version_info
     return {
         "label": label,
-        "argv": shlex.join(sys.argv) if sys.argv else "",
-        "python": platform.python_version(),
+        "argv": _shell_join(sys.argv),
+        "python": f"{v.major}.{v.minor}.{v.micro}",
         "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "host": os.uname().nodename,
         "start_unix_ns": time.time_ns(),
         "cwd": os.getcwd(),
         "parent_run": os.environ.get("MICROLOG_PARENT_RUN", ""),
     }
 
 
-def _open(config: _config.Config, label: str) -> Path:
+def _main_thread_ident() -> int:
+    """threading.main_thread().ident, without importing threading: if the
+    program has not imported it, only the main thread runs Python code."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        return threading.main_thread().ident or 0
+    import _thread
+    return _thread.get_ident()
+
+
+def _open(config: _config.Config, label: str) -> str:
     """Starts the C recorder on a fresh file; retries on a name clash."""
     base = new_path(config.directory, label)
+    stem = base[:-len(EXTENSION)]
     for attempt in range(1, 1000):
-        path = base if attempt == 1 else base.with_name(
-            f"{base.stem}_{attempt}{EXTENSION}")
+        path = base if attempt == 1 else f"{stem}_{attempt}{EXTENSION}"
         try:
             _microlog.start(
-                str(path), interval=config.sample_delay,
+                path, interval=config.sample_delay,
                 status_interval=config.status_delay,
                 memory_interval=config.memory_delay,
-                sampler=config.sampler, meta=_metadata(label))
+                sampler=config.sampler, meta=_metadata(label),
+                main_ident=_main_thread_ident())
             return path
         except FileExistsError:
             continue
     raise FileExistsError(f"microlog: no free file name next to {base}")
 
 
-def start(label: str = "default") -> Optional[Path]:
+def start(label: str = "default"):
     """Starts recording; returns the recording's path, or None when
     MICROLOG_DISABLE is set."""
     global _active
@@ -109,18 +138,18 @@ def start(label: str = "default") -> Optional[Path]:
     if config.disabled:
         return None
     if _active is not None or _microlog.is_running():
-        raise RuntimeError(
-            f"microlog: already recording {_active.path if _active else ''}"
-            "; call microlog.stop() first")
+        where = _active.path if _active is not None else "elsewhere"
+        raise RuntimeError(f"microlog: already recording {where}; call "
+                           "microlog.stop() first")
     path = _open(config, label)
-    _active = _Active(path, label, config.quiet)
+    _active = _Active(path, label, config)
     atexit.register(_stop_at_exit)
     return path
 
 
-def stop(exit_status: int = 0) -> Optional[Recording]:
+def stop(exit_status: int = 0):
     """Stops the recording in progress and prints where to look at it.
-    Returns None when nothing was recording."""
+    Returns a Recording, or None when nothing was recording."""
     global _active
     active, _active = _active, None
     if active is None:
@@ -129,10 +158,9 @@ def stop(exit_status: int = 0) -> Optional[Recording]:
     figures = _microlog.stop(exit_status)
     if figures is None:  # a forked child: the parent owns the recording
         return None
-    rec = Recording(active.path, active.label, figures["duration_s"],
-                    figures["bytes"], figures["samples"],
-                    figures["achieved_interval_us"], figures["sampler"])
-    if not active.quiet:
+    rec = Recording(active.path, active.label, figures,
+                    active.config.server)
+    if not active.config.quiet:
         print_box(rec)
     return rec
 
@@ -145,12 +173,14 @@ def _stop_at_exit() -> None:
     stop()
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit in ("KB", "MB", "GB"):
         n /= 1000
-    return f"{n} B"
+        if n < 1000 or unit == "GB":
+            return f"{n:.1f} {unit}"
+    return f"{n:.1f} GB"
 
 
 def print_box(rec: Recording) -> None:

@@ -112,14 +112,16 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {
         "path", "interval", "status_interval", "memory_interval", "sampler",
-        "meta", NULL};
+        "meta", "main_ident", NULL};
     const char *path, *sampler = "auto";
     double interval = 0.001, status = 0.1, memory = 1.0;
     PyObject *meta = NULL;
+    unsigned long long main_ident = 0;
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!", kwlist, &path,
-                                     &interval, &status, &memory, &sampler,
-                                     &PyDict_Type, &meta)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!K", kwlist,
+                                     &path, &interval, &status, &memory,
+                                     &sampler, &PyDict_Type, &meta,
+                                     &main_ident)) {
         return NULL;
     }
     if (check_interval("the sample delay", interval, 0.00005) < 0
@@ -148,6 +150,7 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
         .status_ns = seconds_to_ns(status),
         .memory_ns = seconds_to_ns(memory),
         .fallback = strcmp(sampler, "fallback") == 0,
+        .main_ident = main_ident,
     };
     ml_recorder *r;
     errno = 0;

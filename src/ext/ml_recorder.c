@@ -30,7 +30,7 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         return err;
     }
     ml_sampler_config sc = {cfg->interval_ns, cfg->fallback};
-    ml_status_config tc = {cfg->status_ns, cfg->memory_ns};
+    ml_status_config tc = {cfg->status_ns, cfg->memory_ns, cfg->main_ident};
     err = ml_sampler_start(&r->sink, &sc, &r->sampler);
     if (err == 0) {
         err = ml_status_start(&r->sink, r->sampler, &tc, &r->status);

@@ -17,6 +17,7 @@ typedef struct {
     uint64_t status_ns;   /* CPU, modules; 100 ms */
     uint64_t memory_ns;   /* RSS, objects, GC; 1 s */
     int fallback;         /* 1: sample with the GIL through the C API */
+    uint64_t main_ident;  /* threading.get_ident() of the main thread */
 } ml_recorder_config;
 
 typedef struct {

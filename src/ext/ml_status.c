@@ -57,6 +57,7 @@ struct ml_status {
     ml_sink *sink;
     ml_sampler *sampler;
     uint64_t status_ns, memory_ns;
+    uint64_t main_ident;
     uint32_t series[S_COUNT];
     pthread_t thread;
     int started;
@@ -134,9 +135,15 @@ call_count(const char *module, const char *func)
 }
 
 static void
-read_thread_names(py_reading *r)
+read_thread_names(py_reading *r, uint64_t main_ident)
 {
     r->nnames = 0;
+    if (main_ident != 0) {
+        /* threading names it too once imported; until then, this. */
+        r->names[0].ident = main_ident;
+        snprintf(r->names[0].name, sizeof r->names[0].name, "MainThread");
+        r->nnames = 1;
+    }
     PyObject *modules = PySys_GetObject("modules"); /* borrowed */
     PyObject *threading =
         modules ? PyDict_GetItemString(modules, "threading") : NULL;
@@ -165,7 +172,7 @@ read_thread_names(py_reading *r)
 /* One reading with the GIL; returns 0, or -1 when the interpreter is
  * going away and must not be touched. */
 static int
-read_python(py_reading *r, int memory)
+read_python(py_reading *r, int memory, uint64_t main_ident)
 {
     if (interpreter_finalizing()) {
         return -1;
@@ -173,7 +180,7 @@ read_python(py_reading *r, int memory)
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *modules = PySys_GetObject("modules");
     r->modules = modules && PyDict_Check(modules) ? PyDict_Size(modules) : -1;
-    read_thread_names(r);
+    read_thread_names(r, main_ident);
     if (memory) {
         r->objects = call_count("sys", "getallocatedblocks");
         r->gc = call_count("gc", "get_stats");
@@ -266,7 +273,9 @@ run(void *arg)
     while (!stop) {
         uint64_t now = ml_clock_mono_ns();
         int memory = now >= next_memory;
-        int have_py = read_python(&st->reading, memory) == 0;
+        int have_py = read_python(&st->reading, memory,
+                                  st->main_ident)
+                      == 0;
         write_reading(st, now, memory, have_py);
         if (memory) {
             next_memory = now + st->memory_ns;
@@ -334,6 +343,7 @@ ml_status_start(ml_sink *sink, ml_sampler *sampler,
     st->sampler = sampler;
     st->status_ns = cfg->status_ns ? cfg->status_ns : 100000000u;
     st->memory_ns = cfg->memory_ns ? cfg->memory_ns : 1000000000u;
+    st->main_ident = cfg->main_ident;
     int err = init_wake(st);
     if (err < 0) {
         free(st);

@@ -73,7 +73,7 @@ ml_chunk_header_decode(const uint8_t in[32], ml_chunk_header *h,
     };
     if (tmp.compressed_size > ML_CHUNK_MAX_COMPRESSED
         || tmp.raw_size > ML_CHUNK_MAX_RAW
-        || tmp.base_time_us >= (UINT64_C(1) << 62)) {
+        || tmp.base_time_us >= ML_TIME_LIMIT_US) {
         *why = "chunk size or base time over the format's limits";
         return ML_ELIMIT;
     }

@@ -207,7 +207,7 @@ get_time(dec *d, int64_t *clock, uint64_t *out)
     int64_t delta;
     TRY(get_i64(d, &delta));
     /* Times are non-negative and far below 2^62 us (146,000 years). */
-    int64_t limit = INT64_C(1) << 62;
+    int64_t limit = (int64_t)ML_TIME_LIMIT_US;
     if (delta <= -limit || delta >= limit || *clock + delta < 0
         || *clock + delta >= limit) {
         return fail(d, "time out of range");
@@ -279,7 +279,7 @@ get_samples(dec *d, int64_t *clock, ml_record *r)
     if (r->u.samples.count == 0) {
         return fail(d, "sample run with count 0");
     }
-    if (r->u.samples.span_us >= (UINT64_C(1) << 62) - r->time_us) {
+    if (r->u.samples.span_us >= ML_TIME_LIMIT_US - r->time_us) {
         return fail(d, "sample span out of range");
     }
     return 0;

@@ -19,6 +19,8 @@
 #ifndef ML_FORMAT_H
 #define ML_FORMAT_H
 
+#include <stdint.h>
+
 #define ML_FORMAT_VERSION_MAJOR 1
 #define ML_FORMAT_VERSION_MINOR 0
 
@@ -39,6 +41,8 @@
 #define ML_MAX_STACKS (1u << 24)
 #define ML_MAX_THREADS (1u << 20)
 #define ML_MAX_SERIES (1u << 16)
+/* Times (us since the run's start) stay below this: 146,000 years. */
+#define ML_TIME_LIMIT_US (UINT64_C(1) << 62)
 
 /* Record kinds. Readers skip kinds they do not know (using the length). */
 enum ml_kind {

@@ -263,6 +263,15 @@ static int
 load_payload(ml_reader *r, const ml_chunk_header *h)
 {
     uint64_t at = r->pos + ML_CHUNK_HEADER_SIZE;
+    if (at > r->size || h->compressed_size > r->size - at) {
+        refresh_size(r); /* a recording being written may have grown */
+    }
+    if (at > r->size || h->compressed_size > r->size - at) {
+        /* Checked before reserving memory for a payload that is not there. */
+        return fail(r, ML_ETRUNC, r->pos,
+                    "chunk %u at byte %llu: file ends inside its payload",
+                    h->seq, (unsigned long long)r->pos);
+    }
     ml_buf_reset(&r->comp);
     ml_buf_reset(&r->raw);
     int err = ml_buf_reserve(&r->comp, h->compressed_size);

@@ -77,7 +77,6 @@ struct ml_writer {
 };
 
 /* Times in a recording are below 2^62 us (docs/FORMAT.md). */
-#define ML_TIME_LIMIT (UINT64_C(1) << 62)
 
 /* ---- growing id-indexed arrays ----------------------------------------- */
 
@@ -134,6 +133,8 @@ set_error(ml_writer *w, int err)
     return err;
 }
 
+static int seal_chunk(ml_writer *w);
+
 /* Appends kind, length and payload of rec to the chunk being built. */
 static int
 append_record(ml_writer *w, const ml_record *rec)
@@ -144,7 +145,7 @@ append_record(ml_writer *w, const ml_record *rec)
     int timed = rec->kind != ML_KIND_META && rec->kind != ML_KIND_STRING
                 && rec->kind != ML_KIND_FRAME && rec->kind != ML_KIND_STACK
                 && rec->kind != ML_KIND_SERIES && rec->kind != ML_KIND_REPORT;
-    if (timed && rec->time_us >= ML_TIME_LIMIT) {
+    if (timed && rec->time_us >= ML_TIME_LIMIT_US) {
         return ML_EINVAL; /* readers would reject the whole chunk */
     }
     if (timed && !w->has_base) {
@@ -167,7 +168,9 @@ append_record(ml_writer *w, const ml_record *rec)
         w->dirty_since_ns = ml_clock_mono_ns() | 1;
     }
     if (w->chunk.len >= w->chunk_bytes) {
-        return ml_writer_flush(w);
+        /* Only the chunk: pending sample runs stay pending, so this never
+         * recurses through emit_all_runs. */
+        return seal_chunk(w);
     }
     return ML_OK;
 }
@@ -235,23 +238,29 @@ ml_writer_flush(ml_writer *w)
     if (w->error) {
         return w->error;
     }
-    /* Emitting runs may itself flush when the chunk fills; it recurses at
-     * most once because the runs are cleared before they are appended. */
     int err = emit_all_runs(w);
-    if (err < 0) {
-        return err;
+    if (err == 0) {
+        err = seal_chunk(w);
     }
-    if (w->chunk.len == 0) {
+    if (err == 0) {
         w->dirty_since_ns = 0;
+    }
+    return err;
+}
+
+/* Writes the records buffered so far as one chunk. */
+static int
+seal_chunk(ml_writer *w)
+{
+    if (w->chunk.len == 0) {
         return ML_OK;
     }
-    err = write_chunk(w);
+    int err = write_chunk(w);
     if (err < 0) {
         return set_error(w, err);
     }
     w->seq++;
     w->has_base = 0;
-    w->dirty_since_ns = 0;
     ml_buf_reset(&w->chunk);
     return ML_OK;
 }
@@ -381,9 +390,14 @@ ml_writer_abandon(ml_writer *w)
 int
 ml_writer_meta(ml_writer *w, const char *key, const ml_value *value)
 {
+    size_t klen = strlen(key);
+    if (klen > ML_STRING_MAX
+        || (value->tag == ML_TAG_BYTES && value->v.b.len > ML_TEXT_MAX)) {
+        return ML_ELIMIT; /* readers would reject the record */
+    }
     ml_record rec = {.kind = ML_KIND_META};
     rec.u.meta.key.ptr = (const uint8_t *)key;
-    rec.u.meta.key.len = (uint32_t)strlen(key);
+    rec.u.meta.key.len = (uint32_t)klen;
     rec.u.meta.value = *value;
     return append_record(w, &rec);
 }
@@ -624,7 +638,7 @@ ml_writer_sample(ml_writer *w, uint32_t thread, uint64_t time_us,
                  uint32_t stack, uint8_t state)
 {
     if (thread == 0 || thread > w->nthreads || stack > w->nstacks
-        || time_us >= ML_TIME_LIMIT) {
+        || time_us >= ML_TIME_LIMIT_US) {
         return ML_EINVAL;
     }
     if (w->error) {

@@ -22,7 +22,7 @@ def test_enabled_start_stop_is_running(runner: Runner):
         assert p1 != p2 and r1.path == p1 and r2.path == p2
         assert r1.samples > 0 and r1.bytes > 0 and r1.sampler in (
             "native", "fallback")
-        print(path.name, r1.url)
+        print(path, r1.url)
     """)
     out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
     assert out.returncode == 0, out.stderr.decode()

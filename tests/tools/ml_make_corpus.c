@@ -363,6 +363,8 @@ reader_corpus(void)
             ml_buf_append(&b, "\xc8\x03xyz", 5); /* kind 200 */
         }
     }
+    put("reader", "raw-every_kind", b.data,
+        b.len); /* fuzz_reader's 2nd pass */
     chunk(&f, 0, 0, &b);
     put("reader", "every_kind", f.data, f.len);
 
@@ -385,6 +387,7 @@ reader_corpus(void)
     ml_record bad = ex[8];
     bad.u.samples.thread = 2;
     record(&b, &bad, &clock);
+    put("reader", "raw-undefined_thread", b.data, b.len);
     chunk(&f, 0, 0, &b);
     put("reader", "undefined_thread", f.data, f.len);
 
