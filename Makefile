@@ -8,6 +8,7 @@
 #   make demo       build and run the demo (scripts/demo.sh)
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
 #                   new inputs in tests/fuzz/corpus)
+#   make bench      the sampler benchmark (BENCH_REPS=5), bench/RESULTS.md
 #   make format     clang-format -i every C file; format-check only checks
 #   make clean
 
@@ -43,7 +44,8 @@ C_FILES = $(shell find src tests -type f -name '*.[ch]' 2>/dev/null)
 pyenv_python = $(lastword $(sort \
 	$(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python3)))
 
-.PHONY: all deps venv build asan test format format-check demo fuzz clean
+.PHONY: all deps venv build asan test format format-check demo fuzz bench \
+	clean
 
 all: deps venv build
 
@@ -101,6 +103,11 @@ fuzz: | deps
 		-DML_FUZZ=ON
 	cmake --build $(BUILD_FUZZ) -j $(JOBS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD_FUZZ)
+
+# The sampler benchmark: a table on stdout and in bench/RESULTS.md.
+BENCH_REPS ?= 5
+bench: all
+	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(VENV)

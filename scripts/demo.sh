@@ -1,23 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# demo.sh - what `make demo` runs once everything is built. For now: make a
-# synthetic recording with the test generator and summarise it with the
-# installed `microlog` command.
+# demo.sh - what `make demo` runs once everything is built: record the
+# example program with `python -m microlog`, then summarise the recording
+# with the `microlog` command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-gen=build/tests/tools/ml_gen
+python=.venv/bin/python
 cli=.venv/bin/microlog
-out=build/demo/demo.mlog
+export MICROLOG_DIR=${MICROLOG_DIR:-$HOME/.microlog}
 
-for need in "$gen" "$cli"; do
-    if [[ ! -x "$need" ]]; then
-        echo "demo: $need is not built yet, nothing to show"
-        exit 0
-    fi
-done
-mkdir -p "$(dirname "$out")"
-"$gen" "$out"
-"$cli" show "$out"
+"$python" -m microlog demo examples/demo.py
+recording=$(ls -t "$MICROLOG_DIR"/demo/*.mlog | head -n 1)
 echo
-echo "demo: recording in $out"
+"$cli" show --top 10 "$recording"
+echo
+echo "demo: the recording is $recording"
+echo "demo: summarise any recording with: .venv/bin/microlog show FILE"

@@ -89,8 +89,23 @@ stage_python_version()
     pytest_in "$BUILD/py/$v/bin/python"
 }
 
+# The GIL-free frame walker against every CPython found, three ways: plain,
+# with the memfd read fallback, and under ASan+UBSan (tests/ext).
+stage_walker()
+{
+    local pythons=()
+    for v in $PY_VERSIONS; do
+        local py
+        py=$(compgen -G "$PYENV_ROOT/versions/$v.*/bin/python3" | sort \
+            | tail -1)
+        [[ -n $py ]] && pythons+=("$py")
+    done
+    [[ ${#pythons[@]} -gt 0 ]] || return 77
+    OUT="$BUILD/walktest" tests/ext/run_walk_tests.sh "${pythons[@]}"
+}
+
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons)
+[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons walker)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -98,6 +113,7 @@ for stage in "${stages[@]}"; do
     unit) run_stage "ctest $BUILD" stage_unit ;;
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
+    walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     pythons)
         for v in $PY_VERSIONS; do
             if ! compgen -G "$PYENV_ROOT/versions/$v.*/bin/python3" \
@@ -129,6 +145,9 @@ done
 
 printf '\n==== summary (%ss) ====\n' "$(($(date +%s) - total_start))"
 printf '%s\n' "${results[@]}"
+npassed=$(printf '%s\n' "${results[@]}" | grep -c ' passed ')
+nfailed=$(printf '%s\n' "${results[@]}" | grep -c ' FAILED ')
+echo "stages: $npassed passed, $nfailed failed"
 if [[ $failed -ne 0 ]]; then
     echo "make test: FAILED"
     exit 1

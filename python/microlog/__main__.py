@@ -119,6 +119,8 @@ def _exit_code(exc: SystemExit) -> int:
 
 def main(argv: list) -> None:
     label, script, module, args = _parse(argv)
+    # The recording's command line is the one the user typed.
+    sys.argv = [os.path.basename(sys.executable), "-m", "microlog", *argv]
     try:
         microlog.start(label)
     except (microlog.ConfigError, OSError, RuntimeError) as e:

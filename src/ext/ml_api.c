@@ -111,17 +111,16 @@ PyObject *
 ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {
-        "path", "interval", "status_interval", "memory_interval", "sampler",
-        "meta", "main_ident", NULL};
+        "path",    "interval", "status_interval", "memory_interval",
+        "sampler", "meta",     "main_ident",      NULL};
     const char *path, *sampler = "auto";
     double interval = 0.001, status = 0.1, memory = 1.0;
     PyObject *meta = NULL;
     unsigned long long main_ident = 0;
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!K", kwlist,
-                                     &path, &interval, &status, &memory,
-                                     &sampler, &PyDict_Type, &meta,
-                                     &main_ident)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!K", kwlist, &path,
+                                     &interval, &status, &memory, &sampler,
+                                     &PyDict_Type, &meta, &main_ident)) {
         return NULL;
     }
     if (check_interval("the sample delay", interval, 0.00005) < 0

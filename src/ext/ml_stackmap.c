@@ -265,8 +265,9 @@ ml_stackmap_intern(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
     if ((err = cache_reserve(prev, n)) < 0) {
         return err;
     }
-    /* A truncated stack's root is not stable: never reuse across it. */
-    int k = truncated ? 0 : common_prefix(prev, frames, n);
+    /* Frames are compared from the root down: from the real root, or from
+     * the first frame under "<truncated>", never one against the other. */
+    int k = truncated == prev->truncated ? common_prefix(prev, frames, n) : 0;
     uint32_t id = k > 0 ? prev->ids[k - 1] : root;
     for (int d = k; d < n; d++) {
         const ml_pyframe *f = &frames[n - 1 - d];
@@ -279,7 +280,8 @@ ml_stackmap_intern(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
         prev->frames[d] = *f;
         prev->ids[d] = id;
     }
-    prev->depth = truncated ? 0 : n;
+    prev->depth = n;
+    prev->truncated = truncated;
     *stack = id;
     return ML_OK;
 }

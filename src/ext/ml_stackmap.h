@@ -26,6 +26,7 @@ typedef struct {
     uint32_t *ids;
     int depth;
     int cap;
+    int truncated; /* the stack hung from the "<truncated>" root */
 } ml_stackcache;
 
 typedef struct ml_stackmap ml_stackmap;

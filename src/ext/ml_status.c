@@ -273,9 +273,7 @@ run(void *arg)
     while (!stop) {
         uint64_t now = ml_clock_mono_ns();
         int memory = now >= next_memory;
-        int have_py = read_python(&st->reading, memory,
-                                  st->main_ident)
-                      == 0;
+        int have_py = read_python(&st->reading, memory, st->main_ident) == 0;
         write_reading(st, now, memory, have_py);
         if (memory) {
             next_memory = now + st->memory_ns;

@@ -15,8 +15,8 @@
 typedef struct ml_status ml_status;
 
 typedef struct {
-    uint64_t status_ns; /* CPU, modules, thread names; 0.1 s by default */
-    uint64_t memory_ns; /* RSS, objects, GC; 1 s by default */
+    uint64_t status_ns;  /* CPU, modules, thread names; 0.1 s by default */
+    uint64_t memory_ns;  /* RSS, objects, GC; 1 s by default */
     uint64_t main_ident; /* the main thread, named even before threading
                             is imported; 0 if unknown */
 } ml_status_config;
