@@ -83,7 +83,7 @@ def _launcher_codes() -> list:
     while frame is not None:
         codes.append(frame.f_code)
         frame = frame.f_back
-    for func in (main, _run):
+    for func in (main, _run, _run_file):
         codes.append(func.__code__)
     for name in ("run_path", "run_module", "_run_module_code", "_run_code",
                  "_run_module_as_main"):
@@ -107,8 +107,32 @@ def _run(script: str | None, module: str | None,
                          "file or directory\n")
         sys.exit(2)
     sys.argv = [script, *args]
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
-    runpy.run_path(os.path.abspath(script), run_name="__main__")
+    path = os.path.abspath(script)
+    sys.path[0] = os.path.dirname(path)
+    if os.path.isfile(path) and not path.endswith((".pyz", ".zip")):
+        _run_file(path)
+    else:  # a directory or zip archive with a __main__.py
+        runpy.run_path(path, run_name="__main__")
+
+
+def _run_file(path: str) -> None:
+    """Runs a source file as the __main__ module, as the interpreter does
+    for ``python path`` (runpy.run_path would import pkgutil and friends:
+    10-20 ms of start-up for nothing)."""
+    import builtins
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__cached__ = None
+    main.__builtins__ = builtins
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec", dont_inherit=True)
+    # The program's module stays __main__ afterwards, for atexit handlers
+    # and pickling, as with plain python.
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
 
 
 def _exit_code(exc: SystemExit) -> int:
