@@ -28,7 +28,9 @@ from typing import Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
 WORKLOADS = ["recursive", "dicts", "threads", "asyncio_tasks", "stdlib",
-             "empty"]
+             "split", "empty"]
+# Workloads whose time split is known: {workload: {function: percent}}.
+KNOWN_SPLITS = {"split": {"hot": 70.0, "cold": 30.0}}
 MODES = {"base": None, "1 kHz": "0.001", "10 kHz": "0.0001"}
 TARGETS = {"1 kHz": 1.0, "10 kHz": 3.0}
 
@@ -110,6 +112,23 @@ def paired(cells: Dict[str, Cell], mode: str, fn) -> float:
                                                       base))
 
 
+def attribution_error(w: str, summary: dict) -> Optional[float]:
+    """Largest error, in percentage points, of the self time recorded for
+    the functions of a known split."""
+    split = KNOWN_SPLITS.get(w)
+    if split is None:
+        return None
+    self_of = {name: 0 for name in split}
+    for f in summary["functions"]:
+        if f["name"] in self_of:
+            self_of[f["name"]] += f["self"]
+    total = sum(self_of.values())
+    if total == 0:
+        return 100.0
+    return max(abs(100.0 * self_of[n] / total - pct)
+               for n, pct in split.items())
+
+
 def row(w: str, mode: str, cells: Dict[str, Cell]) -> List[str]:
     runs = cells[mode].runs
     base = cells["base"].runs
@@ -127,14 +146,18 @@ def row(w: str, mode: str, cells: Dict[str, Cell]) -> List[str]:
     iv = (f"{statistics.median(intervals):.0f} "
           f"({min(intervals):.0f}-{max(intervals):.0f})"
           if intervals else "-")
+    errors = [attribution_error(w, r.summary) for r in runs]
+    err = ("-" if errors[0] is None
+           else f"{statistics.median(errors):.1f}")
     return [w, mode, f"{statistics.median(b.wall for b in base):.2f}",
             f"{wall:+.1f}%", f"{cpu:+.1f}%", iv, f"{samples:.0f}",
-            f"{bps:.2f}", f"{mbh:.1f}", f"{rss:+.1f}"]
+            f"{bps:.2f}", f"{mbh:.1f}", f"{rss:+.1f}", err]
 
 
 HEADER = ["workload", "mode", "base wall s", "wall overhead",
           "extra CPU", "interval us per thread (min-max)", "samples",
-          "bytes/sample", "MB/hour", "RSS added MB"]
+          "bytes/sample", "MB/hour", "RSS added MB",
+          "attribution error pp"]
 
 
 def table(rows: List[List[str]]) -> str:

@@ -54,6 +54,31 @@ class _Active:
 # The recording in progress; changed only with the GIL held, by start/stop.
 _active = None
 
+# Parts that run alongside a recording (output capture, metrics, reports):
+# objects with start(config) and stop(exit_status), started in order after
+# the C recorder and stopped in reverse order before it.
+_components: list = []
+
+
+def register(component) -> None:
+    """Adds a part that starts and stops with every recording."""
+    if component not in _components:
+        _components.append(component)
+
+
+def _start_components(config: _config.Config) -> None:
+    for component in _components:
+        component.start(config)
+
+
+def _stop_components(exit_status: int) -> None:
+    for component in reversed(_components):
+        try:
+            component.stop(exit_status)
+        except Exception as e:  # one part failing must not lose the rest
+            sys.stderr.write(f"microlog: {type(component).__name__}: "
+                             f"{e}\n")
+
 
 def safe_label(label: str) -> str:
     """The label as a single safe directory name."""
@@ -144,6 +169,11 @@ def start(label: str = "default"):
     path = _open(config, label)
     _active = _Active(path, label, config)
     atexit.register(_stop_at_exit)
+    try:
+        _start_components(config)
+    except BaseException:
+        stop()
+        raise
     return path
 
 
@@ -155,6 +185,8 @@ def stop(exit_status: int = 0):
     if active is None:
         return None
     atexit.unregister(_stop_at_exit)
+    if _microlog.is_running():  # not in a forked child
+        _stop_components(exit_status)
     figures = _microlog.stop(exit_status)
     if figures is None:  # a forked child: the parent owns the recording
         return None

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/ml_error.h"
+#include "ml_events.h"
 #include "ml_recorder.h"
 
 /* The recording in progress, if any. Protected by the GIL; read without it
@@ -44,6 +45,7 @@ static void
 after_fork_child(void)
 {
     if (active != NULL) {
+        ml_events_detach();
         ml_recorder_after_fork_parent(active); /* this thread holds it */
         ml_recorder_abandon(active);
         active = NULL;
@@ -158,11 +160,13 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
         return raise_ml(err, path);
     }
     active = r;
+    ml_events_attach(r);
     if (strcmp(sampler, "native") == 0
         && strcmp(ml_recorder_mode(r), "native") != 0) {
         /* Asked for explicitly: not having it is an error. */
         ml_recorder_result res;
         active = NULL;
+        ml_events_detach();
         ml_recorder_stop(r, 0, &res);
         return PyErr_Format(PyExc_RuntimeError,
                             "microlog: the GIL-free sampler cannot run in "
@@ -202,6 +206,7 @@ ml_api_stop(PyObject *module, PyObject *args)
     }
     ml_recorder *r = active;
     active = NULL;
+    ml_events_detach();
     ml_recorder_result res;
     int err = ml_recorder_stop(r, exit_status, &res);
     Py_CLEAR(hidden_codes);
@@ -245,6 +250,33 @@ ml_api_hide_root_frames(PyObject *module, PyObject *codes)
         ml_recorder_hide_root_code(active, (uint64_t)(uintptr_t)code);
     }
     Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
+PyObject *
+ml_api_log(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"level", "source", "text", "frame", NULL};
+    unsigned int level;
+    unsigned char source;
+    const char *text;
+    Py_ssize_t len;
+    PyObject *frame = NULL;
+    (void)module;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Ibs#|O", kwlist, &level,
+                                     &source, &text, &len, &frame)) {
+        return NULL;
+    }
+    if (frame != NULL && frame != Py_None && !PyFrame_Check(frame)) {
+        return PyErr_Format(PyExc_TypeError,
+                            "microlog: frame must be a frame or None");
+    }
+    if (source >= ML_LOG_SOURCE_COUNT) {
+        return PyErr_Format(PyExc_ValueError,
+                            "microlog: unknown log source %u", source);
+    }
+    ml_events_log(level, source, text, (size_t)len,
+                  frame == NULL ? NULL : (PyFrameObject *)frame);
     Py_RETURN_NONE;
 }
 

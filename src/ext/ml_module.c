@@ -51,6 +51,21 @@ ml_module_exec(PyObject *module)
         return -1;
     }
     state->format_version = version; /* the state owns the reference */
+    static const struct {
+        const char *name;
+        int value;
+    } constants[] = {
+        {"LOG_API", ML_LOG_API},           {"LOG_STDOUT", ML_LOG_STDOUT},
+        {"LOG_STDERR", ML_LOG_STDERR},     {"LOG_LOGGING", ML_LOG_LOGGING},
+        {"LOG_WARNINGS", ML_LOG_WARNINGS}, {"LOG_EXCEPTION", ML_LOG_EXCEPTION},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
+        if (PyModule_AddIntConstant(module, constants[i].name,
+                                    constants[i].value)
+            < 0) {
+            return -1;
+        }
+    }
     return ml_module_add_ref(module, "FORMAT_VERSION", version);
 }
 
@@ -92,6 +107,11 @@ PyDoc_STRVAR(ml_hide_root_frames_doc,
              "hide_root_frames(codes) -> None\n\n"
              "Leave frames of these code objects out of stacks while they are "
              "at the root (the launcher's own frames).");
+PyDoc_STRVAR(ml_log_doc,
+             "log(level, source, text, frame=None) -> None\n\n"
+             "Add a log entry at the calling thread: level as in logging, "
+             "source one of the LOG_* constants, the stack from frame (None: "
+             "no stack; omitted: the caller's). A no-op when not recording.");
 PyDoc_STRVAR(ml_is_running_doc,
              "is_running() -> bool\n\nWhether a recording is in progress.");
 
@@ -101,6 +121,8 @@ static PyMethodDef ml_module_methods[] = {
     {"stop", ml_api_stop, METH_VARARGS, ml_stop_doc},
     {"hide_root_frames", ml_api_hide_root_frames, METH_O,
      ml_hide_root_frames_doc},
+    {"log", (PyCFunction)(void (*)(void))ml_api_log,
+     METH_VARARGS | METH_KEYWORDS, ml_log_doc},
     {"is_running", ml_api_is_running, METH_NOARGS, ml_is_running_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -79,6 +79,18 @@ ml_recorder_mode(const ml_recorder *r)
                : "none";
 }
 
+ml_sink *
+ml_recorder_sink(ml_recorder *r)
+{
+    return &r->sink;
+}
+
+ml_sampler *
+ml_recorder_sampler(ml_recorder *r)
+{
+    return r->sampler;
+}
+
 int
 ml_recorder_hide_root_code(ml_recorder *r, uint64_t code)
 {

@@ -40,6 +40,9 @@ int ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out);
 int ml_recorder_meta_str(ml_recorder *r, const char *key, const char *val);
 int ml_recorder_meta_uint(ml_recorder *r, const char *key, uint64_t val);
 const char *ml_recorder_mode(const ml_recorder *r);
+/* The parts, for records made from Python threads (ml_events.c). */
+ml_sink *ml_recorder_sink(ml_recorder *r);
+ml_sampler *ml_recorder_sampler(ml_recorder *r);
 /* See ml_sampler_hide_root_code. */
 int ml_recorder_hide_root_code(ml_recorder *r, uint64_t code);
 /* Call WITH the GIL; it is released while the threads are joined. Writes

@@ -128,6 +128,29 @@ same_thread(const slot *sl, const ml_pythread *t, uint64_t tid)
            && sl->tid == tid;
 }
 
+static slot *find_slot(ml_sampler *s, int hint, const ml_pythread *t,
+                       uint64_t tid);
+static int new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid,
+                    uint64_t t_us, slot **out);
+
+int
+ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
+                          uint64_t tid, uint64_t t_us, uint32_t *id)
+{
+    ml_pythread t = {.tstate = tstate, .thread_id = ident, .native_id = tid};
+    slot *sl = find_slot(s, 0, &t, tid);
+    if (sl == NULL) {
+        int err = new_slot(s, &t, tid, t_us, &sl);
+        if (err < 0) {
+            return err;
+        }
+        /* Seen now: the next round must not end it before it walks it. */
+        sl->seen = s->round + 1;
+    }
+    *id = sl->writer_id;
+    return ML_OK;
+}
+
 static slot *
 find_slot(ml_sampler *s, int hint, const ml_pythread *t, uint64_t tid)
 {
@@ -210,8 +233,8 @@ thread_state(const ml_sampler *s, slot *sl, const ml_pythread *t, int fresh)
     return state;
 }
 
-static int
-is_hidden(const ml_sampler *s, uint64_t code)
+int
+ml_sampler_is_hidden(const ml_sampler *s, uint64_t code)
 {
     for (int i = 0; i < s->nhidden; i++) {
         if (s->hidden[i] == code) {
@@ -225,7 +248,8 @@ is_hidden(const ml_sampler *s, uint64_t code)
 static int
 visible_depth(const ml_sampler *s, const ml_pyframe *frames, int n)
 {
-    while (n > 0 && s->nhidden > 0 && is_hidden(s, frames[n - 1].code)) {
+    while (n > 0 && s->nhidden > 0
+           && ml_sampler_is_hidden(s, frames[n - 1].code)) {
         n--;
     }
     return n;
@@ -403,7 +427,7 @@ ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
     }
     ml_sink_lock(s->sink);
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
-    s->round++; /* every slot is now unseen: end them all */
+    s->round += 2; /* every slot is now unseen: end them all */
     int err = ml_sink_check(s->sink, end_missing(s, t_us));
     ml_sink_unlock(s->sink);
     s->stats.elapsed_ns = s->last_tick_ns - s->first_tick_ns;

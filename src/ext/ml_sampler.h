@@ -45,6 +45,13 @@ int ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name);
  * stacks start where `python script.py` would start them. The caller keeps
  * the code object alive. At most 16. Call with the sink lock held. */
 int ml_sampler_hide_root_code(ml_sampler *s, uint64_t code);
+/* 1 when code is one of the hidden root codes. Sink lock held. */
+int ml_sampler_is_hidden(const ml_sampler *s, uint64_t code);
+/* The recording's id of a thread identified as the sampler identifies it,
+ * registering it now if no round has seen it yet (a thread that logs before
+ * its first sample). Call with the sink lock held. */
+int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
+                              uint64_t tid, uint64_t t_us, uint32_t *id);
 /* Kernel thread ids the sampler must not record (microlog's own threads
  * that hold a Python thread state for a moment). */
 void ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);

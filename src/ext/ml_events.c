@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// Log entries and spans from Python threads (see ml_events.h).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "ml_events.h"
+
+#include "core/ml_clock.h"
+#include "core/ml_error.h"
+#include "ml_pystack.h"
+
+/* The running recording and its stack interner. Protected by the GIL. */
+static ml_recorder *current;
+static ml_pystack *stacks;
+
+void
+ml_events_attach(ml_recorder *r)
+{
+    current = r;
+    if (stacks == NULL && ml_pystack_new(&stacks) < 0) {
+        stacks = NULL; /* events then carry no stacks */
+    }
+}
+
+void
+ml_events_detach(void)
+{
+    current = NULL;
+    ml_pystack_free(stacks);
+    stacks = NULL;
+}
+
+int
+ml_events_active(void)
+{
+    return current != NULL;
+}
+
+uint64_t
+ml_events_now_us(void)
+{
+    if (current == NULL) {
+        return 0;
+    }
+    return ml_sink_time_us(ml_recorder_sink(current), ml_clock_mono_ns());
+}
+
+/* Thread and stack of the caller; call with the sink lock held. */
+static int
+where(PyFrameObject *frame, uint32_t *thread, uint32_t *stack)
+{
+    *thread = 0;
+    *stack = 0;
+    if (stacks == NULL) {
+        return ML_OK;
+    }
+    int err = ml_pystack_thread(stacks, current, thread);
+    if (err == 0 && frame != (PyFrameObject *)Py_None) {
+        err = ml_pystack_stack(stacks, current, frame, stack);
+    }
+    return err;
+}
+
+int
+ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
+              PyFrameObject *frame)
+{
+    if (current == NULL) {
+        return ML_OK;
+    }
+    ml_sink *sink = ml_recorder_sink(current);
+    ml_log log = {.level = level, .source = source};
+    log.text.ptr = (const uint8_t *)text;
+    log.text.len = (uint32_t)(len > ML_TEXT_MAX ? ML_TEXT_MAX : len);
+    ml_sink_lock(sink);
+    log.time_us = ml_sink_time_us(sink, ml_clock_mono_ns());
+    int err = where(frame, &log.thread, &log.stack);
+    if (err == 0) {
+        err = ml_writer_log(sink->writer, &log);
+    }
+    ml_sink_check(sink, err);
+    ml_sink_unlock(sink);
+    return err;
+}
+
+int
+ml_events_span(PyCodeObject *code, ml_span *span)
+{
+    if (current == NULL) {
+        return ML_OK;
+    }
+    ml_sink *sink = ml_recorder_sink(current);
+    ml_sink_lock(sink);
+    uint32_t first = 0;
+    int err =
+        stacks ? ml_pystack_thread(stacks, current, &span->thread) : ML_OK;
+    if (err == 0 && stacks != NULL && code != NULL) {
+        err = ml_pystack_code(stacks, current, code, &span->name, &span->file,
+                              &first);
+    }
+    span->line = first;
+    if (err == 0) {
+        err = ml_writer_span(sink->writer, span);
+    }
+    ml_sink_check(sink, err);
+    ml_sink_unlock(sink);
+    return err;
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// Threads and stacks of the calling Python thread (see ml_pystack.h).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+
+#include "ml_pystack.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ml_clock.h"
+#include "core/ml_error.h"
+#include "core/ml_hash.h"
+#include "core/ml_map.h"
+
+#define MAX_DEPTH 4096
+
+typedef struct {
+    PyObject *code; /* strong reference: the address stays this code's */
+    uint32_t name, file, firstline;
+} code_ids;
+
+struct ml_pystack {
+    ml_map map; /* code address -> index in codes */
+    code_ids *codes;
+    uint32_t ncodes, cap;
+    PyFrameObject **frames; /* scratch: one walk, root last */
+};
+
+int
+ml_pystack_new(ml_pystack **out)
+{
+    ml_pystack *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return ML_ENOMEM;
+    }
+    ml_map_init(&p->map);
+    *out = p;
+    return ML_OK;
+}
+
+void
+ml_pystack_free(ml_pystack *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (uint32_t i = 1; i <= p->ncodes; i++) {
+        Py_XDECREF(p->codes[i].code);
+    }
+    free(p->codes);
+    free(p->frames);
+    ml_map_free(&p->map);
+    free(p);
+}
+
+int
+ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread)
+{
+    (void)p;
+    ml_sink *sink = ml_recorder_sink(r);
+    uint64_t t_us = ml_sink_time_us(sink, ml_clock_mono_ns());
+    return ml_sampler_current_thread(ml_recorder_sampler(r),
+                                     (uint64_t)(uintptr_t)PyThreadState_Get(),
+                                     (uint64_t)PyThread_get_thread_ident(),
+                                     (uint64_t)gettid(), t_us, thread);
+}
+
+static int
+code_eq(const void *ctx, uint32_t i)
+{
+    const void *const *c = ctx;
+    return ((const ml_pystack *)c[0])->codes[i].code == c[1];
+}
+
+static int
+utf8_id(ml_writer *w, PyObject *s, uint32_t *id)
+{
+    Py_ssize_t len = 0;
+    const char *text = s ? PyUnicode_AsUTF8AndSize(s, &len) : NULL;
+    if (text == NULL) {
+        PyErr_Clear();
+        text = "?";
+        len = 1;
+    }
+    return ml_writer_string(w, text, (size_t)len, id);
+}
+
+int
+ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
+                uint32_t *name, uint32_t *file, uint32_t *firstline)
+{
+    uint64_t h = ml_hash_mix(0, (uint64_t)(uintptr_t)code);
+    const void *ctx[2] = {p, code};
+    uint32_t i = ml_map_find(&p->map, h, code_eq, ctx);
+    if (i == 0) {
+        if (p->ncodes + 1 >= p->cap) {
+            uint32_t cap = p->cap ? p->cap * 2 : 64;
+            code_ids *c = realloc(p->codes, cap * sizeof *c);
+            if (c == NULL) {
+                return ML_ENOMEM;
+            }
+            p->codes = c;
+            p->cap = cap;
+        }
+        code_ids *c = &p->codes[p->ncodes + 1];
+        ml_writer *w = ml_recorder_sink(r)->writer;
+#if PY_VERSION_HEX >= 0x030B0000
+        PyObject *qualname = code->co_qualname;
+#else
+        PyObject *qualname = code->co_name;
+#endif
+        int err = utf8_id(w, qualname, &c->name);
+        if (err == 0) {
+            err = utf8_id(w, code->co_filename, &c->file);
+        }
+        if (err == 0) {
+            err = ml_map_insert(&p->map, h, p->ncodes + 1);
+        }
+        if (err < 0) {
+            return err;
+        }
+        c->firstline = code->co_firstlineno > 0 ? code->co_firstlineno : 0;
+        Py_INCREF(code);
+        c->code = (PyObject *)code;
+        i = ++p->ncodes;
+    }
+    *name = p->codes[i].name;
+    *file = p->codes[i].file;
+    *firstline = p->codes[i].firstline;
+    return ML_OK;
+}
+
+/* Collects borrowed frames from frame to the root into p->frames; returns
+ * how many, leaving out hidden root frames. */
+static int
+collect(ml_pystack *p, ml_recorder *r, PyFrameObject *frame)
+{
+    if (p->frames == NULL) {
+        p->frames = malloc(MAX_DEPTH * sizeof *p->frames);
+        if (p->frames == NULL) {
+            return ML_ENOMEM;
+        }
+    }
+    int n = 0;
+    /* Each PyFrame_GetBack is a new reference; the chain stays alive while
+     * the thread runs this call, so borrowed pointers are kept and the
+     * references dropped at once. */
+    for (PyFrameObject *f = frame; f != NULL && n < MAX_DEPTH;) {
+        p->frames[n++] = f;
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_XDECREF(back);
+        f = back;
+    }
+    ml_sampler *s = ml_recorder_sampler(r);
+    while (n > 0) {
+        PyCodeObject *code = PyFrame_GetCode(p->frames[n - 1]);
+        int hidden = ml_sampler_is_hidden(s, (uint64_t)(uintptr_t)code);
+        Py_DECREF(code);
+        if (!hidden) {
+            break;
+        }
+        n--;
+    }
+    return n;
+}
+
+int
+ml_pystack_stack(ml_pystack *p, ml_recorder *r, PyFrameObject *frame,
+                 uint32_t *stack)
+{
+    if (frame == NULL) {
+        frame = PyEval_GetFrame(); /* borrowed */
+    }
+    int n = collect(p, r, frame);
+    if (n < 0) {
+        return n;
+    }
+    ml_writer *w = ml_recorder_sink(r)->writer;
+    uint32_t id = 0;
+    for (int d = n - 1; d >= 0; d--) {
+        PyCodeObject *code = PyFrame_GetCode(p->frames[d]);
+        uint32_t name, file, first, frame_id;
+        int err = ml_pystack_code(p, r, code, &name, &file, &first);
+        Py_DECREF(code);
+        int line = PyFrame_GetLineNumber(p->frames[d]);
+        if (err == 0) {
+            err = ml_writer_frame(w, name, file, line > 0 ? (uint32_t)line : 0,
+                                  first, &frame_id);
+        }
+        if (err == 0) {
+            err = ml_writer_stack(w, id, frame_id, &id);
+        }
+        if (err < 0) {
+            return err;
+        }
+    }
+    *stack = id;
+    return ML_OK;
+}

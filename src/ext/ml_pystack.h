@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// The calling Python thread as the recording knows it: its thread id and
+// its current stack, for records made from Python code (logs, spans,
+// errors). Called WITH the GIL; frames are read through the C API, and
+// frames, stacks and names are interned by content, so a log's stack shares
+// its nodes with the samples of the same code. The launcher's hidden root
+// frames are left out here too.
+#ifndef ML_PYSTACK_H
+#define ML_PYSTACK_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#include "ml_recorder.h"
+
+typedef struct ml_pystack ml_pystack;
+
+int ml_pystack_new(ml_pystack **out);
+/* Call WITH the GIL: drops the code objects it keeps. Accepts NULL. */
+void ml_pystack_free(ml_pystack *p);
+
+/* Both: call WITH the GIL and the sink lock held. */
+
+/* The recording's id for the calling thread, registering it if the sampler
+ * has not seen it yet. */
+int ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread);
+/* Interns the stack from frame (NULL: the caller's current frame) to the
+ * root and stores its id (0 when empty). */
+int ml_pystack_stack(ml_pystack *p, ml_recorder *r, PyFrameObject *frame,
+                     uint32_t *stack);
+/* String ids of a code object's qualified name and file name, and its
+ * first line (cached per code object). */
+int ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
+                    uint32_t *name, uint32_t *file, uint32_t *firstline);
+
+#endif
