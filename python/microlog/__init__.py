@@ -16,9 +16,12 @@ done in C by ``microlog._microlog``; this package is the thin layer over it.
 
 from __future__ import annotations
 
+from microlog import _capture, _recording
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
+
+_recording.register(_capture.Capture())
 
 __version__ = "0.1.0"
 
@@ -27,10 +30,14 @@ __all__ = [
     "ConfigError",
     "Recording",
     "__version__",
+    "debug",
     "enabled",
+    "error",
+    "info",
     "is_running",
     "start",
     "stop",
+    "warning",
 ]
 
 
@@ -54,3 +61,24 @@ class enabled:
     def __exit__(self, *exc_info) -> None:
         if self.path is not None:
             stop()
+
+
+def debug(*args: object) -> None:
+    """Adds a debug entry to the recording's log, with the caller's stack.
+    Arguments are joined by spaces, like print(); Markdown is fine."""
+    _capture.api_log(_capture.DEBUG, args)
+
+
+def info(*args: object) -> None:
+    """Adds an info entry to the recording's log (see debug())."""
+    _capture.api_log(_capture.INFO, args)
+
+
+def warning(*args: object) -> None:
+    """Adds a warning entry to the recording's log (see debug())."""
+    _capture.api_log(_capture.WARNING, args)
+
+
+def error(*args: object) -> None:
+    """Adds an error entry to the recording's log (see debug())."""
+    _capture.api_log(_capture.ERROR, args)

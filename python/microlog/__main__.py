@@ -158,16 +158,16 @@ def main(argv: list) -> None:
         microlog.stop(_exit_code(e))
         raise
     except KeyboardInterrupt as e:
+        _print_exception(e)  # through the hooks: the recording logs it
         microlog.stop(130)
-        _print_exception(e)
         # Die of SIGINT as an interrupted python does.
         import signal
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
         sys.exit(130)
     except BaseException as e:
-        microlog.stop(1)
         _print_exception(e)
+        microlog.stop(1)
         sys.exit(1)
     microlog.stop(0)
 

@@ -73,6 +73,16 @@ class Runner:
         assert len(found) == 1, found
         return found[0]
 
+    def dump(self, path: Path, kind: str = "") -> List[dict]:
+        """Every record of a recording (microlog dump), optionally of one
+        kind."""
+        args = [microlog_bin(), "dump", str(path)]
+        if kind:
+            args[2:2] = ["--kind", kind]
+        out = subprocess.run(args, capture_output=True, timeout=TIMEOUT)
+        assert out.returncode == 0, out.stderr.decode()
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
     def show(self, path: Path) -> dict:
         out = subprocess.run([microlog_bin(), "show", "--json", str(path)],
                              capture_output=True, timeout=TIMEOUT)

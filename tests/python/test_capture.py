@@ -1,0 +1,203 @@
+"""Output capture: prints, stderr writes, logging at every level,
+warnings, uncaught exceptions and the explicit API become log entries with
+stacks, while the program's own output stays byte-identical."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Runner
+
+LOG_API, LOG_STDOUT, LOG_STDERR, LOG_LOGGING = 0, 1, 2, 3
+LOG_WARNINGS, LOG_EXCEPTION = 4, 5
+
+
+def run_both(runner: Runner, source: str, label: str = "cap"):
+    """Runs a script plainly and recorded; returns both results and the
+    recording's log entries."""
+    script = runner.script(f"{label}.py", source)
+    plain = runner.python([str(script)])
+    rec = runner.python(["-m", "microlog", label, str(script)],
+                        env=runner.env(MICROLOG_QUIET="1"))
+    logs = runner.dump(runner.only_recording(label), "log")
+    return plain, rec, logs
+
+
+def texts(logs, source):
+    return [e["text"] for e in logs if e["source"] == source]
+
+
+def test_prints_and_writes_are_logged_with_stacks(runner: Runner):
+    plain, rec, logs = run_both(runner, """
+        import sys
+        def greet():
+            print("hello", "world")
+            print("two\\nlines")
+            sys.stdout.write("no newline yet ")
+            sys.stdout.write("done\\n")
+            sys.stderr.write("careful\\n")
+            print("tail without newline", end="")
+        greet()
+    """)
+    assert rec.returncode == plain.returncode == 0
+    assert rec.stdout == plain.stdout and rec.stderr == plain.stderr
+    assert texts(logs, LOG_STDOUT) == [
+        "hello world", "two\nlines", "no newline yet done",
+        "tail without newline"]
+    assert texts(logs, LOG_STDERR) == ["careful"]
+    hello = logs[0]
+    assert hello["level"] == 20
+    assert any(frame.startswith("greet ") for frame in hello["stack"])
+
+
+def test_logging_every_level_without_changing_output(runner: Runner):
+    plain, rec, logs = run_both(runner, """
+        import logging
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(levelname)s %(name)s %(message)s")
+        log = logging.getLogger("app.db")
+        def work():
+            log.debug("debug %d", 1)
+            log.info("info")
+            log.warning("warn %s", "x")
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                log.exception("failed")
+            logging.critical("root critical")
+        work()
+    """)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == plain.stdout and rec.stderr == plain.stderr
+    got = [(e["level"], e["text"].splitlines()[0])
+           for e in logs if e["source"] == LOG_LOGGING]
+    assert got == [(10, "app.db: debug 1"), (20, "app.db: info"),
+                   (30, "app.db: warn x"), (40, "app.db: failed"),
+                   (50, "root critical")]
+    failed = [e for e in logs if e["text"].startswith("app.db: failed")][0]
+    assert "ZeroDivisionError" in failed["text"]
+    assert any(f.startswith("work ") for f in failed["stack"])
+    # The handler's own stderr output is not logged a second time.
+    assert texts(logs, LOG_STDERR) == []
+
+
+def test_warnings_logged_once(runner: Runner):
+    plain, rec, logs = run_both(runner, """
+        import warnings
+        def old():
+            warnings.warn("old api", DeprecationWarning, stacklevel=2)
+        warnings.simplefilter("always")
+        old()
+    """)
+    assert rec.stderr == plain.stderr
+    [w] = [e for e in logs if e["source"] == LOG_WARNINGS]
+    assert w["text"].startswith("DeprecationWarning: old api")
+    assert texts(logs, LOG_STDERR) == []
+
+
+def test_uncaught_exceptions_main_and_threads(runner: Runner):
+    plain, rec, logs = run_both(runner, """
+        import threading
+        def boom():
+            raise KeyError("in thread")
+        t = threading.Thread(target=boom, name="worker")
+        t.start(); t.join()
+        def fail():
+            raise ValueError("in main")
+        fail()
+    """)
+    assert rec.returncode == plain.returncode == 1
+    assert rec.stderr == plain.stderr
+    errors = [e for e in logs if e["source"] == LOG_EXCEPTION]
+    assert len(errors) == 2
+    assert "KeyError: 'in thread'" in errors[0]["text"]
+    assert "worker" in errors[0]["text"]
+    assert "ValueError: in main" in errors[1]["text"]
+    assert any(f.startswith("fail ") for f in errors[1]["stack"])
+    assert texts(logs, LOG_STDERR) == []
+
+
+def test_explicit_api(runner: Runner):
+    script = runner.script("api.py", """
+        import microlog
+        with microlog.enabled("api"):
+            microlog.debug("d", 1)
+            microlog.info("**bold** text", [1, 2])
+            microlog.warning("w")
+            microlog.error("e")
+        microlog.info("not recorded")
+    """)
+    out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    logs = runner.dump(runner.only_recording("api"), "log")
+    assert [(e["level"], e["text"]) for e in logs] == [
+        (10, "d 1"), (20, "**bold** text [1, 2]"), (30, "w"), (40, "e")]
+    assert all(e["source"] == LOG_API for e in logs)
+
+
+def test_100k_prints_from_4_threads_in_order(runner: Runner):
+    plain, rec, logs = run_both(runner, """
+        import threading
+        def writer(k):
+            for i in range(25000):
+                print(f"t{k} {i}")
+        ts = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+    """, label="many")
+    assert rec.returncode == 0
+    assert sorted(rec.stdout.splitlines()) == sorted(
+        plain.stdout.splitlines())
+    lines = texts(logs, LOG_STDOUT)
+    assert len(lines) == 100000
+    for k in range(4):
+        mine = [int(t.split()[1]) for t in lines if t.startswith(f"t{k} ")]
+        assert mine == list(range(25000))
+
+
+def test_capture_is_removed_at_stop(runner: Runner):
+    script = runner.script("clean.py", """
+        import sys, logging, threading, warnings, microlog
+        before = (sys.stdout, sys.stderr, sys.excepthook,
+                  threading.excepthook, warnings.showwarning,
+                  logging.Logger.handle, logging.Logger.isEnabledFor,
+                  list(sys.meta_path))
+        microlog.start("clean")
+        assert sys.stdout is not before[0]
+        microlog.stop()
+        after = (sys.stdout, sys.stderr, sys.excepthook,
+                 threading.excepthook, warnings.showwarning,
+                 logging.Logger.handle, logging.Logger.isEnabledFor,
+                 list(sys.meta_path))
+        assert before == after, (before, after)
+        print("clean")
+    """)
+    out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout == b"clean\n"
+
+
+def test_late_imported_logging_is_hooked(runner: Runner):
+    script = runner.script("late.py", """
+        import sys, microlog
+        assert "logging" not in sys.modules or True
+        microlog.start("late")
+        import logging
+        logging.getLogger("late").debug("seen")
+        microlog.stop()
+    """)
+    out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    logs = runner.dump(runner.only_recording("late"), "log")
+    assert [e["text"] for e in logs] == ["late: seen"]
+
+
+@pytest.mark.parametrize("sampler", ["fallback"])
+def test_capture_with_fallback_sampler(runner: Runner, sampler):
+    script = runner.script("fb.py", "print('x')")
+    out = runner.python(["-m", "microlog", "fb", str(script)],
+                        env=runner.env(MICROLOG_QUIET="1",
+                                       MICROLOG_SAMPLER=sampler))
+    assert out.returncode == 0 and out.stdout == b"x\n"
+    logs = runner.dump(runner.only_recording("fb"), "log")
+    assert texts(logs, LOG_STDOUT) == ["x"]
