@@ -16,12 +16,13 @@ done in C by ``microlog._microlog``; this package is the thin layer over it.
 
 from __future__ import annotations
 
-from microlog import _capture, _recording
+from microlog import _capture, _children, _recording
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
 
 _recording.register(_capture.Capture())
+_recording.register(_children.ChildRuns())
 
 __version__ = "0.1.0"
 

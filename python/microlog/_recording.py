@@ -54,6 +54,9 @@ class _Active:
 # The recording in progress; changed only with the GIL held, by start/stop.
 _active = None
 
+# The recording this run was started from (a multiprocessing parent's).
+parent_run = ""
+
 # Parts that run alongside a recording (output capture, metrics, reports):
 # objects with start(config) and stop(exit_status), started in order after
 # the C recorder and stopped in reverse order before it.
@@ -119,7 +122,8 @@ def _metadata(label: str) -> dict:
         "host": os.uname().nodename,
         "start_unix_ns": time.time_ns(),
         "cwd": os.getcwd(),
-        "parent_run": os.environ.get("MICROLOG_PARENT_RUN", ""),
+        "parent_run": parent_run or os.environ.get("MICROLOG_PARENT_RUN",
+                                                   ""),
     }
 
 
@@ -195,6 +199,22 @@ def stop(exit_status: int = 0):
     if not active.config.quiet:
         print_box(rec)
     return rec
+
+
+def forget_inherited() -> None:
+    """In a forked child: drops what the parent's recording left in this
+    process (its hooks, its state) without touching the parent's file. The
+    C side has already let go of the file (pthread_atfork)."""
+    global _active
+    if _active is None or _microlog.is_running():
+        return
+    _active = None
+    atexit.unregister(_stop_at_exit)
+    for component in reversed(_components):
+        component.forget()
+
+
+os.register_at_fork(after_in_child=forget_inherited)
 
 
 def is_running() -> bool:

@@ -201,3 +201,36 @@ def test_capture_with_fallback_sampler(runner: Runner, sampler):
     assert out.returncode == 0 and out.stdout == b"x\n"
     logs = runner.dump(runner.only_recording("fb"), "log")
     assert texts(logs, LOG_STDOUT) == ["x"]
+
+
+def test_multiprocessing_children_record_linked_runs(runner: Runner):
+    script = runner.script("mp.py", """
+        import multiprocessing as mp, os, sys
+        def child(q):
+            print("child", os.getpid())
+            q.put(sum(range(300000)))
+        if __name__ == "__main__":
+            for method in ("fork", "spawn"):
+                ctx = mp.get_context(method)
+                q = ctx.Queue()
+                p = ctx.Process(target=child, args=(q,))
+                p.start(); p.join(60)
+                assert p.exitcode == 0 and q.get(timeout=30)
+            print("parent done")
+    """)
+    out = runner.python(["-m", "microlog", "mp", str(script)],
+                        env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.count(b"child") == 2
+    runs = runner.recordings("mp")
+    assert len(runs) == 3
+    summaries = {str(p): runner.show(p) for p in runs}
+    parents = [p for p, s in summaries.items() if not s["meta"].get(
+        "parent_run")]
+    assert len(parents) == 1
+    children = [s for p, s in summaries.items() if p not in parents]
+    for s in children:
+        assert s["meta"]["parent_run"] == parents[0]
+        assert s["complete"] is True
+    parent_logs = runner.dump(parents[0], "log")
+    assert [e["text"] for e in parent_logs] == ["parent done"]

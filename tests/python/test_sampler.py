@@ -25,11 +25,16 @@ SPLIT = """
 
 
 def record(runner: Runner, source: str, label: str = "t", **env):
+    """Runs source under python -m microlog; returns the summary of the
+    program's own recording (not its multiprocessing children's)."""
     script = runner.script(f"{label}.py", source)
     out = runner.python(["-m", "microlog", label, str(script)],
                         env=runner.env(MICROLOG_QUIET="1", **env))
     assert out.returncode == 0, out.stderr.decode()
-    return runner.show(runner.only_recording(label)), out
+    summaries = [runner.show(p) for p in runner.recordings(label)]
+    parents = [s for s in summaries if not s["meta"].get("parent_run")]
+    assert len(parents) == 1, summaries
+    return parents[0], out
 
 
 @pytest.mark.parametrize("sampler", ["auto", "fallback"])
@@ -193,6 +198,9 @@ def test_fork_child_runs_and_parent_keeps_recording(runner):
     assert out.stdout == b"parent done\n"
     assert summary["complete"] is True
     assert summary["samples"] > 200
+    # The os.fork() child ran unrecorded; the multiprocessing child has its
+    # own recording, linked to the parent's.
+    assert len(runner.recordings("t")) == 2
 
 
 def test_signals_reach_the_program(runner):
