@@ -175,7 +175,11 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
     ml_recorder_meta_str(r, "sampler", ml_recorder_mode(r));
     ml_recorder_meta_uint(r, "interval_us", (uint64_t)(interval * 1e6 + 0.5));
     if (meta != NULL && write_meta(r, meta) < 0) {
-        return NULL; /* recording continues; the caller may stop() */
+        ml_recorder_result res;
+        active = NULL;
+        ml_events_detach();
+        ml_recorder_stop(r, 0, &res);
+        return NULL; /* the metadata's own error */
     }
     return PyUnicode_FromString(ml_recorder_mode(r));
 }

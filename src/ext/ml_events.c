@@ -36,6 +36,12 @@ ml_events_active(void)
     return current != NULL;
 }
 
+ml_recorder *
+ml_events_recorder(void)
+{
+    return current;
+}
+
 uint64_t
 ml_events_now_us(void)
 {

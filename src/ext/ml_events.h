@@ -19,6 +19,9 @@ void ml_events_detach(void);
 
 /* 1 when a recording is running (cheap; for fast paths). */
 int ml_events_active(void);
+/* The running recording, or NULL (for other records made from Python
+ * threads: metrics and reports, ml_metrics.c). */
+ml_recorder *ml_events_recorder(void);
 
 /* A log entry at the calling thread, with the stack from frame (NULL: the
  * current frame) to the root. */

@@ -9,6 +9,8 @@
 
 #include "format/ml_format.h"
 #include "ml_api.h"
+#include "ml_metrics.h"
+#include "ml_timed.h"
 
 /* Per-module state. Every field is protected by the GIL. */
 typedef struct {
@@ -65,6 +67,12 @@ ml_module_exec(PyObject *module)
             < 0) {
             return -1;
         }
+    }
+    if (ml_timed_add_types(module) < 0) {
+        return -1;
+    }
+    if (ml_metrics_add_functions(module) < 0) {
+        return -1;
     }
     return ml_module_add_ref(module, "FORMAT_VERSION", version);
 }

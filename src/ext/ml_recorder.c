@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
@@ -16,6 +17,8 @@ struct ml_recorder {
     ml_sampler *sampler;
     ml_status *status;
 };
+
+static void stop_threads(ml_recorder *r, ml_sampler_stats *stats);
 
 int
 ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
@@ -36,8 +39,17 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         err = ml_status_start(&r->sink, r->sampler, &tc, &r->status);
     }
     if (err < 0) {
-        ml_recorder_result ignored;
-        ml_recorder_stop(r, 0, &ignored);
+        /* Nothing worth keeping was recorded: leave no file behind. */
+        ml_sampler_stats ignored;
+        Py_BEGIN_ALLOW_THREADS
+        stop_threads(r, &ignored);
+        Py_END_ALLOW_THREADS
+        ml_writer_abandon(r->sink.writer);
+        pthread_mutex_destroy(&r->sink.lock);
+        unlink(cfg->path);
+        ml_status_free(r->status);
+        ml_sampler_free(r->sampler);
+        free(r);
         return err;
     }
     *out = r;

@@ -27,7 +27,7 @@ int ml_status_start(ml_sink *sink, ml_sampler *sampler,
 /* Takes a last reading, stops and joins the thread; call WITHOUT holding
  * the GIL (the thread may be waiting for it). */
 int ml_status_stop(ml_status *st);
-/* Call WITH the GIL (it drops Python references). */
+/* Frees a stopped (or never started) status thread. Accepts NULL. */
 void ml_status_free(ml_status *st);
 
 #endif
