@@ -18,6 +18,10 @@ from microlog import _microlog
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 
+# Text written without a newline is held back at most this long (per
+# thread) before it becomes an entry of its own.
+PARTIAL_MAX = 64 * 1024
+
 # Threads currently inside a hook that writes to a captured stream itself
 # (a logging handler, the warnings printer, the excepthook): their stream
 # output is already captured as what it is, not as plain stderr text.
@@ -74,14 +78,16 @@ class CapturedStream:
             self.write(line)
 
     def _record(self, ident: int, text: str, frame) -> None:
-        head = self._partial.pop(ident, "")
-        cut = text.rfind("\n")
-        if cut < 0:
-            self._partial[ident] = head + text
-            return
-        if cut + 1 < len(text):
-            self._partial[ident] = text[cut + 1:]
-        _log(self._level, self._source, head + text[:cut], frame)
+        """One entry per line-ending write: print("a\nb") is one entry,
+        as is a line built from several writes."""
+        text = self._partial.pop(ident, "") + text
+        if not text.endswith("\n"):
+            if len(text) < PARTIAL_MAX:
+                self._partial[ident] = text
+                return
+        else:
+            text = text[:-1]
+        _log(self._level, self._source, text, frame)
 
     def flush_partial(self) -> None:
         """Records text still waiting for its newline."""
