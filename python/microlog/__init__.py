@@ -16,13 +16,18 @@ done in C by ``microlog._microlog``; this package is the thin layer over it.
 
 from __future__ import annotations
 
-from microlog import _capture, _children, _recording
+from microlog import _capture, _children, _metrics, _recording, _reports
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
+from microlog._metrics import metric
+from microlog._timed import catch_errors, timed
 
 _recording.register(_capture.Capture())
 _recording.register(_children.ChildRuns())
+# Reports before Metrics: reports then stop after the sampling thread is gone.
+_recording.register(_reports.Reports())
+_recording.register(_metrics.Metrics())
 
 __version__ = "0.1.0"
 
@@ -31,13 +36,16 @@ __all__ = [
     "ConfigError",
     "Recording",
     "__version__",
+    "catch_errors",
     "debug",
     "enabled",
     "error",
     "info",
     "is_running",
+    "metric",
     "start",
     "stop",
+    "timed",
     "warning",
 ]
 

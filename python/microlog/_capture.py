@@ -22,6 +22,23 @@ DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 # thread) before it becomes an entry of its own.
 PARTIAL_MAX = 64 * 1024
 
+# microlog's own Python threads (the metrics sampler): what they write or
+# log is not the program's.
+_internal: set = set()
+
+
+def ignore_current_thread() -> None:
+    """Leaves the calling thread's output and logging out of the log."""
+    _internal.add(_thread.get_ident())
+    _quiet.add(_thread.get_ident())
+
+
+def release_current_thread() -> None:
+    """Undoes ignore_current_thread() (its ident may be reused)."""
+    _internal.discard(_thread.get_ident())
+    _quiet.discard(_thread.get_ident())
+
+
 # Threads currently inside a hook that writes to a captured stream itself
 # (a logging handler, the warnings printer, the excepthook): their stream
 # output is already captured as what it is, not as plain stderr text.
@@ -51,7 +68,8 @@ class _Quiet:
         _quiet.add(self.ident)
 
     def __exit__(self, *exc) -> None:
-        _quiet.discard(self.ident)
+        if self.ident not in _internal:
+            _quiet.discard(self.ident)
 
 
 class CapturedStream:
@@ -242,7 +260,9 @@ class Capture:
             return level > manager.disable
 
         def handle_record(logger, record):
-            if not getattr(record, "_microlog_seen", False):
+            if _thread.get_ident() in _internal:
+                pass
+            elif not getattr(record, "_microlog_seen", False):
                 record._microlog_seen = True
                 self._record_logging(record)
             if enabled_for(logger, record.levelno):

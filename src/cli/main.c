@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ml_cli_dump.h"
 #include "ml_cli_show.h"
 
 #ifndef ML_VERSION
@@ -18,6 +19,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"dump", ml_cli_dump, ml_cli_dump_usage,
+     "print every record as JSON Lines"},
     {"show", ml_cli_show, ml_cli_show_usage,
      "print a summary of a recording (--json for JSON)"},
 };

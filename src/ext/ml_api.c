@@ -5,6 +5,7 @@
 // exceptions only here, never inside the sampler or status threads.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>
 
 #include "ml_api.h"
 

@@ -30,7 +30,11 @@ struct ml_pystack {
     code_ids *codes;
     uint32_t ncodes, cap;
     PyFrameObject **frames; /* scratch: one walk, root last */
+    uint64_t generation;    /* unique per interner: keys thread caches */
 };
+
+/* Interners made so far. Protected by the GIL. */
+static uint64_t generations;
 
 int
 ml_pystack_new(ml_pystack **out)
@@ -40,6 +44,7 @@ ml_pystack_new(ml_pystack **out)
         return ML_ENOMEM;
     }
     ml_map_init(&p->map);
+    p->generation = ++generations;
     *out = p;
     return ML_OK;
 }
@@ -59,16 +64,35 @@ ml_pystack_free(ml_pystack *p)
     free(p);
 }
 
+/* The calling thread's id in the current recording, cached: most records
+ * come from threads already known, and gettid() is a system call. */
+static _Thread_local struct {
+    uint64_t generation; /* of the interner (recording) it belongs to */
+    void *tstate;
+    uint32_t id;
+} cached_thread;
+
 int
 ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread)
 {
-    (void)p;
+    PyThreadState *ts = PyThreadState_Get();
+    if (cached_thread.generation == p->generation
+        && cached_thread.tstate == ts) {
+        *thread = cached_thread.id;
+        return ML_OK;
+    }
     ml_sink *sink = ml_recorder_sink(r);
     uint64_t t_us = ml_sink_time_us(sink, ml_clock_mono_ns());
-    return ml_sampler_current_thread(ml_recorder_sampler(r),
-                                     (uint64_t)(uintptr_t)PyThreadState_Get(),
-                                     (uint64_t)PyThread_get_thread_ident(),
-                                     (uint64_t)gettid(), t_us, thread);
+    int err = ml_sampler_current_thread(ml_recorder_sampler(r),
+                                        (uint64_t)(uintptr_t)ts,
+                                        (uint64_t)PyThread_get_thread_ident(),
+                                        (uint64_t)gettid(), t_us, thread);
+    if (err == 0) {
+        cached_thread.generation = p->generation;
+        cached_thread.tstate = ts;
+        cached_thread.id = *thread;
+    }
+    return err;
 }
 
 static int

@@ -41,10 +41,8 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
     if (err < 0) {
         /* Nothing worth keeping was recorded: leave no file behind. */
         ml_sampler_stats ignored;
-        Py_BEGIN_ALLOW_THREADS
-        stop_threads(r, &ignored);
-        Py_END_ALLOW_THREADS
-        ml_writer_abandon(r->sink.writer);
+        Py_BEGIN_ALLOW_THREADS stop_threads(r, &ignored);
+        Py_END_ALLOW_THREADS ml_writer_abandon(r->sink.writer);
         pthread_mutex_destroy(&r->sink.lock);
         unlink(cfg->path);
         ml_status_free(r->status);

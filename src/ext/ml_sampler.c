@@ -144,8 +144,9 @@ ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
         if (err < 0) {
             return err;
         }
-        /* Seen now: the next round must not end it before it walks it. */
-        sl->seen = s->round + 1;
+        /* Seen now: the next round must not end it before it walks it. A
+         * thread the rounds skip (microlog's own) lives until the stop. */
+        sl->seen = is_ignored(s, tid) ? UINT64_MAX : s->round + 1;
     }
     *id = sl->writer_id;
     return ML_OK;
@@ -196,12 +197,12 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
 
 /* Ends the threads not seen in this round, keeping the others' order. */
 static int
-end_missing(ml_sampler *s, uint64_t t_us)
+end_missing(ml_sampler *s, uint64_t t_us, int all)
 {
     int kept = 0, err = 0;
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
-        if (sl->seen == s->round) {
+        if (!all && sl->seen >= s->round) {
             s->slots[kept++] = *sl;
             continue;
         }
@@ -295,7 +296,7 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
         err = record_thread(s, i, t_us);
     }
     if (err == 0) {
-        err = end_missing(s, t_us);
+        err = end_missing(s, t_us, 0);
     }
     if (err == 0) {
         err = ml_writer_tick(s->sink->writer, now_ns);
@@ -427,8 +428,7 @@ ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
     }
     ml_sink_lock(s->sink);
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
-    s->round += 2; /* every slot is now unseen: end them all */
-    int err = ml_sink_check(s->sink, end_missing(s, t_us));
+    int err = ml_sink_check(s->sink, end_missing(s, t_us, 1));
     ml_sink_unlock(s->sink);
     s->stats.elapsed_ns = s->last_tick_ns - s->first_tick_ns;
     if (stats != NULL) {

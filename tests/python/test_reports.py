@@ -1,0 +1,141 @@
+"""End-of-run reports: files and sockets left open, and objects that
+survived the run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Dict
+
+from conftest import Runner
+from test_metrics import dump
+
+QUIET = {"MICROLOG_QUIET": "1"}
+
+
+def reports(runner: Runner, label: str) -> Dict[str, dict]:
+    records = dump(runner.only_recording(label))
+    found = [r for r in records if r["kind"] == "report"]
+    out = {r["report"]: json.loads(r["body"]) for r in found}
+    assert len(out) == len(found) == 2, found
+    return out
+
+
+def run(runner: Runner, source: str, label: str, **env: str) -> None:
+    script = runner.script("prog.py", source)
+    out = runner.python(["-m", "microlog", label, str(script)],
+                        env=runner.env(**QUIET, **env))
+    assert out.returncode == 0, out.stderr.decode()
+
+
+def test_plain_fib_reports_nothing(runner: Runner):
+    run(runner, """
+        import json, logging, re
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        RESULTS = [fib(n) for n in range(22)]
+        print(RESULTS[-1])
+    """, "fib")
+    got = reports(runner, "fib")
+    assert got["open_files"] == {"version": 1, "count": 0, "open": []}
+    leaks = got["leaks"]
+    assert leaks["complete"] is True and leaks["uncollectable"] == []
+    # at most the few big ints RESULTS holds: nothing else survived
+    assert leaks["count"] <= 10 and leaks["size"] < 1000, leaks
+    assert {t["type"] for t in leaks["types"]} <= {"int"}, leaks
+
+
+def test_open_files_and_sockets_with_their_stacks(runner: Runner):
+    run(runner, """
+        import os, socket
+        def open_log():
+            return open("left.txt", "w")
+        LOG = open_log()
+        with open("closed.txt", "w") as f:
+            f.write("x")
+        SERVER = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        SERVER.bind(("127.0.0.1", 0))
+        SERVER.listen()
+        CLIENT = socket.create_connection(SERVER.getsockname())
+        CLIENT.close()
+        RAW = os.open("raw.bin", os.O_CREAT | os.O_RDWR)
+    """, "files")
+    body = reports(runner, "files")["open_files"]
+    by_kind = {}
+    for item in body["open"]:
+        by_kind.setdefault(item["kind"], []).append(item)
+    files = {item["path"].rsplit("/", 1)[-1]: item
+             for item in by_kind["file"]}
+    assert set(files) == {"left.txt", "raw.bin"}, body
+    assert files["left.txt"]["mode"] == "w"
+    assert files["left.txt"]["stack"][0].startswith("open_log (")
+    assert files["left.txt"]["stack"][0].endswith("prog.py:4)")
+    assert files["raw.bin"]["mode"] == "r+"
+    assert files["raw.bin"]["stack"][0].endswith("prog.py:13)")
+    [server] = by_kind["socket"]
+    assert server["family"] == "AF_INET" and server["type"] == "SOCK_STREAM"
+    assert server["laddr"].startswith("127.0.0.1:")
+    assert server["raddr"] is None
+    assert any(line.endswith("prog.py:8)") for line in server["stack"])
+
+
+def test_files_opened_before_the_recording_are_not_reported(runner: Runner):
+    script = runner.script("prog.py", """
+        import microlog
+        before = open(__file__)
+        microlog.start("pre")
+        during = open(__file__)
+        microlog.stop()
+        after = open(__file__)   # not recording: nothing is tracked
+    """)
+    out = runner.python([str(script)], env=runner.env(**QUIET))
+    assert out.returncode == 0, out.stderr.decode()
+    body = reports(runner, "pre")["open_files"]
+    assert body["count"] == 1
+    assert body["open"][0]["stack"][0].endswith("prog.py:5)")
+
+
+def test_objects_that_grew_are_reported_by_type(runner: Runner):
+    run(runner, """
+        import tracemalloc
+        tracemalloc.start()
+
+        class Session:
+            def __init__(self, n):
+                self.n = n
+
+        CACHE = {}
+
+        def remember(n):
+            CACHE[n] = Session(n)
+
+        for n in range(500):
+            remember(n)
+    """, "leak")
+    leaks = reports(runner, "leak")["leaks"]
+    types = {t["type"]: t for t in leaks["types"]}
+    assert types["__main__.Session"]["count"] == 500
+    assert types["__main__.Session"]["size"] > 0
+    assert leaks["tracemalloc"] is True
+    sites = [s["site"].rsplit("/", 1)[-1] for s in leaks["sites"]]
+    if sys.version_info[:2] != (3, 11):
+        # 3.11's tracemalloc does not find instances with a managed dict
+        assert "prog.py:12" in sites, sites
+    # module-level definitions (the class, the functions) are not leaks
+    assert "type" not in types and "function" not in types
+
+
+def test_uncollectable_garbage_is_reported(runner: Runner):
+    run(runner, """
+        import gc
+        class Cycle:
+            pass
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        for _ in range(3):
+            a, b = Cycle(), Cycle()
+            a.other, b.other = b, a
+        del a, b
+    """, "garbage")
+    leaks = reports(runner, "garbage")["leaks"]
+    types = {t["type"]: t["count"] for t in leaks["uncollectable"]}
+    assert types["__main__.Cycle"] == 6
