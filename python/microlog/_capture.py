@@ -147,6 +147,15 @@ class _ImportWatcher:
             self._busy.discard(name)
 
 
+def remove_watcher(watcher) -> None:
+    """Takes an _ImportWatcher (or None) off sys.meta_path."""
+    if watcher is not None:
+        try:
+            sys.meta_path.remove(watcher)
+        except ValueError:
+            pass
+
+
 class _HookedLoader:
     def __init__(self, loader, hook) -> None:
         self._loader = loader
@@ -301,12 +310,8 @@ class Capture:
         self.stop(0)
 
     def stop(self, exit_status: int) -> None:
-        if self._watcher is not None:
-            try:
-                sys.meta_path.remove(self._watcher)
-            except ValueError:
-                pass
-            self._watcher = None
+        remove_watcher(self._watcher)
+        self._watcher = None
         for stream in self._streams:
             stream.flush_partial()
             stream.active = False  # if the program wrapped it, it stays

@@ -78,12 +78,9 @@ class ChildRuns:
         base.start = start
 
     def stop(self, exit_status: int) -> None:
-        if self._watcher is not None:
-            try:
-                sys.meta_path.remove(self._watcher)
-            except ValueError:
-                pass
-            self._watcher = None
+        from microlog._capture import remove_watcher
+        remove_watcher(self._watcher)
+        self._watcher = None
         if self._original is not None:
             base, original, ours = self._original
             if base.start is ours:

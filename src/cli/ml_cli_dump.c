@@ -5,6 +5,7 @@
 // resolved into the records that use them and printed only on request.
 #define _GNU_SOURCE
 #include "ml_cli_dump.h"
+#include "ml_cli_json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -164,36 +165,6 @@ parse_args(int argc, char **argv, dump_options *o)
 
 /* ---- JSON values ------------------------------------------------------- */
 
-/* A JSON string of bytes; bytes that are not UTF-8 make every non-ASCII
- * byte '?' (jansson takes only UTF-8). */
-static json_t *
-jbytes(const uint8_t *p, size_t len)
-{
-    json_t *j = json_stringn((const char *)p, len);
-    if (j != NULL || len == 0) {
-        return j != NULL ? j : json_string("");
-    }
-    char *copy = malloc(len);
-    if (copy == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < len; i++) {
-        copy[i] = p[i] >= 0x80 || p[i] == 0 ? '?' : (char)p[i];
-    }
-    j = json_stringn(copy, len);
-    free(copy);
-    return j;
-}
-
-static json_t *
-juint(uint64_t v)
-{
-    if (v > (uint64_t)INT64_MAX) {
-        return json_real((double)v);
-    }
-    return json_integer((json_int_t)v);
-}
-
 /* The text of string id (null for 0 or an unknown id). */
 static json_t *
 jstring_id(const ml_reader *r, uint32_t id)
@@ -202,7 +173,7 @@ jstring_id(const ml_reader *r, uint32_t id)
     if (id == 0 || ml_reader_string(r, id, &b) != 0) {
         return json_null();
     }
-    return jbytes(b.ptr, b.len);
+    return ml_json_bytes(b.ptr, b.len);
 }
 
 static json_t *
@@ -210,9 +181,9 @@ jvalue(const ml_value *v)
 {
     switch (v->tag) {
     case ML_TAG_BYTES:
-        return jbytes(v->v.b.ptr, v->v.b.len);
+        return ml_json_bytes(v->v.b.ptr, v->v.b.len);
     case ML_TAG_UINT:
-        return juint(v->v.u);
+        return ml_json_uint(v->v.u);
     case ML_TAG_INT:
         return json_integer((json_int_t)v->v.i);
     case ML_TAG_F64: {
@@ -242,7 +213,7 @@ jframe(const ml_reader *r, uint32_t frame)
     if (len < 0) {
         return NULL;
     }
-    json_t *j = jbytes((const uint8_t *)text, (size_t)len);
+    json_t *j = ml_json_bytes((const uint8_t *)text, (size_t)len);
     free(text);
     return j;
 }
@@ -315,18 +286,18 @@ series_note(series_table *t, const ml_record *rec)
 static void
 put_span(json_t *o, const ml_reader *r, const ml_span *s, int *failed)
 {
-    put(o, "call_id", juint(s->call_id), failed);
-    put(o, "parent_call", juint(s->parent_call), failed);
-    put(o, "thread", juint(s->thread), failed);
+    put(o, "call_id", ml_json_uint(s->call_id), failed);
+    put(o, "parent_call", ml_json_uint(s->parent_call), failed);
+    put(o, "thread", ml_json_uint(s->thread), failed);
     put(o, "name", jstring_id(r, s->name), failed);
     put(o, "file", jstring_id(r, s->file), failed);
-    put(o, "line", juint(s->line), failed);
-    put(o, "wall_ns", juint(s->wall_ns), failed);
-    put(o, "cpu_ns", juint(s->cpu_ns), failed);
+    put(o, "line", ml_json_uint(s->line), failed);
+    put(o, "wall_ns", ml_json_uint(s->wall_ns), failed);
+    put(o, "cpu_ns", ml_json_uint(s->cpu_ns), failed);
     put(o, "mem_delta", json_integer((json_int_t)s->mem_delta), failed);
-    put(o, "args", jbytes(s->args.ptr, s->args.len), failed);
+    put(o, "args", ml_json_bytes(s->args.ptr, s->args.len), failed);
     put(o, "exception",
-        s->exception.len ? jbytes(s->exception.ptr, s->exception.len)
+        s->exception.len ? ml_json_bytes(s->exception.ptr, s->exception.len)
                          : json_null(),
         failed);
 }
@@ -334,13 +305,13 @@ put_span(json_t *o, const ml_reader *r, const ml_span *s, int *failed)
 static void
 put_log(json_t *o, const ml_reader *r, const ml_log *l, int *failed)
 {
-    put(o, "level", juint(l->level), failed);
+    put(o, "level", ml_json_uint(l->level), failed);
     put(o, "source",
         l->source < ML_LOG_SOURCE_COUNT ? json_string(source_names[l->source])
-                                        : juint(l->source),
+                                        : ml_json_uint(l->source),
         failed);
-    put(o, "thread", juint(l->thread), failed);
-    put(o, "text", jbytes(l->text.ptr, l->text.len), failed);
+    put(o, "thread", ml_json_uint(l->thread), failed);
+    put(o, "text", ml_json_bytes(l->text.ptr, l->text.len), failed);
     put(o, "stack", jstack(r, l->stack), failed);
 }
 
@@ -351,7 +322,7 @@ put_value(json_t *o, const ml_reader *r, const series_table *t,
     uint32_t id = rec->u.value.series;
     int known = id < t->cap && t->name[id] != 0;
     put(o, "series", known ? jstring_id(r, t->name[id]) : json_null(), failed);
-    put(o, "series_id", juint(id), failed);
+    put(o, "series_id", ml_json_uint(id), failed);
     put(o, "unit", known ? jstring_id(r, t->unit[id]) : json_null(), failed);
     put(o, "value", jvalue(&rec->u.value.value), failed);
 }
@@ -363,45 +334,46 @@ put_fields(json_t *o, const ml_reader *r, const series_table *t,
 {
     switch (rec->kind) {
     case ML_KIND_META:
-        put(o, "key", jbytes(rec->u.meta.key.ptr, rec->u.meta.key.len),
+        put(o, "key", ml_json_bytes(rec->u.meta.key.ptr, rec->u.meta.key.len),
             failed);
         put(o, "value", jvalue(&rec->u.meta.value), failed);
         break;
     case ML_KIND_STRING:
-        put(o, "id", juint(rec->u.string.id), failed);
-        put(o, "text", jbytes(rec->u.string.text.ptr, rec->u.string.text.len),
+        put(o, "id", ml_json_uint(rec->u.string.id), failed);
+        put(o, "text",
+            ml_json_bytes(rec->u.string.text.ptr, rec->u.string.text.len),
             failed);
         break;
     case ML_KIND_FRAME:
-        put(o, "id", juint(rec->u.frame.id), failed);
+        put(o, "id", ml_json_uint(rec->u.frame.id), failed);
         put(o, "name", jstring_id(r, rec->u.frame.name), failed);
         put(o, "file", jstring_id(r, rec->u.frame.file), failed);
-        put(o, "line", juint(rec->u.frame.line), failed);
-        put(o, "firstline", juint(rec->u.frame.firstline), failed);
+        put(o, "line", ml_json_uint(rec->u.frame.line), failed);
+        put(o, "firstline", ml_json_uint(rec->u.frame.firstline), failed);
         break;
     case ML_KIND_STACK:
-        put(o, "id", juint(rec->u.stack.id), failed);
-        put(o, "parent", juint(rec->u.stack.parent), failed);
+        put(o, "id", ml_json_uint(rec->u.stack.id), failed);
+        put(o, "parent", ml_json_uint(rec->u.stack.parent), failed);
         put(o, "frame", jframe(r, rec->u.stack.frame), failed);
         break;
     case ML_KIND_THREAD:
-        put(o, "id", juint(rec->u.thread.id), failed);
-        put(o, "native_id", juint(rec->u.thread.native_id), failed);
-        put(o, "ident", juint(rec->u.thread.ident), failed);
+        put(o, "id", ml_json_uint(rec->u.thread.id), failed);
+        put(o, "native_id", ml_json_uint(rec->u.thread.native_id), failed);
+        put(o, "ident", ml_json_uint(rec->u.thread.ident), failed);
         put(o, "name", jstring_id(r, rec->u.thread.name), failed);
         break;
     case ML_KIND_THREAD_END:
-        put(o, "id", juint(rec->u.thread_end.id), failed);
+        put(o, "id", ml_json_uint(rec->u.thread_end.id), failed);
         break;
     case ML_KIND_SAMPLES:
-        put(o, "thread", juint(rec->u.samples.thread), failed);
+        put(o, "thread", ml_json_uint(rec->u.samples.thread), failed);
         put(o, "stack", jstack(r, rec->u.samples.stack), failed);
-        put(o, "state", juint(rec->u.samples.state), failed);
-        put(o, "count", juint(rec->u.samples.count), failed);
-        put(o, "span_us", juint(rec->u.samples.span_us), failed);
+        put(o, "state", ml_json_uint(rec->u.samples.state), failed);
+        put(o, "count", ml_json_uint(rec->u.samples.count), failed);
+        put(o, "span_us", ml_json_uint(rec->u.samples.span_us), failed);
         break;
     case ML_KIND_SERIES:
-        put(o, "id", juint(rec->u.series.id), failed);
+        put(o, "id", ml_json_uint(rec->u.series.id), failed);
         put(o, "class",
             json_string(rec->u.series.cls == ML_SERIES_METRIC ? "metric"
                                                               : "status"),
@@ -425,7 +397,8 @@ put_fields(json_t *o, const ml_reader *r, const series_table *t,
                             : "?"),
             failed);
         put(o, "name", jstring_id(r, rec->u.report.name), failed);
-        put(o, "body", jbytes(rec->u.report.body.ptr, rec->u.report.body.len),
+        put(o, "body",
+            ml_json_bytes(rec->u.report.body.ptr, rec->u.report.body.len),
             failed);
         break;
     case ML_KIND_END:
@@ -457,7 +430,7 @@ print_record(const ml_reader *r, const series_table *t, const ml_record *rec)
     }
     put(o, "kind", json_string(kind_names[rec->kind]), &failed);
     if (has_time(rec->kind)) {
-        put(o, "time_us", juint(rec->time_us), &failed);
+        put(o, "time_us", ml_json_uint(rec->time_us), &failed);
     }
     put_fields(o, r, t, rec, &failed);
     if (!failed) {

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "ml_cli_show.h"
 
+#include "ml_cli_json.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -334,41 +336,6 @@ print_text(const ml_summary *s, const show_options *o)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* A JSON string; text that is not UTF-8 has its non-ASCII bytes replaced by
- * '?' (jansson only takes UTF-8). NULL gives null. */
-static json_t *
-jtext(const char *s)
-{
-    if (s == NULL) {
-        return json_null();
-    }
-    json_t *j = json_string(s);
-    if (j != NULL) {
-        return j;
-    }
-    char *copy = strdup(s);
-    if (copy == NULL) {
-        return NULL;
-    }
-    for (char *p = copy; *p; p++) {
-        if ((unsigned char)*p >= 0x80) {
-            *p = '?';
-        }
-    }
-    j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-static json_t *
-juint(uint64_t v)
-{
-    if (v > (uint64_t)INT64_MAX) {
-        return json_real((double)v);
-    }
-    return json_integer((json_int_t)v);
-}
-
 static json_t *
 jreal(double v)
 {
@@ -398,9 +365,9 @@ json_meta_value(const ml_summary_meta *m)
 {
     switch (m->tag) {
     case ML_TAG_BYTES:
-        return jtext(m->text);
+        return ml_json_text(m->text);
     case ML_TAG_UINT:
-        return juint(m->u);
+        return ml_json_uint(m->u);
     case ML_TAG_INT:
         return json_integer((json_int_t)m->i);
     case ML_TAG_F64:
@@ -434,13 +401,13 @@ json_threads(const ml_summary *s, int *failed)
         const ml_summary_thread *t = &s->threads[i];
         json_t *o = json_object();
         if (o != NULL) {
-            put(o, "id", juint(t->id), failed);
-            put(o, "name", jtext(t->name), failed);
-            put(o, "native_id", juint(t->native_id), failed);
-            put(o, "samples", juint(t->samples), failed);
-            put(o, "running", juint(t->running), failed);
-            put(o, "first_us", juint(t->first_us), failed);
-            put(o, "last_us", juint(t->last_us), failed);
+            put(o, "id", ml_json_uint(t->id), failed);
+            put(o, "name", ml_json_text(t->name), failed);
+            put(o, "native_id", ml_json_uint(t->native_id), failed);
+            put(o, "samples", ml_json_uint(t->samples), failed);
+            put(o, "running", ml_json_uint(t->running), failed);
+            put(o, "first_us", ml_json_uint(t->first_us), failed);
+            put(o, "last_us", ml_json_uint(t->last_us), failed);
         }
         append(a, o, failed);
     }
@@ -459,11 +426,11 @@ json_functions(const ml_summary *s, long top, int *failed)
         const ml_summary_function *f = &s->functions[i];
         json_t *o = json_object();
         if (o != NULL) {
-            put(o, "name", jtext(f->name), failed);
-            put(o, "file", jtext(f->file), failed);
-            put(o, "line", juint(f->line), failed);
-            put(o, "self", juint(f->self), failed);
-            put(o, "total", juint(f->total), failed);
+            put(o, "name", ml_json_text(f->name), failed);
+            put(o, "file", ml_json_text(f->file), failed);
+            put(o, "line", ml_json_uint(f->line), failed);
+            put(o, "self", ml_json_uint(f->self), failed);
+            put(o, "total", ml_json_uint(f->total), failed);
         }
         append(a, o, failed);
     }
@@ -475,7 +442,7 @@ json_levels(const ml_summary *s, int *failed)
 {
     json_t *o = json_object();
     for (int i = 0; o != NULL && i < ML_LEVEL_COUNT; i++) {
-        put(o, level_names[i], juint(s->log_levels[i]), failed);
+        put(o, level_names[i], ml_json_uint(s->log_levels[i]), failed);
     }
     return o;
 }
@@ -485,17 +452,17 @@ json_run(json_t *o, const ml_summary *s, int *failed)
 {
     uint64_t req;
     int has_req = ml_summary_meta_uint(s, "interval_us", &req) == 0;
-    put(o, "label", jtext(ml_summary_meta_str(s, "label")), failed);
-    put(o, "command", jtext(ml_summary_meta_str(s, "argv")), failed);
-    put(o, "python", jtext(ml_summary_meta_str(s, "python")), failed);
-    put(o, "sampler", jtext(ml_summary_meta_str(s, "sampler")), failed);
+    put(o, "label", ml_json_text(ml_summary_meta_str(s, "label")), failed);
+    put(o, "command", ml_json_text(ml_summary_meta_str(s, "argv")), failed);
+    put(o, "python", ml_json_text(ml_summary_meta_str(s, "python")), failed);
+    put(o, "sampler", ml_json_text(ml_summary_meta_str(s, "sampler")), failed);
     put(o, "duration_s", jreal((double)s->duration_us / 1e6), failed);
     put(o, "complete", json_boolean(s->complete), failed);
     put(o, "exit_status",
         s->complete ? json_integer((json_int_t)s->exit_status) : json_null(),
         failed);
     put(o, "interval_us", jreal(s->interval_us), failed);
-    put(o, "requested_interval_us", has_req ? juint(req) : json_null(),
+    put(o, "requested_interval_us", has_req ? ml_json_uint(req) : json_null(),
         failed);
 }
 
@@ -508,21 +475,21 @@ json_summary(const ml_summary *s, long top)
         return NULL;
     }
     json_run(o, s, &failed);
-    put(o, "samples", juint(s->samples), &failed);
-    put(o, "running_samples", juint(s->running), &failed);
+    put(o, "samples", ml_json_uint(s->samples), &failed);
+    put(o, "running_samples", ml_json_uint(s->running), &failed);
     put(o, "threads", json_threads(s, &failed), &failed);
-    put(o, "status_records", juint(s->status_records), &failed);
-    put(o, "log_records", juint(s->log_records), &failed);
+    put(o, "status_records", ml_json_uint(s->status_records), &failed);
+    put(o, "log_records", ml_json_uint(s->log_records), &failed);
     put(o, "log_levels", json_levels(s, &failed), &failed);
-    put(o, "metric_records", juint(s->metric_records), &failed);
-    put(o, "span_records", juint(s->span_records), &failed);
-    put(o, "report_records", juint(s->report_records), &failed);
-    put(o, "bytes", juint(s->bytes), &failed);
-    put(o, "chunks", juint(s->chunks), &failed);
+    put(o, "metric_records", ml_json_uint(s->metric_records), &failed);
+    put(o, "span_records", ml_json_uint(s->span_records), &failed);
+    put(o, "report_records", ml_json_uint(s->report_records), &failed);
+    put(o, "bytes", ml_json_uint(s->bytes), &failed);
+    put(o, "chunks", ml_json_uint(s->chunks), &failed);
     put(o, "functions", json_functions(s, top, &failed), &failed);
     put(o, "meta", json_meta(s, &failed), &failed);
-    put(o, "truncated_at", s->truncated ? juint(s->truncated_at) : json_null(),
-        &failed);
+    put(o, "truncated_at",
+        s->truncated ? ml_json_uint(s->truncated_at) : json_null(), &failed);
     if (failed) {
         json_decref(o);
         return NULL;
