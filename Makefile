@@ -109,5 +109,10 @@ BENCH_REPS ?= 5
 bench: all
 	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
 
+# Side by side with other profilers (peers in build/compare-venv*),
+# bench/COMPARISON.md. Not part of `make test`.
+compare: all
+	.venv/bin/python bench/compare/compare.py
+
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(VENV)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -157,15 +157,28 @@ def _from_mojo(ctx, path: Path, skip_thread: str = "") -> Parsed:
     m = mojo.decode(need(path).read_bytes())
     per_thread = collections.defaultdict(lambda: [0, 0])
     stacks, weights = [], []
+    group_key, group = None, set()
     for s in m.samples:
         if skip_thread and s.thread == skip_thread:
             continue
         t = per_thread[(s.pid, s.thread)]
-        t[0] += 1
-        t[1] += s.time
+        # echion writes one stack per asyncio task in a sampling pass, all
+        # with the pass's time metric: one sample of the thread, not many.
+        stack = tuple(s.frames)
+        key = (s.pid, s.thread, s.time)
+        is_task = any(f[0] == "" and f[1].startswith("Task-")
+                      for f in s.frames)
+        if is_task and key == group_key and stack not in group:
+            group.add(stack)
+        else:
+            group_key, group = (key if is_task else None), {stack}
+            t[0] += 1
+            t[1] += s.time
         stacks.append([f[1].rsplit(".", 1)[-1] for f in s.frames])
         weights.append(s.time)
-    threads = [ThreadSamples(str(k[1]), n, us / 1e6)
+    # A thread's time metrics add up to the time its samples cover; a
+    # stray huge metric (seen with echion) is capped by the run's wall.
+    threads = [ThreadSamples(str(k[1]), n, min(us / 1e6, ctx.wall))
                for k, (n, us) in per_thread.items()]
     return Parsed(dir_bytes(ctx.outdir), sum(t.samples for t in threads),
                   threads, inclusive_from_stacks(stacks, weights))
@@ -279,11 +292,11 @@ class Scalene(Tool):
 
     def parse(self, ctx):
         d = json.loads(need(ctx.outdir / "out.json").read_text())
-        per_thread = collections.Counter()
-        for e in d.get("combined_stacks_timeline", []):
-            per_thread[str(e.get("thread_id"))] += e.get("count", 1)
-        n = sum(s[1] for s in d.get("combined_stacks", []))
+        # Its CPU samples of Python stacks (one per timer signal, taken on
+        # the main thread); the async timeline repeats them per task.
+        n = sum(s[1].get("count", 0) for s in d.get("stacks", []))
         seconds = d.get("elapsed_time_sec", ctx.wall)
+        per_thread = {"MainThread (signals)": n}
         inclusive = collections.defaultdict(float)
         for f in d.get("files", {}).values():
             for fn in f.get("functions", []):
@@ -301,7 +314,6 @@ class VizTracer(Tool):
     deterministic = True
     setting = ("deterministic; viztracer defaults (1 M-entry circular "
                "buffer, C functions logged), JSON output")
-    _event = re.compile(rb'"dur":\s*([0-9.]+)[^{}]*?"name":\s*"([^"(]+) \(')
 
     def command(self, ctx, script):
         return [str(ctx.peer_bin / "viztracer"), "--quiet", "-o",
@@ -311,16 +323,29 @@ class VizTracer(Tool):
         path = need(ctx.outdir / "out.json")
         inclusive = collections.defaultdict(float)
         if want:
-            # Streaming over 100+ MB of JSON: only complete events ("X")
-            # of the functions asked for.
-            d = json.loads(path.read_bytes())
-            for e in d.get("traceEvents", []):
-                if e.get("ph") != "X":
-                    continue
-                name = e.get("name", "").split(" (", 1)[0]
-                if name in want:
-                    inclusive[name] += e.get("dur", 0.0)
+            # 100+ MB of JSON: read in a separate process, so that this
+            # harness stays small. Complete events ("X") of the functions
+            # asked for.
+            out = subprocess.run(
+                [sys.executable, "-c", _VIZ_SUM, str(path), *want],
+                capture_output=True, text=True)
+            if out.returncode != 0:
+                raise ToolError("viztracer JSON: " + out.stderr[-200:])
+            inclusive.update(json.loads(out.stdout))
         return Parsed(dir_bytes(ctx.outdir), None, [], dict(inclusive))
+
+
+_VIZ_SUM = """
+import json, sys
+want = set(sys.argv[2:])
+total = dict.fromkeys(want, 0.0)
+for e in json.load(open(sys.argv[1], "rb")).get("traceEvents", []):
+    if e.get("ph") == "X":
+        name = e.get("name", "").split(" (", 1)[0]
+        if name in want:
+            total[name] += e.get("dur", 0.0)
+print(json.dumps(total))
+"""
 
 
 class Micrologai(Tool):

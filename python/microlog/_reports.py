@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from microlog import _microlog
 
@@ -22,7 +23,12 @@ _MAX_FRAMES = 64
 _MAX_ITEMS = 200
 _MAX_SITES = 10
 # The walk over objects reachable from modules stops after this many.
-_MAX_OBJECTS = 5_000_000
+# The walk of what modules reach is bounded in objects and time: at stop a
+# program may hold millions of objects, and the report must neither delay
+# its exit nor grow its memory much. Past either bound the report says it
+# is incomplete.
+_MAX_OBJECTS = 100_000
+_MAX_SECONDS = 0.1
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
 
@@ -249,6 +255,7 @@ def _walk(defn: tuple):
     found = []
     get_referents = gc.get_referents
     complete = True
+    deadline = time.monotonic() + _MAX_SECONDS
     while frontier:
         plain = []
         nxt = []
@@ -286,8 +293,10 @@ def _walk(defn: tuple):
                     continue
                 found.append(r)
                 frontier.append(r)
-        if len(seen) > _MAX_OBJECTS:
-            complete = False
+            if len(seen) > _MAX_OBJECTS or time.monotonic() > deadline:
+                complete = False
+                break
+        if not complete:
             break
     out = []
     for o in found:
