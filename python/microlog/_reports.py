@@ -28,7 +28,7 @@ _MAX_SITES = 10
 # its exit nor grow its memory much. Past either bound the report says it
 # is incomplete.
 _MAX_OBJECTS = 100_000
-_MAX_SECONDS = 0.1
+_MAX_SECONDS = 0.03
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
 
