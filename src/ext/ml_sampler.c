@@ -27,6 +27,7 @@
 #include "ml_pywalk.h"
 #include "ml_stackmap.h"
 #include "ml_tid.h"
+#include "ml_wake.h"
 
 #define MAX_THREADS 1024
 #define MAX_DEPTH 4096
@@ -54,9 +55,7 @@ struct ml_sampler {
 
     pthread_t thread;
     int started;
-    atomic_int stop;
-    pthread_mutex_t wake_lock; /* with wake: interrupts the sleep at stop */
-    pthread_cond_t wake;
+    ml_wake wake; /* the stop, which also cuts a sleep short */
 
     /* Owned by the sampler thread while it runs; slots and names are also
      * read and written by ml_sampler_name_thread under the sink lock. */
@@ -326,23 +325,6 @@ tick(ml_sampler *s, uint64_t now_ns)
     }
 }
 
-/* Sleeps until deadline (monotonic) or until ml_sampler_stop wakes it, so
- * stopping never waits out a long interval. */
-static void
-sleep_until(ml_sampler *s, uint64_t deadline_ns)
-{
-    struct timespec ts = {
-        .tv_sec = (time_t)(deadline_ns / 1000000000u),
-        .tv_nsec = (long)(deadline_ns % 1000000000u),
-    };
-    pthread_mutex_lock(&s->wake_lock);
-    while (!atomic_load(&s->stop)
-           && pthread_cond_timedwait(&s->wake, &s->wake_lock, &ts)
-                  != ETIMEDOUT) {
-    }
-    pthread_mutex_unlock(&s->wake_lock);
-}
-
 static void *
 run(void *arg)
 {
@@ -354,7 +336,7 @@ run(void *arg)
     /* Wake-ups within a microsecond of the deadline, not the default 50. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     uint64_t deadline = ml_clock_mono_ns();
-    while (!atomic_load(&s->stop)) {
+    while (!ml_wake_stopped(&s->wake)) {
         uint64_t now = ml_clock_mono_ns();
         if (now > deadline + s->interval_ns) {
             /* Far behind (a long pause): skip, do not burst. */
@@ -368,7 +350,7 @@ run(void *arg)
         s->last_tick_ns = now;
         s->stats.ticks++;
         deadline += s->interval_ns;
-        sleep_until(s, deadline);
+        ml_wake_sleep_until(&s->wake, deadline);
     }
     s->stats.cpu_ns = ml_clock_thread_cpu_ns();
     return NULL;
@@ -391,27 +373,6 @@ open_source(ml_sampler *s, int want_fallback)
     return ML_OK;
 }
 
-/* The condition the sampler sleeps on, timed on the monotonic clock. */
-static int
-init_wake(ml_sampler *s)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
-        return ML_ENOMEM;
-    }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&s->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0) {
-        return ML_ENOMEM;
-    }
-    if (pthread_mutex_init(&s->wake_lock, NULL) != 0) {
-        pthread_cond_destroy(&s->wake);
-        return ML_ENOMEM;
-    }
-    return ML_OK;
-}
-
 int
 ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
 {
@@ -419,7 +380,7 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
     if (s == NULL) {
         return ML_ENOMEM;
     }
-    if (init_wake(s) < 0) {
+    if (ml_wake_init(&s->wake) < 0) {
         free(s);
         return ML_ENOMEM;
     }
@@ -454,10 +415,7 @@ int
 ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
 {
     if (s->started) {
-        pthread_mutex_lock(&s->wake_lock);
-        atomic_store(&s->stop, 1);
-        pthread_cond_signal(&s->wake);
-        pthread_mutex_unlock(&s->wake_lock);
+        ml_wake_stop(&s->wake);
         pthread_join(s->thread, NULL);
         s->started = 0;
     }
@@ -487,8 +445,7 @@ ml_sampler_free(ml_sampler *s)
     ml_pyfallback_free(s->fb);
     free(s->threads);
     free(s->frames);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->wake_lock);
+    ml_wake_destroy(&s->wake);
     free(s);
 }
 

@@ -18,6 +18,7 @@
 
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
+#include "ml_wake.h"
 
 #define MAX_NAMES 256
 #define NAME_MAX_BYTES 128
@@ -61,9 +62,7 @@ struct ml_status {
     uint32_t series[S_COUNT];
     pthread_t thread;
     int started;
-    pthread_mutex_t lock; /* protects stop, with wake */
-    pthread_cond_t wake;
-    int stop;
+    ml_wake wake; /* the stop, which also cuts a wait short */
     uint64_t last_cpu_ns, last_wall_ns;
     py_reading reading; /* used by the status thread only */
 };
@@ -238,25 +237,6 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
 
 /* ---- the thread -------------------------------------------------------- */
 
-/* Waits until deadline or stop; returns 1 when asked to stop. */
-static int
-wait_until(ml_status *st, uint64_t deadline_ns)
-{
-    struct timespec ts = {
-        .tv_sec = (time_t)(deadline_ns / 1000000000u),
-        .tv_nsec = (long)(deadline_ns % 1000000000u),
-    };
-    pthread_mutex_lock(&st->lock);
-    while (!st->stop) {
-        if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT) {
-            break;
-        }
-    }
-    int stop = st->stop;
-    pthread_mutex_unlock(&st->lock);
-    return stop;
-}
-
 static void *
 run(void *arg)
 {
@@ -283,7 +263,7 @@ run(void *arg)
             next = now + st->status_ns;
         }
         uint64_t wake = next < next_memory ? next : next_memory;
-        stop = wait_until(st, wake);
+        stop = ml_wake_sleep_until(&st->wake, wake);
     }
     return NULL;
 }
@@ -309,26 +289,6 @@ define_series(ml_status *st)
     return err;
 }
 
-static int
-init_wake(ml_status *st)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
-        return ML_ENOMEM;
-    }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&st->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0) {
-        return ML_ENOMEM;
-    }
-    if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        pthread_cond_destroy(&st->wake);
-        return ML_ENOMEM;
-    }
-    return ML_OK;
-}
-
 int
 ml_status_start(ml_sink *sink, ml_sampler *sampler,
                 const ml_status_config *cfg, ml_status **out)
@@ -342,7 +302,7 @@ ml_status_start(ml_sink *sink, ml_sampler *sampler,
     st->status_ns = cfg->status_ns ? cfg->status_ns : 100000000u;
     st->memory_ns = cfg->memory_ns ? cfg->memory_ns : 1000000000u;
     st->main_ident = cfg->main_ident;
-    int err = init_wake(st);
+    int err = ml_wake_init(&st->wake);
     if (err < 0) {
         free(st);
         return err;
@@ -366,10 +326,7 @@ ml_status_stop(ml_status *st)
     if (!st->started) {
         return ML_OK;
     }
-    pthread_mutex_lock(&st->lock);
-    st->stop = 1;
-    pthread_cond_signal(&st->wake);
-    pthread_mutex_unlock(&st->lock);
+    ml_wake_stop(&st->wake);
     pthread_join(st->thread, NULL);
     st->started = 0;
     return ML_OK;
@@ -381,7 +338,6 @@ ml_status_free(ml_status *st)
     if (st == NULL) {
         return;
     }
-    pthread_cond_destroy(&st->wake);
-    pthread_mutex_destroy(&st->lock);
+    ml_wake_destroy(&st->wake);
     free(st);
 }

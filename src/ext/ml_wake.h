@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// A stop signal that interrupts a timed sleep: microlog's native threads
+// (sampler, status) sleep to absolute monotonic deadlines and must stop at
+// once when the recording does, not when their interval runs out.
+#ifndef ML_WAKE_H
+#define ML_WAKE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct {
+    pthread_mutex_t lock; /* with cond; stop is also read without it */
+    pthread_cond_t cond;  /* timed on CLOCK_MONOTONIC */
+    atomic_int stop;
+} ml_wake;
+
+/* 0 or ML_ENOMEM. */
+int ml_wake_init(ml_wake *w);
+void ml_wake_destroy(ml_wake *w);
+/* Sleeps until deadline_ns (ml_clock_mono_ns time) or the stop; returns 1
+ * when stopped. */
+int ml_wake_sleep_until(ml_wake *w, uint64_t deadline_ns);
+/* Stops: wakes the sleeper now and every later sleep returns at once. */
+void ml_wake_stop(ml_wake *w);
+int ml_wake_stopped(ml_wake *w);
+
+#endif
