@@ -1104,10 +1104,15 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
 /* ---- lifetime ----------------------------------------------------------- */
 
 int
-ml_pyw_alloc(ml_pywalk **out)
+ml_pyw_create(ml_pywalk **out, const ml_pyw_ops *ops, uint64_t interp)
 {
+    if (out == NULL || interp == 0) {
+        return -EINVAL;
+    }
+    if (ml_saferead_init() < 0) {
+        return -ENOSYS;
+    }
     ml_pywalk *w = calloc(1, sizeof(*w));
-
     if (w == NULL) {
         return -ENOMEM;
     }
@@ -1119,6 +1124,8 @@ ml_pyw_alloc(ml_pywalk **out)
     }
     w->epoch = 1;
     w->tid_off = -1;
+    w->ops = ops;
+    w->interp = interp;
     *out = w;
     return 0;
 }

@@ -150,9 +150,11 @@ struct ml_pywalk {
     uint8_t frame_buf[ML_PYW_FRAME_MAX];
 };
 
-/* Allocates a walker with empty caches; the version file fills lay, ops,
- * interp and gil. Returns 0 or -ENOMEM. */
-int ml_pyw_alloc(ml_pywalk **out);
+/* Creates a walker with empty caches for the interpreter at interp, after
+ * checking that memory can be read safely; the version file then fills lay
+ * and gil. Returns 0, -EINVAL (no out or interpreter), -ENOSYS (no safe-read
+ * mechanism) or -ENOMEM. */
+int ml_pyw_create(ml_pywalk **out, const ml_pyw_ops *ops, uint64_t interp);
 
 /* The cached entry for a code object, loading it on a miss; NULL if addr
  * holds no readable code object. Valid until the next call that loads. */

@@ -187,22 +187,13 @@ int
 ml_pywalk_new(ml_pywalk **out)
 {
     PyInterpreterState *interp = PyInterpreterState_Main();
-    ml_pywalk *w;
-    int rc;
+    int rc = ml_pyw_create(out, &ops, (uint64_t)(uintptr_t)interp);
 
-    if (out == NULL || interp == NULL) {
-        return -EINVAL;
-    }
-    if (ml_saferead_init() < 0) {
-        return -ENOSYS;
-    }
-    if ((rc = ml_pyw_alloc(&w)) != 0) {
+    if (rc != 0) {
         return rc;
     }
+    ml_pywalk *w = *out;
     fill_layout(&w->lay);
-    w->ops = &ops;
-    w->interp = (uint64_t)(uintptr_t)interp;
     w->gil = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
-    *out = w;
     return 0;
 }
