@@ -108,8 +108,13 @@ def new_path(directory: str, label: str) -> str:
 
 
 def viewer_url(server: str, path: str) -> str:
+    """The link that opens this run in `microlog serve`: the run's id is
+    its label folder and file name without the extension (docs/API.md)."""
     folder = os.path.basename(os.path.dirname(path))
-    return f"{server}/#{folder}/{os.path.basename(path)}"
+    stem = os.path.basename(path)
+    if stem.endswith(EXTENSION):
+        stem = stem[:-len(EXTENSION)]
+    return f"{server}/#run={folder}/{stem}"
 
 
 def _metadata(label: str) -> dict:
