@@ -660,3 +660,11 @@ ml_summary_meta_uint(const ml_summary *s, const char *key, uint64_t *out)
     }
     return ML_EINVAL;
 }
+
+const char *
+ml_summary_level_name(int bucket)
+{
+    static const char *const names[ML_LEVEL_COUNT] = {
+        "notset", "debug", "info", "warning", "error", "critical"};
+    return bucket >= 0 && bucket < ML_LEVEL_COUNT ? names[bucket] : "";
+}

@@ -24,6 +24,10 @@ enum ml_summary_level {
     ML_LEVEL_COUNT
 };
 
+/* "notset", "debug", "info", "warning", "error", "critical"; "" for a
+ * bucket out of range. */
+const char *ml_summary_level_name(int bucket);
+
 /* One META record. For ML_TAG_BYTES the value is in text (NUL-terminated,
  * len bytes; a value with an embedded NUL reads shorter as a C string). */
 typedef struct {

@@ -5,7 +5,7 @@
 // resolved into the records that use them and printed only on request.
 #define _GNU_SOURCE
 #include "ml_cli_dump.h"
-#include "ml_cli_json.h"
+#include "analysis/ml_json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -240,14 +240,6 @@ jstack(const ml_reader *r, uint32_t stack)
 
 /* ---- records ----------------------------------------------------------- */
 
-static void
-put(json_t *obj, const char *key, json_t *v, int *failed)
-{
-    if (v == NULL || json_object_set_new(obj, key, v) < 0) {
-        *failed = 1;
-    }
-}
-
 static int
 series_note(series_table *t, const ml_record *rec)
 {
@@ -286,33 +278,36 @@ series_note(series_table *t, const ml_record *rec)
 static void
 put_span(json_t *o, const ml_reader *r, const ml_span *s, int *failed)
 {
-    put(o, "call_id", ml_json_uint(s->call_id), failed);
-    put(o, "parent_call", ml_json_uint(s->parent_call), failed);
-    put(o, "thread", ml_json_uint(s->thread), failed);
-    put(o, "name", jstring_id(r, s->name), failed);
-    put(o, "file", jstring_id(r, s->file), failed);
-    put(o, "line", ml_json_uint(s->line), failed);
-    put(o, "wall_ns", ml_json_uint(s->wall_ns), failed);
-    put(o, "cpu_ns", ml_json_uint(s->cpu_ns), failed);
-    put(o, "mem_delta", json_integer((json_int_t)s->mem_delta), failed);
-    put(o, "args", ml_json_bytes(s->args.ptr, s->args.len), failed);
-    put(o, "exception",
-        s->exception.len ? ml_json_bytes(s->exception.ptr, s->exception.len)
-                         : json_null(),
-        failed);
+    ml_json_put(o, "call_id", ml_json_uint(s->call_id), failed);
+    ml_json_put(o, "parent_call", ml_json_uint(s->parent_call), failed);
+    ml_json_put(o, "thread", ml_json_uint(s->thread), failed);
+    ml_json_put(o, "name", jstring_id(r, s->name), failed);
+    ml_json_put(o, "file", jstring_id(r, s->file), failed);
+    ml_json_put(o, "line", ml_json_uint(s->line), failed);
+    ml_json_put(o, "wall_ns", ml_json_uint(s->wall_ns), failed);
+    ml_json_put(o, "cpu_ns", ml_json_uint(s->cpu_ns), failed);
+    ml_json_put(o, "mem_delta", json_integer((json_int_t)s->mem_delta),
+                failed);
+    ml_json_put(o, "args", ml_json_bytes(s->args.ptr, s->args.len), failed);
+    ml_json_put(o, "exception",
+                s->exception.len
+                    ? ml_json_bytes(s->exception.ptr, s->exception.len)
+                    : json_null(),
+                failed);
 }
 
 static void
 put_log(json_t *o, const ml_reader *r, const ml_log *l, int *failed)
 {
-    put(o, "level", ml_json_uint(l->level), failed);
-    put(o, "source",
-        l->source < ML_LOG_SOURCE_COUNT ? json_string(source_names[l->source])
-                                        : ml_json_uint(l->source),
-        failed);
-    put(o, "thread", ml_json_uint(l->thread), failed);
-    put(o, "text", ml_json_bytes(l->text.ptr, l->text.len), failed);
-    put(o, "stack", jstack(r, l->stack), failed);
+    ml_json_put(o, "level", ml_json_uint(l->level), failed);
+    ml_json_put(o, "source",
+                l->source < ML_LOG_SOURCE_COUNT
+                    ? json_string(source_names[l->source])
+                    : ml_json_uint(l->source),
+                failed);
+    ml_json_put(o, "thread", ml_json_uint(l->thread), failed);
+    ml_json_put(o, "text", ml_json_bytes(l->text.ptr, l->text.len), failed);
+    ml_json_put(o, "stack", jstack(r, l->stack), failed);
 }
 
 static void
@@ -321,10 +316,12 @@ put_value(json_t *o, const ml_reader *r, const series_table *t,
 {
     uint32_t id = rec->u.value.series;
     int known = id < t->cap && t->name[id] != 0;
-    put(o, "series", known ? jstring_id(r, t->name[id]) : json_null(), failed);
-    put(o, "series_id", ml_json_uint(id), failed);
-    put(o, "unit", known ? jstring_id(r, t->unit[id]) : json_null(), failed);
-    put(o, "value", jvalue(&rec->u.value.value), failed);
+    ml_json_put(o, "series", known ? jstring_id(r, t->name[id]) : json_null(),
+                failed);
+    ml_json_put(o, "series_id", ml_json_uint(id), failed);
+    ml_json_put(o, "unit", known ? jstring_id(r, t->unit[id]) : json_null(),
+                failed);
+    ml_json_put(o, "value", jvalue(&rec->u.value.value), failed);
 }
 
 /* The fields of one record after "kind" (and "time_us"). */
@@ -334,52 +331,58 @@ put_fields(json_t *o, const ml_reader *r, const series_table *t,
 {
     switch (rec->kind) {
     case ML_KIND_META:
-        put(o, "key", ml_json_bytes(rec->u.meta.key.ptr, rec->u.meta.key.len),
-            failed);
-        put(o, "value", jvalue(&rec->u.meta.value), failed);
+        ml_json_put(o, "key",
+                    ml_json_bytes(rec->u.meta.key.ptr, rec->u.meta.key.len),
+                    failed);
+        ml_json_put(o, "value", jvalue(&rec->u.meta.value), failed);
         break;
     case ML_KIND_STRING:
-        put(o, "id", ml_json_uint(rec->u.string.id), failed);
-        put(o, "text",
+        ml_json_put(o, "id", ml_json_uint(rec->u.string.id), failed);
+        ml_json_put(
+            o, "text",
             ml_json_bytes(rec->u.string.text.ptr, rec->u.string.text.len),
             failed);
         break;
     case ML_KIND_FRAME:
-        put(o, "id", ml_json_uint(rec->u.frame.id), failed);
-        put(o, "name", jstring_id(r, rec->u.frame.name), failed);
-        put(o, "file", jstring_id(r, rec->u.frame.file), failed);
-        put(o, "line", ml_json_uint(rec->u.frame.line), failed);
-        put(o, "firstline", ml_json_uint(rec->u.frame.firstline), failed);
+        ml_json_put(o, "id", ml_json_uint(rec->u.frame.id), failed);
+        ml_json_put(o, "name", jstring_id(r, rec->u.frame.name), failed);
+        ml_json_put(o, "file", jstring_id(r, rec->u.frame.file), failed);
+        ml_json_put(o, "line", ml_json_uint(rec->u.frame.line), failed);
+        ml_json_put(o, "firstline", ml_json_uint(rec->u.frame.firstline),
+                    failed);
         break;
     case ML_KIND_STACK:
-        put(o, "id", ml_json_uint(rec->u.stack.id), failed);
-        put(o, "parent", ml_json_uint(rec->u.stack.parent), failed);
-        put(o, "frame", jframe(r, rec->u.stack.frame), failed);
+        ml_json_put(o, "id", ml_json_uint(rec->u.stack.id), failed);
+        ml_json_put(o, "parent", ml_json_uint(rec->u.stack.parent), failed);
+        ml_json_put(o, "frame", jframe(r, rec->u.stack.frame), failed);
         break;
     case ML_KIND_THREAD:
-        put(o, "id", ml_json_uint(rec->u.thread.id), failed);
-        put(o, "native_id", ml_json_uint(rec->u.thread.native_id), failed);
-        put(o, "ident", ml_json_uint(rec->u.thread.ident), failed);
-        put(o, "name", jstring_id(r, rec->u.thread.name), failed);
+        ml_json_put(o, "id", ml_json_uint(rec->u.thread.id), failed);
+        ml_json_put(o, "native_id", ml_json_uint(rec->u.thread.native_id),
+                    failed);
+        ml_json_put(o, "ident", ml_json_uint(rec->u.thread.ident), failed);
+        ml_json_put(o, "name", jstring_id(r, rec->u.thread.name), failed);
         break;
     case ML_KIND_THREAD_END:
-        put(o, "id", ml_json_uint(rec->u.thread_end.id), failed);
+        ml_json_put(o, "id", ml_json_uint(rec->u.thread_end.id), failed);
         break;
     case ML_KIND_SAMPLES:
-        put(o, "thread", ml_json_uint(rec->u.samples.thread), failed);
-        put(o, "stack", jstack(r, rec->u.samples.stack), failed);
-        put(o, "state", ml_json_uint(rec->u.samples.state), failed);
-        put(o, "count", ml_json_uint(rec->u.samples.count), failed);
-        put(o, "span_us", ml_json_uint(rec->u.samples.span_us), failed);
+        ml_json_put(o, "thread", ml_json_uint(rec->u.samples.thread), failed);
+        ml_json_put(o, "stack", jstack(r, rec->u.samples.stack), failed);
+        ml_json_put(o, "state", ml_json_uint(rec->u.samples.state), failed);
+        ml_json_put(o, "count", ml_json_uint(rec->u.samples.count), failed);
+        ml_json_put(o, "span_us", ml_json_uint(rec->u.samples.span_us),
+                    failed);
         break;
     case ML_KIND_SERIES:
-        put(o, "id", ml_json_uint(rec->u.series.id), failed);
-        put(o, "class",
-            json_string(rec->u.series.cls == ML_SERIES_METRIC ? "metric"
-                                                              : "status"),
-            failed);
-        put(o, "name", jstring_id(r, rec->u.series.name), failed);
-        put(o, "unit", jstring_id(r, rec->u.series.unit), failed);
+        ml_json_put(o, "id", ml_json_uint(rec->u.series.id), failed);
+        ml_json_put(o, "class",
+                    json_string(rec->u.series.cls == ML_SERIES_METRIC
+                                    ? "metric"
+                                    : "status"),
+                    failed);
+        ml_json_put(o, "name", jstring_id(r, rec->u.series.name), failed);
+        ml_json_put(o, "unit", jstring_id(r, rec->u.series.unit), failed);
         break;
     case ML_KIND_VALUE:
         put_value(o, r, t, rec, failed);
@@ -391,19 +394,20 @@ put_fields(json_t *o, const ml_reader *r, const series_table *t,
         put_span(o, r, &rec->u.span, failed);
         break;
     case ML_KIND_REPORT:
-        put(o, "report",
-            json_string(rec->u.report.kind < 4
-                            ? report_names[rec->u.report.kind]
-                            : "?"),
-            failed);
-        put(o, "name", jstring_id(r, rec->u.report.name), failed);
-        put(o, "body",
+        ml_json_put(o, "report",
+                    json_string(rec->u.report.kind < 4
+                                    ? report_names[rec->u.report.kind]
+                                    : "?"),
+                    failed);
+        ml_json_put(o, "name", jstring_id(r, rec->u.report.name), failed);
+        ml_json_put(
+            o, "body",
             ml_json_bytes(rec->u.report.body.ptr, rec->u.report.body.len),
             failed);
         break;
     case ML_KIND_END:
-        put(o, "exit_status", json_integer((json_int_t)rec->u.end.exit_status),
-            failed);
+        ml_json_put(o, "exit_status",
+                    json_integer((json_int_t)rec->u.end.exit_status), failed);
         break;
     default:
         break;
@@ -428,9 +432,9 @@ print_record(const ml_reader *r, const series_table *t, const ml_record *rec)
     if (o == NULL) {
         return 1;
     }
-    put(o, "kind", json_string(kind_names[rec->kind]), &failed);
+    ml_json_put(o, "kind", json_string(kind_names[rec->kind]), &failed);
     if (has_time(rec->kind)) {
-        put(o, "time_us", ml_json_uint(rec->time_us), &failed);
+        ml_json_put(o, "time_us", ml_json_uint(rec->time_us), &failed);
     }
     put_fields(o, r, t, rec, &failed);
     if (!failed) {

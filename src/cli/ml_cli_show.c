@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "ml_cli_show.h"
 
-#include "ml_cli_json.h"
+#include "analysis/ml_summary_json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +26,6 @@ typedef struct {
     long top; /* -1: the default (text: DEFAULT_TOP, JSON: all) */
     const char *path;
 } show_options;
-
-static const char *const level_names[ML_LEVEL_COUNT] = {
-    "notset", "debug", "info", "warning", "error", "critical"};
 
 void
 ml_cli_show_usage(FILE *out)
@@ -270,7 +267,7 @@ print_counts(const ml_summary *s)
     for (int i = 0; i < ML_LEVEL_COUNT; i++) {
         if (s->log_levels[i] > 0) {
             printf("%s%llu %s", sep, (unsigned long long)s->log_levels[i],
-                   level_names[i]);
+                   ml_summary_level_name(i));
             sep = ", ";
         }
     }
@@ -336,171 +333,10 @@ print_text(const ml_summary *s, const show_options *o)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static json_t *
-jreal(double v)
-{
-    json_t *j = json_real(v);
-    return j != NULL ? j : json_null(); /* NaN and infinities */
-}
-
-/* Sets key to v (stealing it); a NULL v or a failure sets *failed. */
-static void
-put(json_t *obj, const char *key, json_t *v, int *failed)
-{
-    if (v == NULL || json_object_set_new(obj, key, v) < 0) {
-        *failed = 1;
-    }
-}
-
-static void
-append(json_t *arr, json_t *v, int *failed)
-{
-    if (v == NULL || json_array_append_new(arr, v) < 0) {
-        *failed = 1;
-    }
-}
-
-static json_t *
-json_meta_value(const ml_summary_meta *m)
-{
-    switch (m->tag) {
-    case ML_TAG_BYTES:
-        return ml_json_text(m->text);
-    case ML_TAG_UINT:
-        return ml_json_uint(m->u);
-    case ML_TAG_INT:
-        return json_integer((json_int_t)m->i);
-    case ML_TAG_F64:
-        return jreal(m->f);
-    default:
-        return json_null();
-    }
-}
-
-static json_t *
-json_meta(const ml_summary *s, int *failed)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; o != NULL && i < s->nmeta; i++) {
-        const ml_summary_meta *m = &s->meta[i];
-        json_t *v = json_meta_value(m);
-        /* Keys must be UTF-8 too; an invalid one is left out. */
-        if (v != NULL && json_object_set_new(o, m->key, v) < 0) {
-            continue;
-        }
-        *failed |= v == NULL;
-    }
-    return o;
-}
-
-static json_t *
-json_threads(const ml_summary *s, int *failed)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a != NULL && i < s->nthreads; i++) {
-        const ml_summary_thread *t = &s->threads[i];
-        json_t *o = json_object();
-        if (o != NULL) {
-            put(o, "id", ml_json_uint(t->id), failed);
-            put(o, "name", ml_json_text(t->name), failed);
-            put(o, "native_id", ml_json_uint(t->native_id), failed);
-            put(o, "samples", ml_json_uint(t->samples), failed);
-            put(o, "running", ml_json_uint(t->running), failed);
-            put(o, "first_us", ml_json_uint(t->first_us), failed);
-            put(o, "last_us", ml_json_uint(t->last_us), failed);
-        }
-        append(a, o, failed);
-    }
-    return a;
-}
-
-static json_t *
-json_functions(const ml_summary *s, long top, int *failed)
-{
-    json_t *a = json_array();
-    size_t n = s->nfunctions;
-    if (top >= 0 && (size_t)top < n) {
-        n = (size_t)top;
-    }
-    for (size_t i = 0; a != NULL && i < n; i++) {
-        const ml_summary_function *f = &s->functions[i];
-        json_t *o = json_object();
-        if (o != NULL) {
-            put(o, "name", ml_json_text(f->name), failed);
-            put(o, "file", ml_json_text(f->file), failed);
-            put(o, "line", ml_json_uint(f->line), failed);
-            put(o, "self", ml_json_uint(f->self), failed);
-            put(o, "total", ml_json_uint(f->total), failed);
-        }
-        append(a, o, failed);
-    }
-    return a;
-}
-
-static json_t *
-json_levels(const ml_summary *s, int *failed)
-{
-    json_t *o = json_object();
-    for (int i = 0; o != NULL && i < ML_LEVEL_COUNT; i++) {
-        put(o, level_names[i], ml_json_uint(s->log_levels[i]), failed);
-    }
-    return o;
-}
-
-static void
-json_run(json_t *o, const ml_summary *s, int *failed)
-{
-    uint64_t req;
-    int has_req = ml_summary_meta_uint(s, "interval_us", &req) == 0;
-    put(o, "label", ml_json_text(ml_summary_meta_str(s, "label")), failed);
-    put(o, "command", ml_json_text(ml_summary_meta_str(s, "argv")), failed);
-    put(o, "python", ml_json_text(ml_summary_meta_str(s, "python")), failed);
-    put(o, "sampler", ml_json_text(ml_summary_meta_str(s, "sampler")), failed);
-    put(o, "duration_s", jreal((double)s->duration_us / 1e6), failed);
-    put(o, "complete", json_boolean(s->complete), failed);
-    put(o, "exit_status",
-        s->complete ? json_integer((json_int_t)s->exit_status) : json_null(),
-        failed);
-    put(o, "interval_us", jreal(s->interval_us), failed);
-    put(o, "requested_interval_us", has_req ? ml_json_uint(req) : json_null(),
-        failed);
-}
-
-static json_t *
-json_summary(const ml_summary *s, long top)
-{
-    int failed = 0;
-    json_t *o = json_object();
-    if (o == NULL) {
-        return NULL;
-    }
-    json_run(o, s, &failed);
-    put(o, "samples", ml_json_uint(s->samples), &failed);
-    put(o, "running_samples", ml_json_uint(s->running), &failed);
-    put(o, "threads", json_threads(s, &failed), &failed);
-    put(o, "status_records", ml_json_uint(s->status_records), &failed);
-    put(o, "log_records", ml_json_uint(s->log_records), &failed);
-    put(o, "log_levels", json_levels(s, &failed), &failed);
-    put(o, "metric_records", ml_json_uint(s->metric_records), &failed);
-    put(o, "span_records", ml_json_uint(s->span_records), &failed);
-    put(o, "report_records", ml_json_uint(s->report_records), &failed);
-    put(o, "bytes", ml_json_uint(s->bytes), &failed);
-    put(o, "chunks", ml_json_uint(s->chunks), &failed);
-    put(o, "functions", json_functions(s, top, &failed), &failed);
-    put(o, "meta", json_meta(s, &failed), &failed);
-    put(o, "truncated_at",
-        s->truncated ? ml_json_uint(s->truncated_at) : json_null(), &failed);
-    if (failed) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
 static int
 print_json(const ml_summary *s, long top)
 {
-    json_t *o = json_summary(s, top);
+    json_t *o = ml_summary_to_json(s, top);
     if (o == NULL) {
         fprintf(stderr, "microlog: out of memory\n");
         return 1;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// JSON values for the CLI (see ml_cli_json.h).
-#include "ml_cli_json.h"
+// JSON values and building helpers (see ml_json.h).
+#include "ml_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,4 +43,27 @@ ml_json_uint(uint64_t v)
         return json_real((double)v);
     }
     return json_integer((json_int_t)v);
+}
+
+json_t *
+ml_json_real(double v)
+{
+    json_t *j = json_real(v);
+    return j != NULL ? j : json_null(); /* NaN and infinities */
+}
+
+void
+ml_json_put(json_t *obj, const char *key, json_t *v, int *failed)
+{
+    if (v == NULL || obj == NULL || json_object_set_new(obj, key, v) < 0) {
+        *failed = 1;
+    }
+}
+
+void
+ml_json_append(json_t *arr, json_t *v, int *failed)
+{
+    if (v == NULL || arr == NULL || json_array_append_new(arr, v) < 0) {
+        *failed = 1;
+    }
 }
