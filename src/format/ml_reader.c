@@ -44,7 +44,15 @@ struct ml_reader {
     uint64_t pos;       /* offset of the next chunk */
     uint64_t chunk_off; /* offset of the chunk being decoded */
     uint32_t chunk_seq;
+    uint64_t chunk_base;
     uint16_t minor;
+
+    /* Replay of an earlier chunk (ml_reader_replay): where the reader was
+     * and how far its own reading had come. */
+    int replay;
+    uint64_t saved_pos, saved_chunk_off, saved_chunk_base;
+    uint32_t saved_chunk_seq, saved_chunks;
+    int saved_err;
 
     ZSTD_DCtx *zd;
     ml_buf comp;
@@ -308,11 +316,16 @@ load_payload(ml_reader *r, const ml_chunk_header *h)
     return ML_OK;
 }
 
+static void start_chunk(ml_reader *r, const ml_chunk_header *h);
+
 /* Reads, checks and decompresses the chunk at r->pos. 1 when a chunk was
  * loaded, 0 at the clean end of the input, or an error. */
 static int
 load_chunk(ml_reader *r)
 {
+    if (r->replay) {
+        return 0; /* a replay decodes one chunk only */
+    }
     if (r->pos == r->size) {
         refresh_size(r);
         if (r->pos == r->size) {
@@ -341,13 +354,21 @@ load_chunk(ml_reader *r)
     if ((err = load_payload(r, &h)) < 0) {
         return err;
     }
-    r->chunk_off = r->pos;
-    r->chunk_seq = h.seq;
-    r->pos += ML_CHUNK_HEADER_SIZE + (uint64_t)h.compressed_size;
+    start_chunk(r, &h);
     r->chunks++;
-    r->clock = (int64_t)h.base_time_us;
-    ml_cursor_init(&r->cur, r->raw.data, h.raw_size);
     return 1;
+}
+
+/* The chunk whose payload is in r->raw becomes the one being decoded. */
+static void
+start_chunk(ml_reader *r, const ml_chunk_header *h)
+{
+    r->chunk_off = r->pos;
+    r->chunk_seq = h->seq;
+    r->chunk_base = h->base_time_us;
+    r->pos += ML_CHUNK_HEADER_SIZE + (uint64_t)h->compressed_size;
+    r->clock = (int64_t)h->base_time_us;
+    ml_cursor_init(&r->cur, r->raw.data, h->raw_size);
 }
 
 /* ---- definitions and references ---------------------------------------- */
@@ -556,10 +577,44 @@ check_uses(ml_reader *r, const ml_record *rec, size_t at)
     }
 }
 
+/* In a replayed chunk a definition must be one already known: 1 when it
+ * is (skip it), or an error. */
+static int
+known_definition(ml_reader *r, const ml_record *rec, size_t at)
+{
+    uint32_t id = 0, count = 0;
+    switch (rec->kind) {
+    case ML_KIND_STRING:
+        id = rec->u.string.id, count = r->strings.count;
+        break;
+    case ML_KIND_FRAME:
+        id = rec->u.frame.id, count = r->frames.count;
+        break;
+    case ML_KIND_STACK:
+        id = rec->u.stack.id, count = r->stacks.count;
+        break;
+    default:
+        return 0;
+    }
+    if (id == 0 || id > count) {
+        return fail_record(r, "replayed chunk defines an unknown id", at);
+    }
+    return 1;
+}
+
 /* Registers definitions and checks references of a decoded record. */
 static int
 accept_record(ml_reader *r, const ml_record *rec, size_t at)
 {
+    if (r->replay) {
+        int known = known_definition(r, rec, at);
+        if (known != 0) {
+            return known;
+        }
+        if (rec->kind == ML_KIND_THREAD || rec->kind == ML_KIND_SERIES) {
+            return ML_OK; /* checked when first read */
+        }
+    }
     switch (rec->kind) {
     case ML_KIND_STRING:
         return define_string(r, rec, at);
@@ -601,6 +656,9 @@ next_in_chunk(ml_reader *r, ml_record *rec)
     int err = accept_record(r, &tmp, at);
     if (err < 0) {
         return err;
+    }
+    if (err > 0) {
+        return 0; /* a known definition in a replayed chunk */
     }
     *rec = tmp;
     r->records++;
@@ -683,4 +741,81 @@ ml_reader_get_stats(const ml_reader *r, ml_reader_stats *out)
     out->threads = r->threads;
     out->series = r->series;
     out->minor_version = r->minor;
+}
+
+/* ---- random access ------------------------------------------------------ */
+
+void
+ml_reader_tell(const ml_reader *r, ml_reader_pos *out)
+{
+    out->chunk_off = r->chunk_off;
+    out->chunk_seq = r->chunk_seq;
+    out->chunk_base_us = r->chunk_base;
+    out->chunk_done = ml_cursor_left(&r->cur) == 0;
+    out->next_off = r->pos;
+}
+
+int
+ml_reader_replay(ml_reader *r, uint64_t off, uint32_t seq)
+{
+    if (r->replay || ml_cursor_left(&r->cur) > 0 || seq >= r->chunks
+        || off < ML_FILE_HEADER_SIZE || off >= r->pos) {
+        return ML_EINVAL;
+    }
+    r->replay = 1;
+    r->saved_err = r->err;
+    r->saved_pos = r->pos;
+    r->saved_chunk_off = r->chunk_off;
+    r->saved_chunk_seq = r->chunk_seq;
+    r->saved_chunk_base = r->chunk_base;
+    r->saved_chunks = r->chunks;
+    r->err = 0;
+    uint8_t hb[ML_CHUNK_HEADER_SIZE];
+    ml_chunk_header h;
+    const char *why;
+    int err = read_at(r, off, hb, sizeof hb);
+    if (err == 0 && ml_chunk_header_decode(hb, &h, &why) < 0) {
+        err = ML_ECORRUPT;
+    }
+    if (err == 0 && h.seq != seq) {
+        err = ML_EINVAL; /* not the chunk the caller kept */
+    }
+    if (err == 0) {
+        r->pos = off;
+        err = load_payload(r, &h);
+    }
+    if (err == 0) {
+        start_chunk(r, &h);
+    }
+    if (err < 0) {
+        ml_reader_replay_end(r);
+    }
+    return err;
+}
+
+void
+ml_reader_replay_end(ml_reader *r)
+{
+    if (!r->replay) {
+        return;
+    }
+    r->replay = 0;
+    r->err = r->saved_err;
+    r->pos = r->saved_pos;
+    r->chunk_off = r->saved_chunk_off;
+    r->chunk_seq = r->saved_chunk_seq;
+    r->chunk_base = r->saved_chunk_base;
+    r->chunks = r->saved_chunks;
+    ml_cursor_init(&r->cur, NULL, 0); /* the own chunk was consumed */
+}
+
+int
+ml_reader_retry(ml_reader *r)
+{
+    if (r->err == ML_ETRUNC) {
+        r->err = 0;
+        r->err_off = 0;
+        r->msg[0] = '\0';
+    }
+    return r->err;
 }

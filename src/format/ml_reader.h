@@ -55,6 +55,49 @@ int ml_reader_frame(const ml_reader *r, uint32_t id, uint32_t *name,
 int ml_reader_stack(const ml_reader *r, uint32_t id, uint32_t *parent,
                     uint32_t *frame);
 
+/* Random access, for indexes that decode a chunk again later (the server).
+ *
+ * ml_reader_tell() gives the chunk the last delivered record came from: its
+ * file offset and sequence number, and whether every record of it has been
+ * delivered. Keep (offset, seq) to come back to it.
+ *
+ * ml_reader_replay() decodes the earlier chunk at offset off (sequence seq)
+ * again: the following ml_reader_next() calls deliver its records and then
+ * return 0 at its end instead of going on. Definitions (strings, frames,
+ * stacks) it holds are already known and are not delivered again; thread
+ * and series records are. Only allowed between chunks (after
+ * ml_reader_next() delivered the last record of a chunk or returned 0):
+ * ML_EINVAL otherwise. ml_reader_replay_end() returns to where the reader
+ * was, so reading the rest of a growing recording goes on from there.
+ * Errors inside a replayed chunk are returned and are not sticky: the
+ * reader's own position is kept.
+ *
+ *     ml_reader_pos at;
+ *     ml_reader_tell(r, &at);          after a record of the chunk
+ *     ...
+ *     if (ml_reader_replay(r, at.chunk_off, at.chunk_seq) == 0) {
+ *         while ((rc = ml_reader_next(r, &rec)) > 0) { ... }
+ *     }
+ *     ml_reader_replay_end(r);
+ */
+typedef struct {
+    uint64_t chunk_off; /* file offset of the chunk */
+    uint32_t chunk_seq;
+    uint64_t chunk_base_us; /* its base time */
+    int chunk_done;         /* all its records were delivered */
+    uint64_t next_off;      /* offset of the next chunk to read */
+} ml_reader_pos;
+
+void ml_reader_tell(const ml_reader *r, ml_reader_pos *out);
+int ml_reader_replay(ml_reader *r, uint64_t off, uint32_t seq);
+void ml_reader_replay_end(ml_reader *r);
+
+/* A recording still being written can end inside a chunk that is not
+ * whole yet: after ML_ETRUNC, this clears that error so the next
+ * ml_reader_next() tries that chunk again (the file may have grown). Other
+ * errors stay. Returns 0, or the sticky error that is not ML_ETRUNC. */
+int ml_reader_retry(ml_reader *r);
+
 typedef struct {
     uint64_t file_bytes; /* size of the input */
     uint64_t bytes_read; /* header and whole chunks consumed */
