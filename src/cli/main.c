@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ml_cli_dump.h"
+#include "ml_cli_serve.h"
 #include "ml_cli_show.h"
 
 #ifndef ML_VERSION
@@ -21,6 +22,8 @@ typedef struct {
 static const command commands[] = {
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
+    {"serve", ml_cli_serve, ml_cli_serve_usage,
+     "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,
      "print a summary of a recording (--json for JSON)"},
 };

@@ -1,0 +1,1003 @@
+// SPDX-License-Identifier: MIT
+// The recording index (see ml_index.h, ml_index_int.h, docs/ANALYSIS.md):
+// one pass over the records that interns functions and function stacks,
+// turns each thread's samples into flame-chart spans, keeps the long ones
+// and per-block aggregates of everything, and stores status values, logs
+// and timed calls. ml_index_update() runs the same pass over what a live
+// recording appended.
+#include "ml_index_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/ml_error.h"
+#include "core/ml_hash.h"
+
+int
+ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return ML_OK;
+    }
+    size_t n = *cap ? *cap : 8;
+    while (n < need) {
+        n *= 2;
+    }
+    void *p = realloc(*items, n * elem);
+    if (p == NULL) {
+        return ML_ENOMEM;
+    }
+    *items = p;
+    *cap = n;
+    return ML_OK;
+}
+
+const char *
+ix_string(const ml_index *ix, uint32_t id, uint32_t *len)
+{
+    ml_bytes b;
+    if (id == 0 || ml_reader_string(ix->r, id, &b) < 0) {
+        *len = 0;
+        return "";
+    }
+    *len = b.len;
+    return (const char *)b.ptr;
+}
+
+/* ---- functions and function stacks -------------------------------------- */
+
+typedef struct {
+    const ml_index *ix;
+    const void *key;
+} eq_ctx;
+
+static int
+func_eq(const void *ctx, uint32_t v)
+{
+    const eq_ctx *c = ctx;
+    return memcmp(&c->ix->funcs.items[v], c->key, sizeof(ix_func)) == 0;
+}
+
+static uint32_t
+intern_func(ml_index *ix, const ix_func *f)
+{
+    uint64_t h = ml_hash_mix(ml_hash_mix(ml_hash_mix(1, f->name), f->file),
+                             f->firstline);
+    eq_ctx c = {ix, f};
+    uint32_t id = ml_map_find(&ix->func_map, h, func_eq, &c);
+    if (id != 0) {
+        return id;
+    }
+    id = (uint32_t)ix->funcs.len;
+    if (ML_VEC_PUSH(ix->funcs, *f) < 0
+        || ml_map_insert(&ix->func_map, h, id) < 0) {
+        return 0;
+    }
+    return id;
+}
+
+typedef struct {
+    uint32_t parent, fid;
+} fnode_key;
+
+static int
+fnode_eq(const void *ctx, uint32_t v)
+{
+    const eq_ctx *c = ctx;
+    const fnode_key *k = c->key;
+    const ix_fnode *n = &c->ix->fnodes.items[v];
+    return n->parent == k->parent && n->fid == k->fid;
+}
+
+static int
+pair_eq(const void *ctx, uint32_t v)
+{
+    const eq_ctx *c = ctx;
+    const fnode_key *k = c->key;
+    const ix_pair *p = &c->ix->pairs.items[v];
+    return p->caller == k->parent && p->fid == k->fid;
+}
+
+/* The (caller, callee) entry for similar calls; 0 when out of memory. */
+static uint32_t
+intern_pair(ml_index *ix, uint32_t caller, uint32_t fid)
+{
+    fnode_key k = {caller, fid};
+    uint64_t h = ml_hash_mix(ml_hash_mix(3, caller), fid);
+    eq_ctx c = {ix, &k};
+    uint32_t id = ml_map_find(&ix->pair_map, h, pair_eq, &c);
+    if (id != 0) {
+        return id;
+    }
+    ix_pair p;
+    memset(&p, 0, sizeof p);
+    p.caller = caller;
+    p.fid = fid;
+    p.rng = h | 1;
+    id = (uint32_t)ix->pairs.len;
+    if (ML_VEC_PUSH(ix->pairs, p) < 0
+        || ml_map_insert(&ix->pair_map, h, id) < 0) {
+        return 0;
+    }
+    return id;
+}
+
+static int
+outermost(const ml_index *ix, uint32_t parent, uint32_t fid)
+{
+    for (uint32_t n = parent; n != 0; n = ix->fnodes.items[n].parent) {
+        if (ix->fnodes.items[n].fid == fid) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The fnode for parent + fid; 0 when out of memory or too deep. */
+static uint32_t
+intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
+{
+    fnode_key k = {parent, fid};
+    uint64_t h = ml_hash_mix(ml_hash_mix(2, parent), fid);
+    eq_ctx c = {ix, &k};
+    uint32_t id = ml_map_find(&ix->fnode_map, h, fnode_eq, &c);
+    if (id != 0) {
+        return id;
+    }
+    const ix_fnode *p = &ix->fnodes.items[parent];
+    if (p->depth + 1 > IX_MAX_DEPTH) {
+        return parent; /* deeper frames fold into the deepest kept one */
+    }
+    ix_fnode n = {0};
+    n.parent = parent;
+    n.fid = fid;
+    n.depth = (uint16_t)(p->depth + 1);
+    n.outermost = (uint8_t)outermost(ix, parent, fid);
+    n.pair = parent ? intern_pair(ix, p->fid, fid) : 0;
+    id = (uint32_t)ix->fnodes.len;
+    uint64_t zero = 0;
+    if (ML_VEC_PUSH(ix->fnodes, n) < 0
+        || ML_VEC_PUSH(ix->fnode_samples, zero) < 0
+        || ML_VEC_PUSH(ix->fnode_running, zero) < 0
+        || ml_map_insert(&ix->fnode_map, h, id) < 0) {
+        return 0;
+    }
+    return id;
+}
+
+/* ---- spans -------------------------------------------------------------- */
+
+uint64_t
+ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t)
+{
+    /* A thread sampled on time ends a span at its next sample; after a gap
+     * (not sampled, or the run ended) one interval after the last one. */
+    uint64_t cap = last_t + ix->interval_us;
+    if (t <= last_t + 4 * ix->interval_us) {
+        return t > last_t ? t : cap;
+    }
+    return cap;
+}
+
+static int
+builder_reserve(ix_builder *b, uint32_t depth)
+{
+    if (depth <= b->cap) {
+        return ML_OK;
+    }
+    uint32_t n = b->cap ? b->cap : 64;
+    while (n < depth) {
+        n *= 2;
+    }
+    uint32_t *node = realloc(b->node, n * sizeof *node);
+    if (node != NULL) {
+        b->node = node;
+    }
+    uint64_t *start = realloc(b->start, n * sizeof *start);
+    if (start != NULL) {
+        b->start = start;
+    }
+    uint64_t *r0 = realloc(b->r0, n * sizeof *r0);
+    if (r0 != NULL) {
+        b->r0 = r0;
+    }
+    uint64_t *w0 = realloc(b->w0, n * sizeof *w0);
+    if (w0 != NULL) {
+        b->w0 = w0;
+    }
+    uint8_t *unknown = realloc(b->unknown, n);
+    if (unknown != NULL) {
+        b->unknown = unknown;
+    }
+    if (!node || !start || !r0 || !w0 || !unknown) {
+        return ML_ENOMEM;
+    }
+    b->cap = n;
+    return ML_OK;
+}
+
+void
+ix_builder_free(ix_builder *b)
+{
+    free(b->node);
+    free(b->start);
+    free(b->r0);
+    free(b->w0);
+    free(b->unknown);
+    memset(b, 0, sizeof *b);
+}
+
+/* Closes the spans at depths >= keep, ending at end. */
+static void
+close_spans(const ml_index *ix, ix_builder *b, uint32_t thread,
+            uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx)
+{
+    while (b->depth > keep) {
+        uint32_t d = --b->depth;
+        ix_span s;
+        s.start = b->start[d];
+        s.end = end > s.start ? end : s.start + 1;
+        s.fid = ix->fnodes.items[b->node[d]].fid;
+        s.running = (uint32_t)(b->running - b->r0[d]);
+        s.waiting = (uint32_t)(b->waiting - b->w0[d]);
+        s.depth = (uint16_t)d;
+        s.pad = 0;
+        emit(ctx, thread, &s, b->unknown[d]);
+    }
+}
+
+void
+ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
+                uint64_t t_last, uint32_t count, uint32_t fnode, int running,
+                ix_emit_fn emit, void *ctx)
+{
+    const ix_fnode *nodes = ix->fnodes.items;
+    uint32_t dn = nodes[fnode].depth;
+    if (builder_reserve(b, dn) < 0) {
+        return; /* out of memory: this run of samples is not shown */
+    }
+    /* The common prefix of the open path and the new stack. */
+    uint32_t d = dn, x = fnode;
+    while (d > b->depth) {
+        x = nodes[x].parent;
+        d--;
+    }
+    while (d > 0 && b->node[d - 1] != x) {
+        x = nodes[x].parent;
+        d--;
+    }
+    uint64_t end = b->any ? ix_span_end(ix, b->last_t, t0) : t0;
+    if (b->any && t0 > b->last_t + 4 * ix->interval_us) {
+        d = 0; /* after a gap everything starts again */
+    }
+    close_spans(ix, b, thread, d, end, emit, ctx);
+    x = fnode;
+    for (uint32_t i = dn; i > d; i--) {
+        b->node[i - 1] = x;
+        b->start[i - 1] = t0;
+        b->r0[i - 1] = b->running;
+        b->w0[i - 1] = b->waiting;
+        b->unknown[i - 1] = !b->any && t0 > b->first_known;
+        x = nodes[x].parent;
+    }
+    b->depth = dn;
+    if (running) {
+        b->running += count;
+    } else {
+        b->waiting += count;
+    }
+    b->last_t = t_last;
+    b->any = 1;
+}
+
+/* ---- what the index keeps of each span ----------------------------------- */
+
+static int
+level_of(uint64_t len)
+{
+    int k = 63 - __builtin_clzll(len | 1);
+    return k < IX_LEVELS ? k : IX_LEVELS - 1;
+}
+
+/* Inserts s keeping the level sorted by start: spans close in end order,
+ * so a new one moves back past at most the few that started after it. */
+static int
+level_insert(ix_thread *t, const ix_span *s)
+{
+    int k = level_of(s->end - s->start);
+    if (ML_VEC_PUSH(t->levels[k], *s) < 0) {
+        return ML_ENOMEM;
+    }
+    ix_span *a = t->levels[k].items;
+    size_t i = t->levels[k].len - 1;
+    while (i > 0 && a[i - 1].start > s->start) {
+        a[i] = a[i - 1];
+        i--;
+    }
+    a[i] = *s;
+    return ML_OK;
+}
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Keeps the IX_LONGEST longest calls as a min-heap on duration. */
+static void
+heap_offer(ix_pair *p, const ix_call *c)
+{
+    ix_call *h = p->longest.items;
+    size_t n = p->longest.len;
+    if (n < IX_LONGEST) {
+        if (ML_VEC_PUSH(p->longest, *c) < 0) {
+            return;
+        }
+        h = p->longest.items;
+        for (size_t i = n; i > 0 && h[(i - 1) / 2].dur_us > h[i].dur_us;) {
+            ix_call tmp = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = tmp;
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    if (c->dur_us <= h[0].dur_us) {
+        return;
+    }
+    h[0] = *c;
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l].dur_us < h[m].dur_us) {
+            m = l;
+        }
+        if (l + 1 < n && h[l + 1].dur_us < h[m].dur_us) {
+            m = l + 1;
+        }
+        if (m == i) {
+            break;
+        }
+        ix_call tmp = h[i];
+        h[i] = h[m];
+        h[m] = tmp;
+        i = m;
+    }
+}
+
+static void
+pair_note(ix_pair *p, uint32_t thread, const ix_span *s)
+{
+    uint64_t dur = s->end - s->start;
+    ix_call c = {s->start, dur > UINT32_MAX ? UINT32_MAX : (uint32_t)dur,
+                 thread};
+    p->count++;
+    if (p->sample.len < IX_RESERVOIR) {
+        (void)ML_VEC_PUSH(p->sample, c);
+    } else {
+        uint64_t j = rng_next(&p->rng) % p->count;
+        if (j < IX_RESERVOIR) {
+            p->sample.items[j] = c;
+        }
+    }
+    heap_offer(p, &c);
+}
+
+static void
+calls_flush(ix_thread *t, ix_calls *slot)
+{
+    if (slot->calls > 0) {
+        (void)ML_VEC_PUSH(t->calls, *slot);
+    }
+    slot->calls = 0;
+}
+
+/* Short spans are counted per block and function. */
+static void
+calls_note(ix_thread *t, const ix_span *s)
+{
+    uint32_t block = (uint32_t)(s->start >> IX_BLOCK_SHIFT);
+    if (block > t->calls_block) {
+        for (int i = 0; i < IX_CACHE; i++) {
+            calls_flush(t, &t->calls_cache[i]);
+        }
+        t->calls_block = block;
+    }
+    ix_calls *slot = &t->calls_cache[s->fid % IX_CACHE];
+    if (slot->calls > 0 && (slot->fid != s->fid || slot->block != block)) {
+        calls_flush(t, slot);
+    }
+    if (slot->calls == 0) {
+        memset(slot, 0, sizeof *slot);
+        slot->fid = s->fid;
+        slot->block = block;
+    }
+    uint64_t dur = s->end - s->start;
+    slot->calls++;
+    slot->total_us += dur;
+    if (dur > slot->max_us) {
+        slot->max_us = dur;
+    }
+}
+
+/* The emit target of the index's own pass. */
+static void
+index_emit(void *ctx, uint32_t thread, const ix_span *s, int unknown_start)
+{
+    (void)unknown_start; /* the index sees every sample from the start */
+    ml_index *ix = ctx;
+    ix_thread *t = ix->threads.items[thread - 1];
+    uint32_t fnode = t->b.node[s->depth];
+    uint32_t pair = ix->fnodes.items[fnode].pair;
+    if (pair != 0) {
+        pair_note(&ix->pairs.items[pair], thread, s);
+    }
+    if (s->end - s->start >= IX_LONG_US) {
+        (void)level_insert(t, s);
+    } else {
+        calls_note(t, s);
+    }
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+static ix_thread *
+thread_get(ml_index *ix, uint32_t id)
+{
+    while (ix->threads.len < id) {
+        ix_thread *t = calloc(1, sizeof *t);
+        if (t == NULL || ML_VEC_PUSH(ix->threads, t) < 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    return ix->threads.items[id - 1];
+}
+
+static void
+leaf_flush(ix_thread *t)
+{
+    for (int i = 0; i < IX_CACHE; i++) {
+        ix_leaf *s = &t->leaf_cache[i];
+        if (s->samples > 0) {
+            (void)ML_VEC_PUSH(t->leaves, *s);
+            s->samples = 0;
+        }
+    }
+}
+
+static void
+leaf_note(ix_thread *t, uint64_t time, uint32_t fnode, uint32_t count,
+          int running)
+{
+    uint32_t block = (uint32_t)(time >> IX_BLOCK_SHIFT);
+    ix_leaf *s = &t->leaf_cache[fnode % IX_CACHE];
+    if (block != t->leaf_block) {
+        leaf_flush(t); /* a new block: entries stay sorted by block */
+        t->leaf_block = block;
+    }
+    if (s->samples > 0 && s->fnode != fnode) {
+        (void)ML_VEC_PUSH(t->leaves, *s);
+        s->samples = 0;
+    }
+    if (s->samples == 0) {
+        s->block = block;
+        s->fnode = fnode;
+        s->running = 0;
+    }
+    s->samples += count;
+    s->running += running ? count : 0;
+}
+
+static void
+on_samples(ml_index *ix, const ml_record *rec)
+{
+    uint32_t sid = rec->u.samples.stack;
+    uint32_t fnode = sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid]
+                                               : 0;
+    ix_thread *t = thread_get(ix, rec->u.samples.thread);
+    if (t == NULL) {
+        return;
+    }
+    uint32_t count = rec->u.samples.count;
+    int running = (rec->u.samples.state & ML_STATE_RUNNING) != 0;
+    uint64_t last = rec->time_us + rec->u.samples.span_us;
+    ix_builder_feed(ix, &t->b, rec->u.samples.thread, rec->time_us, last,
+                    count, fnode, running, index_emit, ix);
+    leaf_note(t, rec->time_us, fnode, count, running);
+    if (t->samples == 0 || rec->time_us < t->first_us) {
+        t->first_us = rec->time_us;
+    }
+    if (last > t->last_us) {
+        t->last_us = last;
+    }
+    t->samples += count;
+    t->running += running ? count : 0;
+    ix->samples += count;
+    ix->fnode_samples.items[fnode] += count;
+    ix->fnode_running.items[fnode] += running ? count : 0;
+
+    ix_chunk *c = &ix->chunks.items[ix->chunks.len - 1];
+    if (rec->time_us < c->min_t) {
+        c->min_t = rec->time_us;
+    }
+    if (last > c->max_t) {
+        c->max_t = last;
+    }
+}
+
+static int
+on_frame(ml_index *ix, const ml_record *rec)
+{
+    ix_func f = {rec->u.frame.name, rec->u.frame.file, rec->u.frame.firstline};
+    uint32_t fid = intern_func(ix, &f);
+    return fid != 0 && ML_VEC_PUSH(ix->frame_fid, fid) == 0 ? ML_OK
+                                                            : ML_ENOMEM;
+}
+
+static int
+on_stack(ml_index *ix, const ml_record *rec)
+{
+    uint32_t parent = ix->stack_fnode.items[rec->u.stack.parent];
+    uint32_t fid = ix->frame_fid.items[rec->u.stack.frame];
+    uint32_t n = intern_fnode(ix, parent, fid);
+    return n != 0 && ML_VEC_PUSH(ix->stack_fnode, n) == 0 ? ML_OK
+                                                          : ML_ENOMEM;
+}
+
+static double
+value_number(const ml_value *v)
+{
+    switch (v->tag) {
+    case ML_TAG_UINT:
+        return (double)v->v.u;
+    case ML_TAG_INT:
+        return (double)v->v.i;
+    case ML_TAG_F64:
+        return v->v.f;
+    default:
+        return 0.0 / 0.0; /* NaN: not a number, shown as a gap */
+    }
+}
+
+static int
+on_series(ml_index *ix, const ml_record *rec)
+{
+    ix_series s;
+    memset(&s, 0, sizeof s);
+    s.name = rec->u.series.name;
+    s.unit = rec->u.series.unit;
+    s.cls = rec->u.series.cls;
+    return ML_VEC_PUSH(ix->series, s) == 0 ? ML_OK : ML_ENOMEM;
+}
+
+static int
+on_value(ml_index *ix, const ml_record *rec)
+{
+    ix_series *s = &ix->series.items[rec->u.value.series - 1];
+    struct ix_value v = {rec->time_us, value_number(&rec->u.value.value)};
+    if (ML_VEC_PUSH(s->values, v) < 0) {
+        return ML_ENOMEM;
+    }
+    /* Values arrive nearly in time order; keep them sorted. */
+    struct ix_value *a = s->values.items;
+    for (size_t i = s->values.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
+        struct ix_value tmp = a[i];
+        a[i] = a[i - 1];
+        a[i - 1] = tmp;
+    }
+    return ML_OK;
+}
+
+static int
+on_log(ml_index *ix, const ml_record *rec)
+{
+    const ml_log *l = &rec->u.log;
+    ix_log e;
+    memset(&e, 0, sizeof e);
+    e.t = rec->time_us;
+    e.thread = l->thread;
+    e.level = l->level;
+    e.stack = l->stack;
+    e.source = l->source;
+    uint32_t len = l->text.len;
+    if (len > IX_LOG_TEXT_MAX) {
+        len = IX_LOG_TEXT_MAX;
+        e.cut = 1;
+    }
+    if (ix->log_text.len + len > IX_LOG_ARENA_MAX) {
+        len = 0;
+        e.cut = 1;
+    }
+    e.off = ix->log_text.len;
+    e.len = len;
+    if (ml_vec_reserve((void **)&ix->log_text.items, &ix->log_text.cap,
+                       ix->log_text.len + len, 1)
+        < 0) {
+        return ML_ENOMEM;
+    }
+    if (len > 0) {
+        memcpy(ix->log_text.items + ix->log_text.len, l->text.ptr, len);
+    }
+    ix->log_text.len += len;
+    if (ML_VEC_PUSH(ix->logs, e) < 0) {
+        return ML_ENOMEM;
+    }
+    ix_log *a = ix->logs.items;
+    for (size_t i = ix->logs.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
+        ix_log tmp = a[i];
+        a[i] = a[i - 1];
+        a[i - 1] = tmp;
+    }
+    return ML_OK;
+}
+
+static int
+on_span(ml_index *ix, const ml_record *rec)
+{
+    const ml_span *s = &rec->u.span;
+    ix_timed e = {rec->time_us, s->wall_ns,  s->cpu_ns, s->call_id,
+                  s->mem_delta, s->thread,   s->name,   s->file,
+                  s->line,      s->exception.len > 0};
+    if (ML_VEC_PUSH(ix->timed, e) < 0) {
+        return ML_ENOMEM;
+    }
+    ix_timed *a = ix->timed.items;
+    for (size_t i = ix->timed.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
+        ix_timed tmp = a[i];
+        a[i] = a[i - 1];
+        a[i - 1] = tmp;
+    }
+    return ML_OK;
+}
+
+static void
+on_meta(ml_index *ix, const ml_record *rec)
+{
+    const ml_bytes *k = &rec->u.meta.key;
+    const ml_value *v = &rec->u.meta.value;
+    if (v->tag != ML_TAG_UINT) {
+        return;
+    }
+    if (k->len == 11 && memcmp(k->ptr, "interval_us", 11) == 0
+        && v->v.u > 0 && v->v.u < 60000000) {
+        ix->interval_us = v->v.u;
+    } else if (k->len == 13 && memcmp(k->ptr, "start_unix_ns", 13) == 0) {
+        ix->start_unix_ns = v->v.u;
+    }
+}
+
+static int
+on_thread(ml_index *ix, const ml_record *rec)
+{
+    ix_thread *t = thread_get(ix, rec->u.thread.id);
+    if (t == NULL) {
+        return ML_ENOMEM;
+    }
+    t->native_id = rec->u.thread.native_id;
+    t->ident = rec->u.thread.ident;
+    if (rec->u.thread.name != 0) {
+        t->name = rec->u.thread.name;
+    }
+    return ML_OK;
+}
+
+/* A thread that ended (or a run that ended) has no open spans: they are
+ * kept like every other span, ending one interval after the last sample. */
+static void
+close_thread(ml_index *ix, uint32_t id)
+{
+    ix_thread *t = ix->threads.items[id - 1];
+    if (t->b.any) {
+        close_spans(ix, &t->b, id, 0, t->b.last_t + ix->interval_us,
+                    index_emit, ix);
+    }
+}
+
+/* Notes which chunk the record came from (a new one starts an entry). */
+static int
+note_chunk(ml_index *ix)
+{
+    ml_reader_pos p;
+    ml_reader_tell(ix->r, &p);
+    if (ix->chunks.len > 0
+        && ix->chunks.items[ix->chunks.len - 1].seq == p.chunk_seq) {
+        return ML_OK;
+    }
+    ix_chunk c = {p.chunk_off, p.chunk_seq, UINT64_MAX, 0};
+    return ML_VEC_PUSH(ix->chunks, c) == 0 ? ML_OK : ML_ENOMEM;
+}
+
+static int
+on_record(ml_index *ix, const ml_record *rec)
+{
+    int err = note_chunk(ix);
+    if (err < 0) {
+        return err;
+    }
+    if (rec->time_us > ix->end_us && rec->kind != ML_KIND_META
+        && rec->time_us < ML_TIME_LIMIT_US) {
+        ix->end_us = rec->time_us;
+    }
+    switch (rec->kind) {
+    case ML_KIND_META:
+        on_meta(ix, rec);
+        return ML_OK;
+    case ML_KIND_FRAME:
+        return on_frame(ix, rec);
+    case ML_KIND_STACK:
+        return on_stack(ix, rec);
+    case ML_KIND_THREAD:
+        return on_thread(ix, rec);
+    case ML_KIND_THREAD_END: {
+        ix_thread *t = thread_get(ix, rec->u.thread_end.id);
+        if (t != NULL) {
+            t->ended = 1;
+            close_thread(ix, rec->u.thread_end.id);
+        }
+        return ML_OK;
+    }
+    case ML_KIND_SAMPLES:
+        on_samples(ix, rec);
+        if (rec->time_us + rec->u.samples.span_us > ix->end_us) {
+            ix->end_us = rec->time_us + rec->u.samples.span_us;
+        }
+        return ML_OK;
+    case ML_KIND_SERIES:
+        return on_series(ix, rec);
+    case ML_KIND_VALUE:
+        return on_value(ix, rec);
+    case ML_KIND_LOG:
+        return on_log(ix, rec);
+    case ML_KIND_SPAN:
+        return on_span(ix, rec);
+    case ML_KIND_END:
+        ix->complete = 1;
+        ix->exit_status = rec->u.end.exit_status;
+        for (size_t i = 0; i < ix->threads.len; i++) {
+            close_thread(ix, (uint32_t)(i + 1));
+        }
+        return ML_OK;
+    default:
+        return ML_OK;
+    }
+}
+
+/* ---- open, update, free ---------------------------------------------------- */
+
+static void
+set_error(ml_index *ix, int err)
+{
+    ix->err = err;
+    const char *m = ml_reader_message(ix->r);
+    snprintf(ix->msg, sizeof ix->msg, "%s", m[0] ? m : ml_strerror(err));
+}
+
+int
+ml_index_update(ml_index *ix)
+{
+    if (ix->err) {
+        return ix->err;
+    }
+    struct stat st;
+    if (stat(ix->path, &st) == 0 && (uint64_t)st.st_size == ix->bytes) {
+        return 0;
+    }
+    ml_reader_retry(ix->r);
+    ml_record rec;
+    int rc, got = 0;
+    while ((rc = ml_reader_next(ix->r, &rec)) > 0) {
+        int err = on_record(ix, &rec);
+        if (err < 0) {
+            ix->err = err;
+            snprintf(ix->msg, sizeof ix->msg, "%s", ml_strerror(err));
+            return err;
+        }
+        got = 1;
+    }
+    ml_reader_stats s;
+    ml_reader_get_stats(ix->r, &s);
+    ix->bytes = rc == ML_ETRUNC ? s.bytes_read : s.file_bytes;
+    if (rc == ML_ETRUNC) {
+        ix->bytes = (uint64_t)st.st_size; /* looked at; more may come */
+    }
+    if (rc < 0 && rc != ML_ETRUNC) {
+        set_error(ix, rc);
+        return rc;
+    }
+    for (size_t i = 0; i < ix->threads.len; i++) {
+        leaf_flush(ix->threads.items[i]); /* views see every sample */
+        for (int k = 0; k < IX_CACHE; k++) {
+            calls_flush(ix->threads.items[i],
+                        &ix->threads.items[i]->calls_cache[k]);
+        }
+    }
+    return got;
+}
+
+int
+ml_index_open(const char *path, ml_index **out)
+{
+    *out = NULL;
+    ml_index *ix = calloc(1, sizeof *ix);
+    if (ix == NULL) {
+        return ML_ENOMEM;
+    }
+    pthread_mutex_init(&ix->lock, NULL);
+    ix->interval_us = 1000;
+    ix->path = strdup(path);
+    ix_func none = {0, 0, 0};
+    ix_fnode root = {0};
+    uint32_t zero = 0;
+    uint64_t z64 = 0;
+    ix_pair nopair;
+    memset(&nopair, 0, sizeof nopair);
+    int err = ix->path ? ML_OK : ML_ENOMEM;
+    if (err == 0
+        && (ML_VEC_PUSH(ix->funcs, none) < 0
+            || ML_VEC_PUSH(ix->fnodes, root) < 0
+            || ML_VEC_PUSH(ix->fnode_samples, z64) < 0
+            || ML_VEC_PUSH(ix->fnode_running, z64) < 0
+            || ML_VEC_PUSH(ix->pairs, nopair) < 0
+            || ML_VEC_PUSH(ix->frame_fid, zero) < 0
+            || ML_VEC_PUSH(ix->stack_fnode, zero) < 0)) {
+        err = ML_ENOMEM;
+    }
+    if (err == 0) {
+        err = ml_reader_open(path, &ix->r);
+    }
+    if (err == 0) {
+        err = ml_index_update(ix);
+    }
+    if (err < 0) {
+        ml_index_free(ix);
+        return err;
+    }
+    *out = ix;
+    return ML_OK;
+}
+
+void
+ml_index_free(ml_index *ix)
+{
+    if (ix == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ix->threads.len; i++) {
+        ix_thread *t = ix->threads.items[i];
+        for (int k = 0; k < IX_LEVELS; k++) {
+            free(t->levels[k].items);
+        }
+        free(t->leaves.items);
+        free(t->calls.items);
+        ix_builder_free(&t->b);
+        free(t);
+    }
+    for (size_t i = 0; i < ix->pairs.len; i++) {
+        free(ix->pairs.items[i].sample.items);
+        free(ix->pairs.items[i].longest.items);
+    }
+    for (size_t i = 0; i < ix->series.len; i++) {
+        free(ix->series.items[i].values.items);
+    }
+    free(ix->threads.items);
+    free(ix->pairs.items);
+    free(ix->series.items);
+    free(ix->frame_fid.items);
+    free(ix->stack_fnode.items);
+    free(ix->funcs.items);
+    free(ix->fnodes.items);
+    free(ix->fnode_samples.items);
+    free(ix->fnode_running.items);
+    free(ix->logs.items);
+    free(ix->log_text.items);
+    free(ix->timed.items);
+    free(ix->chunks.items);
+    ml_map_free(&ix->func_map);
+    ml_map_free(&ix->fnode_map);
+    ml_map_free(&ix->pair_map);
+    ml_reader_free(ix->r);
+    pthread_mutex_destroy(&ix->lock);
+    free(ix->path);
+    free(ix);
+}
+
+void
+ml_index_lock(ml_index *ix)
+{
+    pthread_mutex_lock(&ix->lock);
+}
+
+void
+ml_index_unlock(ml_index *ix)
+{
+    pthread_mutex_unlock(&ix->lock);
+}
+
+const char *
+ml_index_message(const ml_index *ix)
+{
+    return ix->msg;
+}
+
+void
+ml_index_get_info(const ml_index *ix, ml_index_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->bytes = ix->bytes;
+    out->end_us = ix->end_us;
+    out->complete = ix->complete;
+    out->exit_status = ix->exit_status;
+    out->damaged = ix->err != 0;
+    out->threads = (uint32_t)ix->threads.len;
+    out->functions = (uint32_t)(ix->funcs.len - 1);
+    out->chunks = (uint32_t)ix->chunks.len;
+    out->samples = ix->samples;
+    out->logs = ix->logs.len;
+    out->spans = ix->timed.len;
+    out->start_unix_ns = ix->start_unix_ns;
+    size_t m = sizeof *ix + ix->funcs.cap * sizeof(ix_func)
+               + ix->fnodes.cap * (sizeof(ix_fnode) + 16)
+               + ix->pairs.cap * sizeof(ix_pair) + ix->logs.cap * sizeof(ix_log)
+               + ix->log_text.cap + ix->timed.cap * sizeof(ix_timed)
+               + ix->chunks.cap * sizeof(ix_chunk)
+               + (ix->frame_fid.cap + ix->stack_fnode.cap) * 4;
+    for (size_t i = 0; i < ix->pairs.len; i++) {
+        m += (ix->pairs.items[i].sample.cap + ix->pairs.items[i].longest.cap)
+             * sizeof(ix_call);
+    }
+    for (size_t i = 0; i < ix->series.len; i++) {
+        m += ix->series.items[i].values.cap * sizeof(struct ix_value);
+    }
+    for (size_t i = 0; i < ix->threads.len; i++) {
+        const ix_thread *t = ix->threads.items[i];
+        m += sizeof *t + t->leaves.cap * sizeof(ix_leaf)
+             + t->calls.cap * sizeof(ix_calls);
+        for (int k = 0; k < IX_LEVELS; k++) {
+            m += t->levels[k].cap * sizeof(ix_span);
+        }
+    }
+    out->memory = m;
+}
+
+/* ---- decoding a window again -------------------------------------------------- */
+
+int
+ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to, ix_samples_fn fn,
+                  void *ctx)
+{
+    for (size_t i = 0; i < ix->chunks.len; i++) {
+        const ix_chunk *c = &ix->chunks.items[i];
+        if (c->min_t > c->max_t || c->max_t < from || c->min_t > to) {
+            continue;
+        }
+        int err = ml_reader_replay(ix->r, c->off, c->seq);
+        if (err < 0) {
+            return err;
+        }
+        ml_record rec;
+        int rc;
+        while ((rc = ml_reader_next(ix->r, &rec)) > 0) {
+            if (rec.kind != ML_KIND_SAMPLES) {
+                continue;
+            }
+            uint64_t last = rec.time_us + rec.u.samples.span_us;
+            if (last < from || rec.time_us > to) {
+                continue;
+            }
+            uint32_t sid = rec.u.samples.stack;
+            fn(ctx, &rec,
+               sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid] : 0);
+        }
+        ml_reader_replay_end(ix->r);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return ML_OK;
+}

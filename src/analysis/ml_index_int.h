@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+// Inside the recording index (ml_index.h): the structures the views read.
+// Only src/analysis includes this header. Times are microseconds since the
+// run's start; ids into the reader's tables are kept as they are.
+#ifndef ML_INDEX_INT_H
+#define ML_INDEX_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ml_map.h"
+#include "format/ml_reader.h"
+#include "ml_index.h"
+
+/* ---- growable arrays ---------------------------------------------------- */
+
+#define ML_VEC(T)                                                             \
+    struct {                                                                  \
+        T *items;                                                             \
+        size_t len, cap;                                                      \
+    }
+
+/* Makes room for need items of size elem. 0 or ML_ENOMEM. */
+int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
+
+#define ML_VEC_PUSH(v, x)                                                     \
+    (((v).len < (v).cap                                                       \
+      || ml_vec_reserve((void **)&(v).items, &(v).cap, (v).len + 1,           \
+                        sizeof *(v).items)                                    \
+             == 0)                                                            \
+         ? ((v).items[(v).len++] = (x), 0)                                    \
+         : -1)
+
+/* ---- sizes ------------------------------------------------------------- */
+
+/* Spans at least this long (2^13 us, about 8 ms) are kept; shorter ones
+ * are found again by decoding the chunks of a window. */
+#define IX_LONG_SHIFT 13
+#define IX_LONG_US (UINT64_C(1) << IX_LONG_SHIFT)
+#define IX_LEVELS 48 /* span length classes: 2^k <= length < 2^(k+1) */
+/* Aggregates are kept per block of 2^20 us (about 1 s). */
+#define IX_BLOCK_SHIFT 20
+#define IX_CACHE 64    /* per-thread aggregation slots (direct-mapped) */
+#define IX_MAX_DEPTH 4096
+/* Similar calls kept per (caller, function): a uniform sample and the
+ * longest ones (anomalies are among the longest). */
+#define IX_RESERVOIR 256
+#define IX_LONGEST 32
+/* Log text kept per entry and in all; longer text is cut (marked). */
+#define IX_LOG_TEXT_MAX (64u << 10)
+#define IX_LOG_ARENA_MAX (256u << 20)
+
+/* ---- functions and function stacks ------------------------------------- */
+
+/* A Python function, by content: (name, file, first line) as string ids. */
+typedef struct {
+    uint32_t name, file, firstline;
+} ix_func;
+
+/* A node of the function prefix tree: a function stack is its parent plus
+ * one function. Node 0 is the empty stack. */
+typedef struct {
+    uint32_t parent;
+    uint32_t fid;
+    uint32_t pair;      /* (caller function, function) entry, 0 at roots */
+    uint16_t depth;     /* number of functions on the stack */
+    uint8_t outermost;  /* fid does not occur among the ancestors */
+    uint8_t pad;
+} ix_fnode;
+
+/* ---- spans -------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t start, end;
+    uint32_t fid;
+    uint32_t running, waiting;
+    uint16_t depth;
+    uint16_t pad;
+} ix_span;
+
+/* Per-block aggregates of one thread. */
+typedef struct {
+    uint32_t block, fnode;
+    uint32_t samples, running;
+} ix_leaf;
+
+typedef struct {
+    uint32_t block, fid;
+    uint32_t calls;
+    uint32_t pad;
+    uint64_t total_us, max_us;
+} ix_calls;
+
+/* The open spans of one thread's current stack, by depth. */
+typedef struct {
+    uint32_t depth, cap;
+    uint32_t *node;   /* fnode at each depth (the path from the root) */
+    uint64_t *start;  /* span start at each depth */
+    uint64_t *r0, *w0; /* cumulative counts when the span opened */
+    uint8_t *unknown; /* opened by the first sample seen: start not known */
+    uint64_t running, waiting; /* cumulative sample counts */
+    uint64_t last_t;           /* time of the last sample */
+    uint64_t first_known;      /* a first sample at or before this time is
+                                  the thread's first: its spans start there */
+    int any;
+} ix_builder;
+
+typedef void (*ix_emit_fn)(void *ctx, uint32_t thread, const ix_span *s,
+                           int unknown_start);
+
+typedef struct {
+    uint32_t name; /* latest name, reader string id */
+    uint64_t native_id, ident;
+    uint64_t first_us, last_us;
+    uint64_t samples, running;
+    int ended;
+    uint32_t leaf_block, calls_block; /* blocks the caches are filling */
+    ix_builder b;
+    ML_VEC(ix_span) levels[IX_LEVELS]; /* long spans, sorted by start */
+    ML_VEC(ix_leaf) leaves;
+    ML_VEC(ix_calls) calls;
+    ix_leaf leaf_cache[IX_CACHE];
+    ix_calls calls_cache[IX_CACHE];
+} ix_thread;
+
+/* Similar calls: every span of a function under a caller function. */
+typedef struct {
+    uint64_t start;
+    uint32_t dur_us; /* capped at 2^32 - 1 */
+    uint32_t thread;
+} ix_call;
+
+typedef struct {
+    uint32_t caller, fid;
+    uint64_t count;
+    uint64_t rng;
+    ML_VEC(ix_call) sample;  /* reservoir of at most IX_RESERVOIR */
+    ML_VEC(ix_call) longest; /* min-heap by duration, IX_LONGEST */
+} ix_pair;
+
+/* ---- other records ---------------------------------------------------- */
+
+typedef struct {
+    uint32_t name, unit; /* string ids */
+    uint8_t cls;
+    ML_VEC(struct ix_value { uint64_t t; double v; }) values;
+} ix_series;
+
+typedef struct {
+    uint64_t t;
+    uint32_t thread, level, stack;
+    uint8_t source, cut;
+    uint32_t len;
+    size_t off; /* text in ix->log_text */
+} ix_log;
+
+typedef struct {
+    uint64_t t, wall_ns, cpu_ns, call_id;
+    int64_t mem_delta;
+    uint32_t thread, name, file, line;
+    uint8_t error;
+} ix_timed;
+
+typedef struct {
+    uint64_t off;
+    uint32_t seq;
+    uint64_t min_t, max_t; /* of its samples; min_t > max_t: none */
+} ix_chunk;
+
+struct ml_index {
+    pthread_mutex_t lock;
+    char *path;
+    ml_reader *r;
+    int err;
+    char msg[320];
+
+    uint64_t interval_us; /* requested interval, for span ends */
+    uint64_t start_unix_ns;
+    uint64_t end_us;
+    int complete;
+    int64_t exit_status;
+
+    ML_VEC(uint32_t) frame_fid;    /* by frame id */
+    ML_VEC(uint32_t) stack_fnode;  /* by stack id */
+    ML_VEC(ix_func) funcs;         /* by fid, [0] unused */
+    ML_VEC(ix_fnode) fnodes;       /* [0] the empty stack */
+    ML_VEC(uint64_t) fnode_samples; /* whole run, as leaf */
+    ML_VEC(uint64_t) fnode_running;
+    ML_VEC(ix_pair) pairs; /* [0] unused */
+    ml_map func_map, fnode_map, pair_map;
+
+    ML_VEC(ix_thread *) threads; /* by thread id - 1 */
+    ML_VEC(ix_series) series;    /* by series id - 1 */
+    ML_VEC(ix_log) logs;         /* in time order */
+    ML_VEC(char) log_text;
+    ML_VEC(ix_timed) timed;      /* in time order */
+    ML_VEC(ix_chunk) chunks;
+    uint64_t samples;
+    uint64_t bytes;
+};
+
+/* ---- shared by the index and the views ----------------------------------- */
+
+/* The builder of open spans: feeds one run of samples of a thread (count
+ * samples from t0 to t_last with the same function stack), closing and
+ * opening spans through emit. */
+void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread,
+                     uint64_t t0, uint64_t t_last, uint32_t count,
+                     uint32_t fnode, int running, ix_emit_fn emit,
+                     void *ctx);
+void ix_builder_free(ix_builder *b);
+/* The end a span closed before a sample at t gets. */
+uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
+
+/* Decodes again the chunks whose samples overlap [from, to] and calls fn
+ * for every SAMPLES record of a thread in want (NULL: all) in that range,
+ * in file order. 0 or an error. */
+typedef void (*ix_samples_fn)(void *ctx, const ml_record *rec,
+                              uint32_t fnode);
+int ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to,
+                      ix_samples_fn fn, void *ctx);
+
+/* The string of a reader id ("" when unknown). */
+const char *ix_string(const ml_index *ix, uint32_t id, uint32_t *len);
+
+#endif

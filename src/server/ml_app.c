@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: MIT
+// Request handling (see ml_app.h): authentication, the route table, one
+// parameter parser with bounds, and one place that turns error codes into
+// HTTP statuses. docs/API.md is the contract.
+#define _GNU_SOURCE
+#include "ml_app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analysis/ml_jsonw.h"
+#include "analysis/ml_regex.h"
+#include "analysis/ml_views.h"
+#include "core/ml_error.h"
+#include "ml_runs.h"
+#include "ml_ui.h"
+
+#define MAX_ANSWER (64u << 20)
+#define MAX_SOURCE (4u << 20)
+#define MAX_PATH_LEN 1024
+#define COOKIE_NAME "microlog_token"
+
+struct ml_app {
+    ml_runs *runs;
+    ml_ui *ui;
+    char *token;
+    int check_host;
+};
+
+int
+ml_app_new(const ml_app_options *o, ml_app **out)
+{
+    *out = NULL;
+    ml_app *app = calloc(1, sizeof *app);
+    if (app == NULL) {
+        return ML_ENOMEM;
+    }
+    int err = ml_runs_new(o->dir, o->index_budget, &app->runs);
+    if (err == 0) {
+        err = ml_ui_load(o->ui_dir, &app->ui);
+    }
+    if (err == 0 && o->token && o->token[0]
+        && (app->token = strdup(o->token)) == NULL) {
+        err = ML_ENOMEM;
+    }
+    if (err < 0) {
+        ml_app_free(app);
+        return err;
+    }
+    app->check_host = o->check_host;
+    *out = app;
+    return ML_OK;
+}
+
+void
+ml_app_free(ml_app *app)
+{
+    if (app == NULL) {
+        return;
+    }
+    ml_runs_free(app->runs);
+    ml_ui_free(app->ui);
+    free(app->token);
+    free(app);
+}
+
+void
+ml_app_response_free(ml_app_response *res)
+{
+    free(res->body);
+    res->body = NULL;
+}
+
+int
+ml_app_token_equal(const char *a, const char *b)
+{
+    /* Time depends on the longer length only, never on where they
+     * differ. */
+    size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb;
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ca = i < la ? (unsigned char)a[i] : 0;
+        unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
+        diff |= (unsigned char)(ca ^ cb);
+    }
+    return diff == 0 && lb > 0;
+}
+
+/* ---- responses -------------------------------------------------------------- */
+
+static void
+set_body(ml_app_response *res, unsigned status, const char *type, char *body,
+         size_t len)
+{
+    free(res->body);
+    res->status = status;
+    res->content_type = type;
+    res->body = body;
+    res->len = len;
+}
+
+static void
+fail(ml_app_response *res, unsigned status, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ml_jsonw w;
+    ml_jsonw_init(&w, 4096);
+    ml_jsonw_obj(&w);
+    ml_jsonw_kstr(&w, "error", msg);
+    ml_jsonw_obj_end(&w);
+    if (ml_jsonw_error(&w) == 0) {
+        set_body(res, status, "application/json; charset=utf-8",
+                 (char *)w.out.data, w.out.len);
+    } else {
+        ml_jsonw_free(&w);
+        set_body(res, status, "application/json; charset=utf-8", NULL, 0);
+    }
+}
+
+/* The HTTP status for an error code of the views and the catalog. */
+static void
+fail_code(ml_app_response *res, int err, const char *what)
+{
+    switch (err) {
+    case ML_VIEW_NOT_FOUND:
+        fail(res, 404, "%s: nothing there", what);
+        break;
+    case ML_EINVAL:
+        fail(res, 400, "%s: a parameter does not fit this run", what);
+        break;
+    case ML_ELIMIT:
+        fail(res, 422, "%s: the regular expression is too expensive, or "
+                       "the answer too large",
+             what);
+        break;
+    case ML_ENOMEM:
+        fail(res, 503, "%s: out of memory, try a smaller window", what);
+        break;
+    default:
+        fail(res, 500, "%s: %s", what, ml_strerror(err));
+        break;
+    }
+}
+
+static void
+answer_json(ml_app_response *res, ml_jsonw *w)
+{
+    set_body(res, 200, "application/json; charset=utf-8", (char *)w->out.data,
+             w->out.len);
+    w->out.data = NULL; /* the response owns it now */
+}
+
+/* ---- parameters --------------------------------------------------------------- */
+
+static const char *
+param(const ml_app_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (strcmp(req->params[i].key, key) == 0) {
+            return req->params[i].value ? req->params[i].value : "";
+        }
+    }
+    return NULL;
+}
+
+/* A decimal integer in [0, max]: 0, or -1 (and *why set) when malformed. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 20) {
+        return -1;
+    }
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (max - d) / 10) {
+            return -1;
+        }
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+typedef struct {
+    ml_view_query q;
+    uint32_t threads[ML_VIEW_MAX_THREADS];
+    ml_regex *re;
+    char why[200];
+} parsed;
+
+static int
+parse_threads(const char *s, parsed *p)
+{
+    size_t n = 0;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        char num[24];
+        uint64_t v;
+        if (len == 0 || len >= sizeof num || n == ML_VIEW_MAX_THREADS) {
+            return -1;
+        }
+        memcpy(num, s, len);
+        num[len] = '\0';
+        if (parse_u64(num, UINT32_MAX, &v) < 0 || v == 0) {
+            return -1;
+        }
+        p->threads[n++] = (uint32_t)v;
+        s += len + (comma != NULL);
+        if (comma && *s == '\0') {
+            return -1;
+        }
+    }
+    p->q.threads = p->threads;
+    p->q.nthreads = n;
+    return n > 0 ? 0 : -1;
+}
+
+/* Parses every known parameter; 0, or an HTTP status (400/422) with the
+ * reason in p->why. */
+static unsigned
+parse_params(const ml_app_request *req, parsed *p)
+{
+    static const struct {
+        const char *key;
+        uint64_t max;
+        size_t off;
+    } nums[] = {
+        {"from", UINT64_C(1) << 62, offsetof(ml_view_query, from)},
+        {"to", UINT64_C(1) << 62, offsetof(ml_view_query, to)},
+        {"offset", UINT64_C(1) << 40, offsetof(ml_view_query, offset)},
+        {"limit", 10000, offsetof(ml_view_query, limit)},
+        {"at", UINT64_C(1) << 62, offsetof(ml_view_query, at)},
+        {"since", UINT64_C(1) << 62, offsetof(ml_view_query, since)},
+    };
+    memset(p, 0, sizeof *p);
+    ml_view_query_init(&p->q);
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        const char *v = param(req, nums[i].key);
+        if (v && parse_u64(v, nums[i].max, (uint64_t *)((char *)&p->q
+                                                         + nums[i].off))
+                     < 0) {
+            snprintf(p->why, sizeof p->why,
+                     "%s must be an integer from 0 to %llu", nums[i].key,
+                     (unsigned long long)nums[i].max);
+            return 400;
+        }
+    }
+    const char *v;
+    uint64_t x;
+    if ((v = param(req, "width")) != NULL) {
+        if (parse_u64(v, ML_VIEW_MAX_WIDTH, &x) < 0 || x == 0) {
+            snprintf(p->why, sizeof p->why,
+                     "width must be an integer from 1 to %d",
+                     ML_VIEW_MAX_WIDTH);
+            return 400;
+        }
+        p->q.width = (uint32_t)x;
+    }
+    if ((v = param(req, "depth")) != NULL) {
+        if (parse_u64(v, 65535, &x) < 0) {
+            snprintf(p->why, sizeof p->why, "depth must be 0 to 65535");
+            return 400;
+        }
+        p->q.depth = (uint32_t)x;
+    }
+    if ((v = param(req, "level")) != NULL) {
+        if (parse_u64(v, 1000, &x) < 0) {
+            snprintf(p->why, sizeof p->why, "level must be 0 to 1000");
+            return 400;
+        }
+        p->q.min_level = (uint32_t)x;
+    }
+    if ((v = param(req, "thread")) != NULL && v[0] != '\0'
+        && parse_threads(v, p) < 0) {
+        snprintf(p->why, sizeof p->why,
+                 "thread must be a comma-separated list of up to %d thread "
+                 "ids",
+                 ML_VIEW_MAX_THREADS);
+        return 400;
+    }
+    if (p->q.to != UINT64_MAX && param(req, "to") && p->q.to <= p->q.from) {
+        snprintf(p->why, sizeof p->why, "to must be greater than from");
+        return 400;
+    }
+    if ((v = param(req, "q")) != NULL && v[0] != '\0') {
+        int err = ml_regex_new(v, &p->re, p->why, sizeof p->why);
+        if (err < 0) {
+            return err == ML_ENOMEM ? 503 : 422;
+        }
+        p->q.re = p->re;
+    }
+    return 0;
+}
+
+/* ---- handlers ----------------------------------------------------------------- */
+
+typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
+
+typedef struct {
+    const char *name;
+    view_fn view;         /* an analysis view over the run's index, or */
+    int special;          /* 1 summary, 2 source */
+    const char *required; /* a parameter that must be there, or NULL */
+} route;
+
+static const route run_routes[] = {
+    {"summary", NULL, 1, NULL},
+    {"changes", ml_view_changes, 0, NULL},
+    {"timeline", ml_view_timeline, 0, NULL},
+    {"status", ml_view_status, 0, NULL},
+    {"logs", ml_view_logs, 0, NULL},
+    {"functions", ml_view_functions, 0, NULL},
+    {"span", ml_view_span, 0, "at"},
+    {"callgraph", ml_view_callgraph, 0, NULL},
+    {"flamegraph", ml_view_flamegraph, 0, NULL},
+    {"search", ml_view_search, 0, "q"},
+    {"source", NULL, 2, "file"},
+};
+
+static int
+is_python_source(const char *f)
+{
+    static const char *const exts[] = {".py", ".pyw", ".pyi", ".pyx"};
+    const char *dot = strrchr(f, '.');
+    for (size_t i = 0; dot && i < sizeof exts / sizeof exts[0]; i++) {
+        if (strcmp(dot, exts[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The text of a source file the recording names (docs/API.md). */
+static void
+answer_source(ml_index *ix, const char *file, ml_app_response *res)
+{
+    if (file[0] != '/' || !is_python_source(file)
+        || !ml_view_names_file(ix, file, strlen(file))) {
+        fail(res, 404, "source: not a Python file named by this run");
+        return;
+    }
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        fail(res, 404, "source: not a regular file (any more)");
+        return;
+    }
+    if ((uint64_t)st.st_size > MAX_SOURCE) {
+        close(fd);
+        fail(res, 413, "source: larger than %u bytes", MAX_SOURCE);
+        return;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    ssize_t got = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+    close(fd);
+    if (got < 0) {
+        free(buf);
+        fail(res, 500, "source: cannot read it");
+        return;
+    }
+    set_body(res, 200, "text/plain; charset=utf-8", buf, (size_t)got);
+}
+
+static void
+answer_view(ml_app *app, const char *id, const route *rt, parsed *p,
+            const ml_app_request *req, ml_app_response *res)
+{
+    ml_index *ix;
+    char why[200] = "";
+    int rc = ml_runs_acquire(app->runs, id, &ix, why, sizeof why);
+    if (rc == 1) {
+        fail(res, 404, "no run %s", id);
+        return;
+    }
+    if (rc < 0) {
+        fail(res, rc == ML_ENOMEM ? 503 : 422, "run %s cannot be read: %s",
+             id, why);
+        return;
+    }
+    ml_index_info info;
+    ml_index_get_info(ix, &info);
+    res->has_run = 1;
+    res->end_us = info.end_us;
+    res->live = ml_runs_is_live(app->runs, id, ix);
+    if (rt->special == 2) {
+        answer_source(ix, param(req, "file"), res);
+    } else {
+        ml_jsonw w;
+        ml_jsonw_init(&w, MAX_ANSWER);
+        int err = rt->view(ix, &p->q, &w);
+        if (err == 0) {
+            answer_json(res, &w);
+        } else {
+            fail_code(res, err, rt->name);
+        }
+        ml_jsonw_free(&w);
+    }
+    ml_runs_release(app->runs, ix);
+}
+
+static void
+answer_summary(ml_app *app, const char *id, ml_app_response *res)
+{
+    char *json;
+    size_t len;
+    int rc = ml_runs_summary(app->runs, id, &json, &len);
+    if (rc == 0) {
+        set_body(res, 200, "application/json; charset=utf-8", json, len);
+    } else if (rc == 1) {
+        fail(res, 404, "no run %s", id);
+    } else {
+        fail(res, 422, "run %s cannot be read: %s", id, ml_strerror(rc));
+    }
+}
+
+/* /api/runs/LABEL/STAMP/VIEW */
+static void
+route_run(ml_app *app, const char *rest, const ml_app_request *req,
+          ml_app_response *res)
+{
+    const char *s1 = strchr(rest, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (s2 == NULL || strchr(s2 + 1, '/') != NULL) {
+        fail(res, 404, "no such endpoint");
+        return;
+    }
+    char id[300];
+    size_t idlen = (size_t)(s2 - rest);
+    if (idlen >= sizeof id) {
+        fail(res, 404, "no such run");
+        return;
+    }
+    memcpy(id, rest, idlen);
+    id[idlen] = '\0';
+    const char *view = s2 + 1;
+    if (!ml_run_id_valid(id)) {
+        fail(res, 404, "no such run: ids are LABEL/STAMP of letters, "
+                       "digits, '.', '_' and '-'");
+        return;
+    }
+    const route *rt = NULL;
+    for (size_t i = 0; i < sizeof run_routes / sizeof run_routes[0]; i++) {
+        if (strcmp(run_routes[i].name, view) == 0) {
+            rt = &run_routes[i];
+        }
+    }
+    if (rt == NULL) {
+        fail(res, 404, "no endpoint %s (see docs/API.md)", view);
+        return;
+    }
+    if (rt->required && (param(req, rt->required) == NULL
+                         || param(req, rt->required)[0] == '\0')) {
+        fail(res, 400, "%s needs the parameter %s", rt->name, rt->required);
+        return;
+    }
+    if (rt->special == 1) {
+        answer_summary(app, id, res);
+        return;
+    }
+    parsed p;
+    unsigned status = parse_params(req, &p);
+    if (status != 0) {
+        fail(res, status, "%s", p.why);
+    } else if (strcmp(rt->name, "span") == 0 && p.q.threads == NULL) {
+        fail(res, 400, "span needs the parameter thread (one id)");
+    } else {
+        answer_view(app, id, rt, &p, req, res);
+    }
+    ml_regex_free(p.re);
+}
+
+static void
+route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
+{
+    parsed p;
+    unsigned status = parse_params(req, &p);
+    if (status != 0) {
+        fail(res, status, "%s", p.why);
+        return;
+    }
+    ml_jsonw w;
+    ml_jsonw_init(&w, MAX_ANSWER);
+    int err = ml_runs_list(app->runs, p.re, &w);
+    if (err == 0) {
+        answer_json(res, &w);
+    } else {
+        fail_code(res, err, "runs");
+    }
+    ml_jsonw_free(&w);
+    ml_regex_free(p.re);
+}
+
+/* Without a UI bundle: a page that lists the runs, built here (no script,
+ * so the Content-Security-Policy holds). */
+static void
+builtin_page(ml_app *app, ml_app_response *res)
+{
+    ml_jsonw w;
+    ml_jsonw_init(&w, MAX_ANSWER);
+    ml_runs_list(app->runs, NULL, &w);
+    ml_jsonw_free(&w); /* warms the summaries; the page lists files */
+    const char *head =
+        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        "<title>microlog</title></head><body><h1>microlog</h1>"
+        "<p>The browser UI is not built (run <code>make</code>). "
+        "The JSON API answers: <a href=\"/api/runs\">/api/runs</a>, "
+        "see docs/API.md.</p></body></html>";
+    char *body = strdup(head);
+    set_body(res, 200, "text/html; charset=utf-8", body,
+             body ? strlen(body) : 0);
+    res->is_html = 1;
+}
+
+/* ---- authentication ---------------------------------------------------------- */
+
+static int
+host_is_loopback(const char *host)
+{
+    if (host == NULL) {
+        return 0;
+    }
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(host, names[i], n) == 0
+            && (host[n] == '\0' || host[n] == ':')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The value of the token cookie, copied into out; 0 when absent. */
+static int
+cookie_token(const char *cookie, char *out, size_t cap)
+{
+    const char *p = cookie;
+    size_t n = strlen(COOKIE_NAME);
+    while (p && *p) {
+        while (*p == ' ' || *p == ';') {
+            p++;
+        }
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && strncmp(p, COOKIE_NAME, n) == 0 && p[n] == '=') {
+            size_t v = len - n - 1;
+            if (v >= cap) {
+                return 0;
+            }
+            memcpy(out, p + n + 1, v);
+            out[v] = '\0';
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+/* 0 when the request may go on, else the status it was given. */
+static unsigned
+authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
+{
+    if (app->check_host && !host_is_loopback(req->host)) {
+        fail(res, 403, "this server answers only to 127.0.0.1, localhost "
+                       "and [::1] (start it with --token to serve others)");
+        return 403;
+    }
+    if (app->token == NULL) {
+        return 0;
+    }
+    const char *t = param(req, "token");
+    if (t != NULL && strcmp(req->method, "GET") == 0) {
+        if (!ml_app_token_equal(t, app->token)) {
+            fail(res, 403, "wrong token");
+            return 403;
+        }
+        /* Opening the printed URL once: the cookie, and the token out of
+         * the address bar. */
+        snprintf(res->set_cookie, sizeof res->set_cookie,
+                 COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/",
+                 strlen(app->token) < 100 ? app->token : "");
+        snprintf(res->location, sizeof res->location, "/");
+        set_body(res, 303, "text/plain; charset=utf-8", NULL, 0);
+        return 303;
+    }
+    char given[256];
+    const char *a = req->authorization;
+    int have = 0;
+    if (a != NULL && strncmp(a, "Bearer ", 7) == 0 && strlen(a + 7) < 256) {
+        snprintf(given, sizeof given, "%s", a + 7);
+        have = 1;
+    } else if (req->cookie != NULL) {
+        have = cookie_token(req->cookie, given, sizeof given);
+    }
+    if (!have) {
+        fail(res, 401, "this server needs its token: open the URL it "
+                       "printed, or send Authorization: Bearer TOKEN");
+        return 401;
+    }
+    if (!ml_app_token_equal(given, app->token)) {
+        fail(res, 403, "wrong token");
+        return 403;
+    }
+    return 0;
+}
+
+/* ---- entry ------------------------------------------------------------------ */
+
+void
+ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
+{
+    memset(res, 0, sizeof *res);
+    const char *path = req->path ? req->path : "";
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        fail(res, 405, "only GET and HEAD are served");
+        return;
+    }
+    if (strlen(path) > MAX_PATH_LEN) {
+        fail(res, 414, "path too long");
+        return;
+    }
+    if (authenticate(app, req, res) != 0) {
+        return;
+    }
+    if (strcmp(path, "/api/runs") == 0 || strcmp(path, "/api/runs/") == 0) {
+        route_list(app, req, res);
+        return;
+    }
+    if (strncmp(path, "/api/runs/", 10) == 0) {
+        route_run(app, path + 10, req, res);
+        return;
+    }
+    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
+        fail(res, 404, "no such endpoint (see docs/API.md)");
+        return;
+    }
+    const char *data, *type;
+    size_t len;
+    if (ml_ui_find(app->ui, path, &data, &len, &type)) {
+        char *copy = malloc(len ? len : 1);
+        if (copy == NULL) {
+            fail(res, 503, "out of memory");
+            return;
+        }
+        memcpy(copy, data, len);
+        set_body(res, 200, type, copy, len);
+        res->is_html = strncmp(type, "text/html", 9) == 0;
+        res->cacheable = !res->is_html;
+        return;
+    }
+    if (strcmp(path, "/") == 0) {
+        builtin_page(app, res);
+        return;
+    }
+    fail(res, 404, "not found");
+}
