@@ -139,11 +139,16 @@ outermost(const ml_index *ix, uint32_t parent, uint32_t fid)
 static uint32_t
 intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
 {
+    uint32_t last = ix->fnodes.items[parent].last_child;
+    if (last != 0 && ix->fnodes.items[last].fid == fid) {
+        return last;
+    }
     fnode_key k = {parent, fid};
     uint64_t h = ml_hash_mix(ml_hash_mix(2, parent), fid);
     eq_ctx c = {ix, &k};
     uint32_t id = ml_map_find(&ix->fnode_map, h, fnode_eq, &c);
     if (id != 0) {
+        ix->fnodes.items[parent].last_child = id;
         return id;
     }
     const ix_fnode *p = &ix->fnodes.items[parent];
@@ -157,13 +162,14 @@ intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
     n.outermost = (uint8_t)outermost(ix, parent, fid);
     n.pair = parent ? intern_pair(ix, p->fid, fid) : 0;
     id = (uint32_t)ix->fnodes.len;
-    uint64_t zero = 0;
+    uint32_t zero = 0;
     if (ML_VEC_PUSH(ix->fnodes, n) < 0
         || ML_VEC_PUSH(ix->fnode_samples, zero) < 0
         || ML_VEC_PUSH(ix->fnode_running, zero) < 0
         || ml_map_insert(&ix->fnode_map, h, id) < 0) {
         return 0;
     }
+    ix->fnodes.items[parent].last_child = id;
     return id;
 }
 
@@ -231,8 +237,8 @@ ix_builder_free(ix_builder *b)
 
 /* Closes the spans at depths >= keep, ending at end. */
 static void
-close_spans(const ml_index *ix, ix_builder *b, uint32_t thread,
-            uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx)
+close_spans(const ml_index *ix, ix_builder *b, uint32_t thread, uint32_t keep,
+            uint64_t end, ix_emit_fn emit, void *ctx)
 {
     while (b->depth > keep) {
         uint32_t d = --b->depth;
@@ -292,13 +298,13 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
     b->any = 1;
 }
 
-/* ---- what the index keeps of each span ----------------------------------- */
+/* ---- what the index keeps of each span -----------------------------------
+ */
 
 static int
 level_of(uint64_t len)
 {
-    int k = 63 - __builtin_clzll(len | 1);
-    return k < IX_LEVELS ? k : IX_LEVELS - 1;
+    return 63 - __builtin_clzll(len | 1);
 }
 
 /* Inserts s keeping the level sorted by start: spans close in end order,
@@ -307,16 +313,22 @@ static int
 level_insert(ix_thread *t, const ix_span *s)
 {
     int k = level_of(s->end - s->start);
-    if (ML_VEC_PUSH(t->levels[k], *s) < 0) {
+    if (k >= IX_HUGE_SHIFT || s->start >= (UINT64_C(1) << 48)) {
+        return ML_VEC_PUSH(t->huge, *s) == 0 ? ML_OK : ML_ENOMEM;
+    }
+    ix_kept kept = {s->start | (uint64_t)s->depth << 48,
+                    (uint32_t)(s->end - s->start), s->fid, s->running,
+                    s->waiting};
+    if (ML_VEC_PUSH(t->levels[k], kept) < 0) {
         return ML_ENOMEM;
     }
-    ix_span *a = t->levels[k].items;
+    ix_kept *a = t->levels[k].items;
     size_t i = t->levels[k].len - 1;
-    while (i > 0 && a[i - 1].start > s->start) {
+    while (i > 0 && ix_kept_start(&a[i - 1]) > s->start) {
         a[i] = a[i - 1];
         i--;
     }
-    a[i] = *s;
+    a[i] = kept;
     return ML_OK;
 }
 
@@ -417,7 +429,12 @@ calls_note(ix_thread *t, const ix_span *s)
         slot->fid = s->fid;
         slot->block = block;
     }
-    uint64_t dur = s->end - s->start;
+    uint32_t dur = (uint32_t)(s->end - s->start); /* short: < 2^14 */
+    if (slot->total_us > UINT32_MAX - dur) {
+        calls_flush(t, slot);
+        slot->fid = s->fid;
+        slot->block = block;
+    }
     slot->calls++;
     slot->total_us += dur;
     if (dur > slot->max_us) {
@@ -444,7 +461,8 @@ index_emit(void *ctx, uint32_t thread, const ix_span *s, int unknown_start)
     }
 }
 
-/* ---- records ------------------------------------------------------------- */
+/* ---- records -------------------------------------------------------------
+ */
 
 static ix_thread *
 thread_get(ml_index *ix, uint32_t id)
@@ -481,7 +499,8 @@ leaf_note(ix_thread *t, uint64_t time, uint32_t fnode, uint32_t count,
         leaf_flush(t); /* a new block: entries stay sorted by block */
         t->leaf_block = block;
     }
-    if (s->samples > 0 && s->fnode != fnode) {
+    if (s->samples > 0
+        && (s->fnode != fnode || s->samples > UINT16_MAX - count)) {
         (void)ML_VEC_PUSH(t->leaves, *s);
         s->samples = 0;
     }
@@ -490,16 +509,21 @@ leaf_note(ix_thread *t, uint64_t time, uint32_t fnode, uint32_t count,
         s->fnode = fnode;
         s->running = 0;
     }
-    s->samples += count;
-    s->running += running ? count : 0;
+    if (count > UINT16_MAX) { /* a long run of one stack: in pieces */
+        leaf_note(t, time, fnode, UINT16_MAX, running);
+        leaf_note(t, time, fnode, count - UINT16_MAX, running);
+        return;
+    }
+    s->samples = (uint16_t)(s->samples + count);
+    s->running = (uint16_t)(s->running + (running ? count : 0));
 }
 
 static void
 on_samples(ml_index *ix, const ml_record *rec)
 {
     uint32_t sid = rec->u.samples.stack;
-    uint32_t fnode = sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid]
-                                               : 0;
+    uint32_t fnode =
+        sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid] : 0;
     ix_thread *t = thread_get(ix, rec->u.samples.thread);
     if (t == NULL) {
         return;
@@ -519,8 +543,12 @@ on_samples(ml_index *ix, const ml_record *rec)
     t->samples += count;
     t->running += running ? count : 0;
     ix->samples += count;
-    ix->fnode_samples.items[fnode] += count;
-    ix->fnode_running.items[fnode] += running ? count : 0;
+    uint32_t *fs = &ix->fnode_samples.items[fnode];
+    uint32_t *fr = &ix->fnode_running.items[fnode];
+    *fs = *fs > UINT32_MAX - count ? UINT32_MAX : *fs + count;
+    if (running) {
+        *fr = *fr > UINT32_MAX - count ? UINT32_MAX : *fr + count;
+    }
 
     ix_chunk *c = &ix->chunks.items[ix->chunks.len - 1];
     if (rec->time_us < c->min_t) {
@@ -546,8 +574,7 @@ on_stack(ml_index *ix, const ml_record *rec)
     uint32_t parent = ix->stack_fnode.items[rec->u.stack.parent];
     uint32_t fid = ix->frame_fid.items[rec->u.stack.frame];
     uint32_t n = intern_fnode(ix, parent, fid);
-    return n != 0 && ML_VEC_PUSH(ix->stack_fnode, n) == 0 ? ML_OK
-                                                          : ML_ENOMEM;
+    return n != 0 && ML_VEC_PUSH(ix->stack_fnode, n) == 0 ? ML_OK : ML_ENOMEM;
 }
 
 static double
@@ -641,8 +668,8 @@ static int
 on_span(ml_index *ix, const ml_record *rec)
 {
     const ml_span *s = &rec->u.span;
-    ix_timed e = {rec->time_us, s->wall_ns,  s->cpu_ns, s->call_id,
-                  s->mem_delta, s->thread,   s->name,   s->file,
+    ix_timed e = {rec->time_us, s->wall_ns,          s->cpu_ns, s->call_id,
+                  s->mem_delta, s->thread,           s->name,   s->file,
                   s->line,      s->exception.len > 0};
     if (ML_VEC_PUSH(ix->timed, e) < 0) {
         return ML_ENOMEM;
@@ -664,8 +691,8 @@ on_meta(ml_index *ix, const ml_record *rec)
     if (v->tag != ML_TAG_UINT) {
         return;
     }
-    if (k->len == 11 && memcmp(k->ptr, "interval_us", 11) == 0
-        && v->v.u > 0 && v->v.u < 60000000) {
+    if (k->len == 11 && memcmp(k->ptr, "interval_us", 11) == 0 && v->v.u > 0
+        && v->v.u < 60000000) {
         ix->interval_us = v->v.u;
     } else if (k->len == 13 && memcmp(k->ptr, "start_unix_ns", 13) == 0) {
         ix->start_unix_ns = v->v.u;
@@ -768,7 +795,8 @@ on_record(ml_index *ix, const ml_record *rec)
     }
 }
 
-/* ---- open, update, free ---------------------------------------------------- */
+/* ---- open, update, free ----------------------------------------------------
+ */
 
 static void
 set_error(ml_index *ix, int err)
@@ -834,15 +862,14 @@ ml_index_open(const char *path, ml_index **out)
     ix_func none = {0, 0, 0};
     ix_fnode root = {0};
     uint32_t zero = 0;
-    uint64_t z64 = 0;
     ix_pair nopair;
     memset(&nopair, 0, sizeof nopair);
     int err = ix->path ? ML_OK : ML_ENOMEM;
     if (err == 0
         && (ML_VEC_PUSH(ix->funcs, none) < 0
             || ML_VEC_PUSH(ix->fnodes, root) < 0
-            || ML_VEC_PUSH(ix->fnode_samples, z64) < 0
-            || ML_VEC_PUSH(ix->fnode_running, z64) < 0
+            || ML_VEC_PUSH(ix->fnode_samples, zero) < 0
+            || ML_VEC_PUSH(ix->fnode_running, zero) < 0
             || ML_VEC_PUSH(ix->pairs, nopair) < 0
             || ML_VEC_PUSH(ix->frame_fid, zero) < 0
             || ML_VEC_PUSH(ix->stack_fnode, zero) < 0)) {
@@ -870,9 +897,10 @@ ml_index_free(ml_index *ix)
     }
     for (size_t i = 0; i < ix->threads.len; i++) {
         ix_thread *t = ix->threads.items[i];
-        for (int k = 0; k < IX_LEVELS; k++) {
+        for (int k = 0; k < IX_HUGE_SHIFT; k++) {
             free(t->levels[k].items);
         }
+        free(t->huge.items);
         free(t->leaves.items);
         free(t->calls.items);
         ix_builder_free(&t->b);
@@ -942,9 +970,10 @@ ml_index_get_info(const ml_index *ix, ml_index_info *out)
     out->spans = ix->timed.len;
     out->start_unix_ns = ix->start_unix_ns;
     size_t m = sizeof *ix + ix->funcs.cap * sizeof(ix_func)
-               + ix->fnodes.cap * (sizeof(ix_fnode) + 16)
-               + ix->pairs.cap * sizeof(ix_pair) + ix->logs.cap * sizeof(ix_log)
-               + ix->log_text.cap + ix->timed.cap * sizeof(ix_timed)
+               + ix->fnodes.cap * (sizeof(ix_fnode) + 8)
+               + ix->pairs.cap * sizeof(ix_pair)
+               + ix->logs.cap * sizeof(ix_log) + ix->log_text.cap
+               + ix->timed.cap * sizeof(ix_timed)
                + ix->chunks.cap * sizeof(ix_chunk)
                + (ix->frame_fid.cap + ix->stack_fnode.cap) * 4;
     for (size_t i = 0; i < ix->pairs.len; i++) {
@@ -958,14 +987,16 @@ ml_index_get_info(const ml_index *ix, ml_index_info *out)
         const ix_thread *t = ix->threads.items[i];
         m += sizeof *t + t->leaves.cap * sizeof(ix_leaf)
              + t->calls.cap * sizeof(ix_calls);
-        for (int k = 0; k < IX_LEVELS; k++) {
-            m += t->levels[k].cap * sizeof(ix_span);
+        for (int k = 0; k < IX_HUGE_SHIFT; k++) {
+            m += t->levels[k].cap * sizeof(ix_kept);
         }
+        m += t->huge.cap * sizeof(ix_span);
     }
     out->memory = m;
 }
 
-/* ---- decoding a window again -------------------------------------------------- */
+/* ---- decoding a window again
+ * -------------------------------------------------- */
 
 int
 ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to, ix_samples_fn fn,

@@ -34,14 +34,15 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
 
 /* ---- sizes ------------------------------------------------------------- */
 
-/* Spans at least this long (2^13 us, about 8 ms) are kept; shorter ones
+/* Spans at least this long (2^14 us, about 16 ms) are kept; shorter ones
  * are found again by decoding the chunks of a window. */
-#define IX_LONG_SHIFT 13
+#define IX_LONG_SHIFT 14
 #define IX_LONG_US (UINT64_C(1) << IX_LONG_SHIFT)
-#define IX_LEVELS 48 /* span length classes: 2^k <= length < 2^(k+1) */
 /* Aggregates are kept per block of 2^20 us (about 1 s). */
 #define IX_BLOCK_SHIFT 20
-#define IX_CACHE 64    /* per-thread aggregation slots (direct-mapped) */
+#define IX_CACHE 256 /* per-thread aggregation slots (direct-mapped) */
+/* Kept spans at least 2^IX_HUGE_SHIFT long are stored unpacked. */
+#define IX_HUGE_SHIFT 31
 #define IX_MAX_DEPTH 4096
 /* Similar calls kept per (caller, function): a uniform sample and the
  * longest ones (anomalies are among the longest). */
@@ -63,9 +64,10 @@ typedef struct {
 typedef struct {
     uint32_t parent;
     uint32_t fid;
-    uint32_t pair;      /* (caller function, function) entry, 0 at roots */
-    uint16_t depth;     /* number of functions on the stack */
-    uint8_t outermost;  /* fid does not occur among the ancestors */
+    uint32_t pair;       /* (caller function, function) entry, 0 at roots */
+    uint32_t last_child; /* the child found last: most lookups repeat it */
+    uint16_t depth;      /* number of functions on the stack */
+    uint8_t outermost;   /* fid does not occur among the ancestors */
     uint8_t pad;
 } ix_fnode;
 
@@ -79,26 +81,32 @@ typedef struct {
     uint16_t pad;
 } ix_span;
 
+/* A kept span, packed: start in the low 48 bits (8.9 years), depth in
+ * the high 16; duration below 2^31 us. */
+typedef struct {
+    uint64_t start_depth;
+    uint32_t dur, fid;
+    uint32_t running, waiting;
+} ix_kept;
+
 /* Per-block aggregates of one thread. */
 typedef struct {
     uint32_t block, fnode;
-    uint32_t samples, running;
+    uint16_t samples, running;
 } ix_leaf;
 
 typedef struct {
     uint32_t block, fid;
-    uint32_t calls;
-    uint32_t pad;
-    uint64_t total_us, max_us;
+    uint32_t calls, total_us, max_us;
 } ix_calls;
 
 /* The open spans of one thread's current stack, by depth. */
 typedef struct {
     uint32_t depth, cap;
-    uint32_t *node;   /* fnode at each depth (the path from the root) */
-    uint64_t *start;  /* span start at each depth */
+    uint32_t *node;    /* fnode at each depth (the path from the root) */
+    uint64_t *start;   /* span start at each depth */
     uint64_t *r0, *w0; /* cumulative counts when the span opened */
-    uint8_t *unknown; /* opened by the first sample seen: start not known */
+    uint8_t *unknown;  /* opened by the first sample seen: start not known */
     uint64_t running, waiting; /* cumulative sample counts */
     uint64_t last_t;           /* time of the last sample */
     uint64_t first_known;      /* a first sample at or before this time is
@@ -117,7 +125,10 @@ typedef struct {
     int ended;
     uint32_t leaf_block, calls_block; /* blocks the caches are filling */
     ix_builder b;
-    ML_VEC(ix_span) levels[IX_LEVELS]; /* long spans, sorted by start */
+    ML_VEC(ix_kept)
+    levels[IX_HUGE_SHIFT]; /* long spans by length class,
+                             sorted by start */
+    ML_VEC(ix_span) huge;  /* spans of 2^IX_HUGE_SHIFT us and more */
     ML_VEC(ix_leaf) leaves;
     ML_VEC(ix_calls) calls;
     ix_leaf leaf_cache[IX_CACHE];
@@ -144,7 +155,11 @@ typedef struct {
 typedef struct {
     uint32_t name, unit; /* string ids */
     uint8_t cls;
-    ML_VEC(struct ix_value { uint64_t t; double v; }) values;
+    ML_VEC(struct ix_value {
+        uint64_t t;
+        double v;
+    })
+    values;
 } ix_series;
 
 typedef struct {
@@ -181,12 +196,12 @@ struct ml_index {
     int complete;
     int64_t exit_status;
 
-    ML_VEC(uint32_t) frame_fid;    /* by frame id */
-    ML_VEC(uint32_t) stack_fnode;  /* by stack id */
-    ML_VEC(ix_func) funcs;         /* by fid, [0] unused */
-    ML_VEC(ix_fnode) fnodes;       /* [0] the empty stack */
-    ML_VEC(uint64_t) fnode_samples; /* whole run, as leaf */
-    ML_VEC(uint64_t) fnode_running;
+    ML_VEC(uint32_t) frame_fid;     /* by frame id */
+    ML_VEC(uint32_t) stack_fnode;   /* by stack id */
+    ML_VEC(ix_func) funcs;          /* by fid, [0] unused */
+    ML_VEC(ix_fnode) fnodes;        /* [0] the empty stack */
+    ML_VEC(uint32_t) fnode_samples; /* whole run, as leaf (saturating) */
+    ML_VEC(uint32_t) fnode_running;
     ML_VEC(ix_pair) pairs; /* [0] unused */
     ml_map func_map, fnode_map, pair_map;
 
@@ -194,21 +209,41 @@ struct ml_index {
     ML_VEC(ix_series) series;    /* by series id - 1 */
     ML_VEC(ix_log) logs;         /* in time order */
     ML_VEC(char) log_text;
-    ML_VEC(ix_timed) timed;      /* in time order */
+    ML_VEC(ix_timed) timed; /* in time order */
     ML_VEC(ix_chunk) chunks;
     uint64_t samples;
     uint64_t bytes;
 };
 
-/* ---- shared by the index and the views ----------------------------------- */
+/* ---- shared by the index and the views -----------------------------------
+ */
+
+static inline uint64_t
+ix_kept_start(const ix_kept *k)
+{
+    return k->start_depth & ((UINT64_C(1) << 48) - 1);
+}
+
+static inline ix_span
+ix_kept_span(const ix_kept *k)
+{
+    ix_span s;
+    s.start = ix_kept_start(k);
+    s.end = s.start + k->dur;
+    s.fid = k->fid;
+    s.running = k->running;
+    s.waiting = k->waiting;
+    s.depth = (uint16_t)(k->start_depth >> 48);
+    s.pad = 0;
+    return s;
+}
 
 /* The builder of open spans: feeds one run of samples of a thread (count
  * samples from t0 to t_last with the same function stack), closing and
  * opening spans through emit. */
-void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread,
-                     uint64_t t0, uint64_t t_last, uint32_t count,
-                     uint32_t fnode, int running, ix_emit_fn emit,
-                     void *ctx);
+void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
+                     uint64_t t_last, uint32_t count, uint32_t fnode,
+                     int running, ix_emit_fn emit, void *ctx);
 void ix_builder_free(ix_builder *b);
 /* The end a span closed before a sample at t gets. */
 uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
@@ -216,8 +251,7 @@ uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
 /* Decodes again the chunks whose samples overlap [from, to] and calls fn
  * for every SAMPLES record of a thread in want (NULL: all) in that range,
  * in file order. 0 or an error. */
-typedef void (*ix_samples_fn)(void *ctx, const ml_record *rec,
-                              uint32_t fnode);
+typedef void (*ix_samples_fn)(void *ctx, const ml_record *rec, uint32_t fnode);
 int ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to,
                       ix_samples_fn fn, void *ctx);
 

@@ -19,7 +19,8 @@ ml_view_query_init(ml_view_query *q)
     q->limit = 200;
 }
 
-/* ---- windows -------------------------------------------------------------- */
+/* ---- windows --------------------------------------------------------------
+ */
 
 static uint64_t
 pow2_at_least(uint64_t v)
@@ -99,7 +100,8 @@ vw_margin(const ml_index *ix)
     return IX_LONG_US + 4 * ix->interval_us;
 }
 
-/* ---- functions table ---------------------------------------------------------- */
+/* ---- functions table
+ * ---------------------------------------------------------- */
 
 int
 vw_funcs_init(vw_funcs *f, const ml_index *ix)
@@ -155,16 +157,17 @@ vw_funcs_write(const ml_index *ix, ml_jsonw *w, const vw_funcs *f)
     ml_jsonw_obj_end(w);
 }
 
-/* ---- spans ------------------------------------------------------------------------ */
+/* ---- spans
+ * ------------------------------------------------------------------------ */
 
 /* First index in a (sorted by start) with start >= t. */
 static size_t
-lower_bound(const ix_span *a, size_t n, uint64_t t)
+lower_bound(const ix_kept *a, size_t n, uint64_t t)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].start < t) {
+        if (ix_kept_start(&a[mid]) < t) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -180,19 +183,26 @@ vw_long_spans(ml_index *ix, uint32_t thread, uint64_t from, uint64_t to,
     ix_thread *t = ix->threads.items[thread - 1];
     /* Level k holds lengths in [2^k, 2^(k+1)): from the level of min_len
      * up, filtering that first level by length. */
-    for (int k = 63 - __builtin_clzll(min_len | 1); k < IX_LEVELS; k++) {
-        const ix_span *a = t->levels[k].items;
+    for (int k = 63 - __builtin_clzll(min_len | 1); k < IX_HUGE_SHIFT; k++) {
+        const ix_kept *a = t->levels[k].items;
         size_t n = t->levels[k].len;
         if (n == 0) {
             continue;
         }
         /* Spans of this level are shorter than 2^(k+1). */
-        uint64_t span = UINT64_C(1) << (k + 1 < 63 ? k + 1 : 62);
+        uint64_t span = UINT64_C(1) << (k + 1);
         size_t i = lower_bound(a, n, from > span ? from - span : 0);
-        for (; i < n && a[i].start < to; i++) {
-            if (a[i].end > from && a[i].end - a[i].start >= min_len) {
-                fn(ctx, thread, &a[i], 0);
+        for (; i < n && ix_kept_start(&a[i]) < to; i++) {
+            ix_span s = ix_kept_span(&a[i]);
+            if (s.end > from && s.end - s.start >= min_len) {
+                fn(ctx, thread, &s, 0);
             }
+        }
+    }
+    for (size_t i = 0; i < t->huge.len; i++) {
+        const ix_span *s = &t->huge.items[i];
+        if (s->start < to && s->end > from && s->end - s->start >= min_len) {
+            fn(ctx, thread, s, 0);
         }
     }
     /* The spans still open at the last sample read. */
@@ -242,11 +252,10 @@ short_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     if (!c->builders[th].any) {
         c->builders[th].first_known = c->ix->threads.items[th - 1]->first_us;
     }
-    ix_builder_feed(c->ix, &c->builders[th], th, rec->time_us,
-                    rec->time_us + rec->u.samples.span_us,
-                    rec->u.samples.count, fnode,
-                    (rec->u.samples.state & ML_STATE_RUNNING) != 0,
-                    short_emit, c);
+    ix_builder_feed(
+        c->ix, &c->builders[th], th, rec->time_us,
+        rec->time_us + rec->u.samples.span_us, rec->u.samples.count, fnode,
+        (rec->u.samples.state & ML_STATE_RUNNING) != 0, short_emit, c);
 }
 
 int
@@ -266,7 +275,8 @@ vw_short_spans(ml_index *ix, const vw_window *win, uint64_t from, uint64_t to,
     return err;
 }
 
-/* ---- range aggregation ------------------------------------------------------------- */
+/* ---- range aggregation
+ * ------------------------------------------------------------- */
 
 static void
 range_call(vw_range *r, uint32_t fid, uint64_t dur)
@@ -415,8 +425,8 @@ vw_range_collect(ml_index *ix, const vw_window *win, vw_range *r)
         vw_range_free(r);
         return ML_ENOMEM;
     }
-    uint64_t blocks = ((win->to - 1) >> IX_BLOCK_SHIFT)
-                      - (win->from >> IX_BLOCK_SHIFT) + 1;
+    uint64_t blocks =
+        ((win->to - 1) >> IX_BLOCK_SHIFT) - (win->from >> IX_BLOCK_SHIFT) + 1;
     r->exact = blocks <= VW_EXACT_BLOCKS;
     r->from = win->from;
     r->to = win->to;
@@ -465,6 +475,27 @@ vw_inclusive(const ml_index *ix, const uint64_t *leaf)
         return NULL;
     }
     memcpy(inc, leaf, n * sizeof *inc);
+    return vw_inclusive_in_place(ix, inc);
+}
+
+uint64_t *
+vw_inclusive32(const ml_index *ix, const uint32_t *leaf)
+{
+    size_t n = ix->fnodes.len;
+    uint64_t *inc = malloc(n * sizeof *inc);
+    if (inc == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        inc[i] = leaf[i];
+    }
+    return vw_inclusive_in_place(ix, inc);
+}
+
+uint64_t *
+vw_inclusive_in_place(const ml_index *ix, uint64_t *inc)
+{
+    size_t n = ix->fnodes.len;
     /* Children are created after their parents. */
     for (size_t i = n; i-- > 1;) {
         inc[ix->fnodes.items[i].parent] += inc[i];

@@ -25,8 +25,7 @@ typedef struct {
 /* Resolves q's window (to == UINT64_MAX: the end; snap: widen to
  * multiples of the bucket) and thread list. ML_EINVAL for an unknown
  * thread or an empty window. */
-int vw_resolve(ml_index *ix, const ml_view_query *q, int snap,
-               vw_window *out);
+int vw_resolve(ml_index *ix, const ml_view_query *q, int snap, vw_window *out);
 void vw_window_free(vw_window *win);
 int vw_wants(const vw_window *win, uint32_t thread);
 
@@ -71,6 +70,9 @@ void vw_range_free(vw_range *r);
 /* Inclusive sample counts by fnode (each node's subtree) from leaf
  * counts: a new array, or NULL when out of memory. */
 uint64_t *vw_inclusive(const ml_index *ix, const uint64_t *leaf);
+uint64_t *vw_inclusive32(const ml_index *ix, const uint32_t *leaf);
+/* The same on counts already in inc (which it returns). */
+uint64_t *vw_inclusive_in_place(const ml_index *ix, uint64_t *inc);
 
 /* Calls fn for every long span of thread t (kept by the index) that
  * overlaps [from, to) and is at least min_len long, then for its open
