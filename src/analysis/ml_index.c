@@ -236,8 +236,8 @@ ix_builder_free(ix_builder *b)
 }
 
 /* Closes the spans at depths >= keep, ending at end. */
-static void
-close_spans(const ml_index *ix, ix_builder *b, uint32_t thread, uint32_t keep,
+void
+ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread, uint32_t keep,
             uint64_t end, ix_emit_fn emit, void *ctx)
 {
     while (b->depth > keep) {
@@ -278,7 +278,7 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
     if (b->any && t0 > b->last_t + 4 * ix->interval_us) {
         d = 0; /* after a gap everything starts again */
     }
-    close_spans(ix, b, thread, d, end, emit, ctx);
+    ix_builder_close(ix, b, thread, d, end, emit, ctx);
     x = fnode;
     for (uint32_t i = dn; i > d; i--) {
         b->node[i - 1] = x;
@@ -721,7 +721,7 @@ close_thread(ml_index *ix, uint32_t id)
 {
     ix_thread *t = ix->threads.items[id - 1];
     if (t->b.any) {
-        close_spans(ix, &t->b, id, 0, t->b.last_t + ix->interval_us,
+        ix_builder_close(ix, &t->b, id, 0, t->b.last_t + ix->interval_us,
                     index_emit, ix);
     }
 }

@@ -268,6 +268,16 @@ vw_short_spans(ml_index *ix, const vw_window *win, uint64_t from, uint64_t to,
         return ML_ENOMEM;
     }
     int err = ix_decode_samples(ix, from, to, short_samples, &c);
+    /* A thread the index closed (it ended, or the run did) has its last
+     * spans closed here too, once its last sample was decoded. */
+    for (uint32_t th = 1; err == 0 && th <= win->nthreads; th++) {
+        ix_builder *b = &c.builders[th];
+        const ix_thread *t = ix->threads.items[th - 1];
+        if (b->any && t->b.depth == 0 && b->last_t == t->last_us) {
+            ix_builder_close(ix, b, th, 0, b->last_t + ix->interval_us,
+                             short_emit, &c);
+        }
+    }
     for (uint32_t i = 0; i <= win->nthreads; i++) {
         ix_builder_free(&c.builders[i]);
     }
