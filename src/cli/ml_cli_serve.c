@@ -208,7 +208,7 @@ ml_cli_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    ml_http_options ho = {o.host, (uint16_t)o.port, 4, 512, 64};
+    ml_http_options ho = {o.host, (uint16_t)o.port, 4, 256, 64};
     ml_http *http;
     char why[256];
     if (ml_http_start(&ho, app, &http, why, sizeof why) < 0) {

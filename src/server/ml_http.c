@@ -19,7 +19,10 @@
  * URLs get 414 from libmicrohttpd itself). */
 #define CONNECTION_MEMORY (64u << 10)
 #define CONNECTION_TIMEOUT_S 30
-#define PER_IP_CONNECTIONS 64
+/* libmicrohttpd's own hard limits; below them, past max_connections open
+ * connections, requests are answered 503 instead of being dropped. */
+#define HARD_CONNECTIONS 2048
+#define PER_IP_CONNECTIONS 1024
 
 #define CSP                                                                   \
     "default-src 'self'; script-src 'self'; style-src 'self'; "               \
@@ -30,9 +33,23 @@
 struct ml_http {
     struct MHD_Daemon *d;
     ml_app *app;
-    unsigned max_inflight;
-    atomic_uint inflight;
+    unsigned max_inflight, max_connections;
+    atomic_uint inflight, connections;
 };
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    (void)socket_context;
+    ml_http *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&h->connections, 1);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&h->connections, 1);
+    }
+}
 
 typedef struct {
     ml_app_param params[ML_APP_MAX_PARAMS];
@@ -122,7 +139,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     }
     unsigned n = atomic_fetch_add(&h->inflight, 1);
     enum MHD_Result ok;
-    if (n >= h->max_inflight) {
+    if (n >= h->max_inflight
+        || atomic_load(&h->connections) > h->max_connections) {
         ok = queue_error(conn, 503, "{\"error\": \"busy, retry later\"}");
         atomic_fetch_sub(&h->inflight, 1);
         return ok;
@@ -195,14 +213,17 @@ ml_http_start(const ml_http_options *o, ml_app *app, ml_http **out, char *why,
     }
     h->app = app;
     h->max_inflight = o->max_inflight ? o->max_inflight : 64;
+    h->max_connections = o->max_connections ? o->max_connections : 512;
     atomic_init(&h->inflight, 0);
+    atomic_init(&h->connections, 0);
     errno = 0;
     h->d = MHD_start_daemon(
         flags, o->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(o->threads ? o->threads : 4), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(o->max_connections ? o->max_connections : 512),
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTIONS,
+        (unsigned)HARD_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, h,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_END);

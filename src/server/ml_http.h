@@ -15,7 +15,7 @@ typedef struct {
     const char *host; /* an IPv4 or IPv6 address */
     uint16_t port;    /* 0: any free port */
     unsigned threads; /* worker threads */
-    unsigned max_connections;
+    unsigned max_connections; /* open; past this requests get 503 */
     unsigned max_inflight; /* more requests at once get 503 */
 } ml_http_options;
 
