@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan pytest pythons (default: all).
+# the exit status 1. Stages: format unit asan pytest server pythons walker
+# (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,13 @@ stage_pytest()
     pytest_in "$VENV/bin/python"
 }
 
+# The real `microlog serve` on 127.0.0.1 driven through its API
+# (tests/server); once, from .venv: the server is C, not per-Python.
+stage_server()
+{
+    "$VENV/bin/python" -m pytest -q tests/server
+}
+
 # One venv per CPython version found under pyenv, package installed there.
 stage_python_version()
 {
@@ -105,7 +113,7 @@ stage_walker()
 }
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons walker)
+[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest server pythons walker)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -113,6 +121,7 @@ for stage in "${stages[@]}"; do
     unit) run_stage "ctest $BUILD" stage_unit ;;
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
+    server) run_stage "server API tests" stage_server ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     pythons)
         for v in $PY_VERSIONS; do
