@@ -44,6 +44,7 @@ ml_anomaly_fit(double *d, size_t n, double interval, ml_anomaly_rule *out)
     out->mad = mad;
     if (n >= ML_ANOMALY_MIN_CALLS) {
         double a = med + 3 * 1.4826 * mad, b = med + 2 * interval;
-        out->threshold = a > b ? a : b;
+        double c = 1.5 * med;
+        out->threshold = a > b ? (a > c ? a : c) : (b > c ? b : c);
     }
 }

@@ -237,8 +237,8 @@ ix_builder_free(ix_builder *b)
 
 /* Closes the spans at depths >= keep, ending at end. */
 void
-ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread, uint32_t keep,
-            uint64_t end, ix_emit_fn emit, void *ctx)
+ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
+                 uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx)
 {
     while (b->depth > keep) {
         uint32_t d = --b->depth;
@@ -722,7 +722,7 @@ close_thread(ml_index *ix, uint32_t id)
     ix_thread *t = ix->threads.items[id - 1];
     if (t->b.any) {
         ix_builder_close(ix, &t->b, id, 0, t->b.last_t + ix->interval_us,
-                    index_emit, ix);
+                         index_emit, ix);
     }
 }
 

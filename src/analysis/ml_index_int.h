@@ -247,8 +247,7 @@ void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
 void ix_builder_free(ix_builder *b);
 /* Closes the open spans at depths >= keep, ending at end. */
 void ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
-                      uint32_t keep, uint64_t end, ix_emit_fn emit,
-                      void *ctx);
+                      uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx);
 /* The end a span closed before a sample at t gets. */
 uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
 

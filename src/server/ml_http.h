@@ -12,11 +12,11 @@
 typedef struct ml_http ml_http;
 
 typedef struct {
-    const char *host; /* an IPv4 or IPv6 address */
-    uint16_t port;    /* 0: any free port */
-    unsigned threads; /* worker threads */
+    const char *host;         /* an IPv4 or IPv6 address */
+    uint16_t port;            /* 0: any free port */
+    unsigned threads;         /* worker threads */
     unsigned max_connections; /* open; past this requests get 503 */
-    unsigned max_inflight; /* more requests at once get 503 */
+    unsigned max_inflight;    /* more requests at once get 503 */
 } ml_http_options;
 
 /* Starts serving app (which must outlive the server). 0, or ML_EINVAL (a

@@ -61,13 +61,13 @@ write_recording(const char *path, int cut)
         if (k % 100 == 0) {
             ml_value v = {ML_TAG_F64, {.f = (double)(k % 37)}};
             ml_writer_value(w, series, k * 1000, &v);
-            ml_log l = {k * 1000, th[0], 20 + (uint32_t)(k % 3) * 10,
-                        ML_LOG_LOGGING, stack,
-                        {(const uint8_t *)"step **done**", 13}};
+            ml_log l = {
+                k * 1000,       th[0], 20 + (uint32_t)(k % 3) * 10,
+                ML_LOG_LOGGING, stack, {(const uint8_t *)"step **done**", 13}};
             ml_writer_log(w, &l);
-            ml_span sp = {k + 1,       0,    th[1], k * 1000, 1000000 + k,
-                          500000,      -3,   s[1],  s[3],     20,
-                          {NULL, 0},   {NULL, 0}};
+            ml_span sp = {k + 1,       0,      th[1],     k * 1000,
+                          1000000 + k, 500000, -3,        s[1],
+                          s[3],        20,     {NULL, 0}, {NULL, 0}};
             ml_writer_span(w, &sp);
         }
         if (k % 1000 == 999) {
@@ -152,8 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ml_app_response res;
     ml_app_handle(apps[data[0] & 1], &req, &res);
     CHECK(res.status >= 200 && res.status < 600);
-    if (res.content_type && strncmp(res.content_type, "application/json", 16)
-                                == 0) {
+    if (res.content_type
+        && strncmp(res.content_type, "application/json", 16) == 0) {
         json_error_t e;
         json_t *j = json_loadb(res.body, res.len, 0, &e);
         CHECK(j != NULL || res.len == 0);

@@ -24,7 +24,8 @@
 #include "core/ml_error.h"
 #include "format/ml_writer.h"
 
-/* ---- anomaly rule ---------------------------------------------------------- */
+/* ---- anomaly rule ----------------------------------------------------------
+ */
 
 static void
 test_anomaly_rule(void **state)
@@ -44,13 +45,22 @@ test_anomaly_rule(void **state)
     /* Sampling jitter: a spread of zero must not make the next interval
      * an anomaly; two intervals above the median is the floor. */
     for (int i = 0; i < 10; i++) {
-        d[i] = 5000;
+        d[i] = 1000;
     }
     ml_anomaly_fit(d, 10, 1000, &r);
     assert_true(r.mad == 0);
-    assert_false(ml_anomaly_is(&r, 6000));
-    assert_false(ml_anomaly_is(&r, 7000));
-    assert_true(ml_anomaly_is(&r, 7001));
+    assert_false(ml_anomaly_is(&r, 2000));
+    assert_false(ml_anomaly_is(&r, 3000));
+    assert_true(ml_anomaly_is(&r, 3001));
+    /* A regular function (MAD 0) and a fine interval: 1.5x the median is
+     * the floor, so 4% slower is not an anomaly. */
+    for (int i = 0; i < 10; i++) {
+        d[i] = 10000;
+    }
+    ml_anomaly_fit(d, 10, 1, &r);
+    assert_false(ml_anomaly_is(&r, 10400));
+    assert_false(ml_anomaly_is(&r, 15000));
+    assert_true(ml_anomaly_is(&r, 15001));
     /* Fewer than five calls: nothing is anomalous. */
     double few[4] = {1, 1, 1, 1000};
     ml_anomaly_fit(few, 4, 1, &r);
@@ -64,11 +74,12 @@ test_anomaly_rule(void **state)
     d[12] = 200;
     d[13] = 100000;
     ml_anomaly_fit(d, 14, 1, &r);
-    assert_true(ml_anomaly_is(&r, 200));
+    assert_true(ml_anomaly_is(&r, 200)); /* 2x the median */
     assert_true(ml_anomaly_is(&r, 100000));
 }
 
-/* ---- names --------------------------------------------------------------------- */
+/* ---- names
+ * --------------------------------------------------------------------- */
 
 static void
 check_module(const char *file, const char *want)
@@ -106,7 +117,8 @@ test_names(void **state)
     check_class(".x", "");
 }
 
-/* ---- JSON writer ------------------------------------------------------------- */
+/* ---- JSON writer
+ * ------------------------------------------------------------- */
 
 static void
 test_jsonw(void **state)
@@ -149,7 +161,8 @@ test_jsonw(void **state)
     ml_jsonw_free(&w);
 }
 
-/* ---- views over a known recording -------------------------------------------- */
+/* ---- views over a known recording
+ * -------------------------------------------- */
 
 /* Thread 1: 30 samples at 1 ms under main: f for 10, g for 10, f for 10
  * (running, waiting, running); then END at 30 ms. Thread 2: 5 samples of
@@ -191,8 +204,9 @@ known_recording(void)
         }
     }
     const char *text = "hello *world*";
-    ml_log l = {12000, th1, 30, ML_LOG_STDOUT, st_g,
-                {(const uint8_t *)text, (uint32_t)strlen(text)}};
+    ml_log l = {12000, th1,
+                30,    ML_LOG_STDOUT,
+                st_g,  {(const uint8_t *)text, (uint32_t)strlen(text)}};
     ml_writer_log(w, &l);
     ml_writer_end(w, 30000, 0);
     assert_int_equal(ml_writer_close(w), 0);
@@ -219,8 +233,7 @@ static void
 expect_spans(json_t *tl, size_t thread_index, const char *want)
 {
     json_t *spans = json_object_get(
-        json_array_get(json_object_get(tl, "threads"), thread_index),
-        "spans");
+        json_array_get(json_object_get(tl, "threads"), thread_index), "spans");
     char got[512] = "";
     size_t i;
     json_t *s;
@@ -243,8 +256,7 @@ function_row(json_t *fns, const char *name)
     json_t *f;
     json_array_foreach(json_object_get(fns, "functions"), i, f)
     {
-        if (strcmp(json_string_value(json_object_get(f, "name")), name)
-            == 0) {
+        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0) {
             return f;
         }
     }
@@ -292,13 +304,12 @@ test_views(void **state)
     assert_int_equal(json_integer_value(json_object_get(f, "calls")), 2);
     assert_int_equal(json_integer_value(json_object_get(f, "self_samples")),
                      20);
-    assert_int_equal(json_integer_value(json_object_get(f, "max_us")),
-                     10000);
+    assert_int_equal(json_integer_value(json_object_get(f, "max_us")), 10000);
     json_t *m = function_row(fns, "main");
     assert_int_equal(json_integer_value(json_object_get(m, "total_samples")),
                      30);
-    assert_int_equal(
-        json_integer_value(json_object_get(m, "running_samples")), 20);
+    assert_int_equal(json_integer_value(json_object_get(m, "running_samples")),
+                     20);
     json_t *g = function_row(fns, "Worker.g");
     assert_string_equal(json_string_value(json_object_get(g, "class")),
                         "Worker");
@@ -325,10 +336,9 @@ test_views(void **state)
     json_t *sp = view(ix, ml_view_span, &q);
     assert_int_equal(json_integer_value(json_object_get(sp, "start_us")),
                      20000);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(sp, "caller"),
-                                          "name")),
-        "main");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(sp, "caller"), "name")),
+                        "main");
     assert_int_equal(json_integer_value(json_object_get(
                          json_object_get(sp, "similar"), "count")),
                      2);
