@@ -9,6 +9,7 @@
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
 #                   new inputs in tests/fuzz/corpus)
 #   make bench      the sampler benchmark (BENCH_REPS=5), bench/RESULTS.md
+#   make bench-server  the server on an hour-long recording, same file
 #   make format     clang-format -i every C file; format-check only checks
 #   make clean
 
@@ -45,7 +46,7 @@ pyenv_python = $(lastword $(sort \
 	$(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python3)))
 
 .PHONY: all deps venv build asan test format format-check demo fuzz bench \
-	clean
+	bench-server clean
 
 all: deps venv build
 
@@ -108,6 +109,11 @@ fuzz: | deps
 BENCH_REPS ?= 5
 bench: all
 	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
+
+# `microlog serve` on a generated hour-long recording; its section of
+# bench/RESULTS.md. Not part of `make test`.
+bench-server: all
+	$(VENV)/bin/python bench/server_bench.py
 
 # Side by side with other profilers (peers in build/compare-venv*),
 # bench/COMPARISON.md. Not part of `make test`.

@@ -848,6 +848,41 @@ ml_index_update(ml_index *ix)
     return got;
 }
 
+/* Gives back the room arrays grew into: after the first pass most will
+ * not grow again (a live run's regrow as they need). */
+#define SHRINK(v)                                                             \
+    do {                                                                      \
+        if ((v).cap > (v).len && (v).len > 0) {                               \
+            void *p_ = realloc((v).items, (v).len * sizeof *(v).items);       \
+            if (p_ != NULL) {                                                 \
+                (v).items = p_;                                               \
+                (v).cap = (v).len;                                            \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
+static void
+shrink(ml_index *ix)
+{
+    for (size_t i = 0; i < ix->threads.len; i++) {
+        ix_thread *t = ix->threads.items[i];
+        for (int k = 0; k < IX_HUGE_SHIFT; k++) {
+            SHRINK(t->levels[k]);
+        }
+        SHRINK(t->leaves);
+        SHRINK(t->calls);
+    }
+    SHRINK(ix->fnodes);
+    SHRINK(ix->fnode_samples);
+    SHRINK(ix->fnode_running);
+    SHRINK(ix->stack_fnode);
+    SHRINK(ix->frame_fid);
+    SHRINK(ix->logs);
+    SHRINK(ix->log_text);
+    SHRINK(ix->timed);
+    SHRINK(ix->chunks);
+}
+
 int
 ml_index_open(const char *path, ml_index **out)
 {
@@ -885,6 +920,7 @@ ml_index_open(const char *path, ml_index **out)
         ml_index_free(ix);
         return err;
     }
+    shrink(ix);
     *out = ix;
     return ML_OK;
 }

@@ -348,9 +348,9 @@ range_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     }
     uint64_t n = samples_inside(rec->time_us, rec->u.samples.span_us,
                                 rec->u.samples.count, c->r->from, c->r->to);
-    c->r->samples[fnode] += n;
+    c->r->samples[fnode] += (uint32_t)n;
     if (rec->u.samples.state & ML_STATE_RUNNING) {
-        c->r->running[fnode] += n;
+        c->r->running[fnode] += (uint32_t)n;
     }
     c->r->total_samples += n;
 }
@@ -476,39 +476,23 @@ vw_range_free(vw_range *r)
     memset(r, 0, sizeof *r);
 }
 
-uint64_t *
-vw_inclusive(const ml_index *ix, const uint64_t *leaf)
+void
+vw_inclusive_in_place(const ml_index *ix, uint32_t *inc)
 {
-    size_t n = ix->fnodes.len;
-    uint64_t *inc = malloc(n * sizeof *inc);
-    if (inc == NULL) {
-        return NULL;
-    }
-    memcpy(inc, leaf, n * sizeof *inc);
-    return vw_inclusive_in_place(ix, inc);
-}
-
-uint64_t *
-vw_inclusive32(const ml_index *ix, const uint32_t *leaf)
-{
-    size_t n = ix->fnodes.len;
-    uint64_t *inc = malloc(n * sizeof *inc);
-    if (inc == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        inc[i] = leaf[i];
-    }
-    return vw_inclusive_in_place(ix, inc);
-}
-
-uint64_t *
-vw_inclusive_in_place(const ml_index *ix, uint64_t *inc)
-{
-    size_t n = ix->fnodes.len;
     /* Children are created after their parents. */
-    for (size_t i = n; i-- > 1;) {
+    for (size_t i = ix->fnodes.len; i-- > 1;) {
         inc[ix->fnodes.items[i].parent] += inc[i];
+    }
+}
+
+uint32_t *
+vw_inclusive(const ml_index *ix, const uint32_t *leaf)
+{
+    size_t n = ix->fnodes.len;
+    uint32_t *inc = malloc(n * sizeof *inc);
+    if (inc != NULL) {
+        memcpy(inc, leaf, n * sizeof *inc);
+        vw_inclusive_in_place(ix, inc);
     }
     return inc;
 }

@@ -13,7 +13,7 @@
 
 /* Windows of at most this many blocks are aggregated exactly (decoding
  * their chunks); longer ones are widened to whole blocks. */
-#define VW_EXACT_BLOCKS 32
+#define VW_EXACT_BLOCKS 8
 
 typedef struct {
     uint64_t from, to; /* to > from */
@@ -58,7 +58,7 @@ void vw_funcs_write(const ml_index *ix, ml_jsonw *w, const vw_funcs *f);
 typedef struct {
     uint64_t from, to; /* the window actually aggregated */
     int exact;
-    uint64_t *samples, *running; /* by fnode, as the innermost stack */
+    uint32_t *samples, *running; /* by fnode, as the innermost stack */
     uint64_t *calls, *calls_us, *calls_max; /* by fid, calls starting in
                                                the window */
     uint64_t total_samples;
@@ -67,12 +67,11 @@ typedef struct {
 int vw_range_collect(ml_index *ix, const vw_window *win, vw_range *out);
 void vw_range_free(vw_range *r);
 
-/* Inclusive sample counts by fnode (each node's subtree) from leaf
- * counts: a new array, or NULL when out of memory. */
-uint64_t *vw_inclusive(const ml_index *ix, const uint64_t *leaf);
-uint64_t *vw_inclusive32(const ml_index *ix, const uint32_t *leaf);
-/* The same on counts already in inc (which it returns). */
-uint64_t *vw_inclusive_in_place(const ml_index *ix, uint64_t *inc);
+/* Turns leaf counts by fnode into inclusive ones (each node's subtree),
+ * in place. */
+void vw_inclusive_in_place(const ml_index *ix, uint32_t *counts);
+/* The same into a new array (NULL when out of memory). */
+uint32_t *vw_inclusive(const ml_index *ix, const uint32_t *leaf);
 
 /* Calls fn for every long span of thread t (kept by the index) that
  * overlaps [from, to) and is at least min_len long, then for its open

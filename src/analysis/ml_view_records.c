@@ -288,7 +288,7 @@ ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
 static int
 search_functions(ml_index *ix, ml_regex *re, ml_jsonw *w, int *truncated)
 {
-    uint64_t *inc = vw_inclusive32(ix, ix->fnode_samples.items);
+    uint32_t *inc = vw_inclusive(ix, ix->fnode_samples.items);
     uint64_t *total = calloc(ix->funcs.len, sizeof *total);
     if (inc == NULL || total == NULL) {
         free(inc);

@@ -40,29 +40,27 @@ by_total(const void *a, const void *b)
 /* Rows by fid from a range: self from the innermost counts, total from
  * the subtree counts of each function's outermost occurrences. */
 static fn_row *
-function_rows(const ml_index *ix, const vw_range *r, size_t *nrows)
+function_rows(const ml_index *ix, vw_range *r, size_t *nrows)
 {
-    uint64_t *inc = vw_inclusive(ix, r->samples);
-    uint64_t *incr = vw_inclusive(ix, r->running);
     fn_row *rows = calloc(ix->funcs.len, sizeof *rows);
-    if (inc == NULL || incr == NULL || rows == NULL) {
-        free(inc);
-        free(incr);
-        free(rows);
+    if (rows == NULL) {
         return NULL;
     }
     for (size_t i = 1; i < ix->fnodes.len; i++) {
-        const ix_fnode *n = &ix->fnodes.items[i];
-        fn_row *row = &rows[n->fid];
+        fn_row *row = &rows[ix->fnodes.items[i].fid];
         row->self += r->samples[i];
         row->self_running += r->running[i];
+    }
+    /* The leaf counts become subtree counts (the range is not used after). */
+    vw_inclusive_in_place(ix, r->samples);
+    vw_inclusive_in_place(ix, r->running);
+    for (size_t i = 1; i < ix->fnodes.len; i++) {
+        const ix_fnode *n = &ix->fnodes.items[i];
         if (n->outermost) {
-            row->total += inc[i];
-            row->running += incr[i];
+            rows[n->fid].total += r->samples[i];
+            rows[n->fid].running += r->running[i];
         }
     }
-    free(inc);
-    free(incr);
     size_t k = 0;
     for (size_t f = 1; f < ix->funcs.len; f++) {
         if (rows[f].total > 0 || r->calls[f] > 0) {
@@ -272,14 +270,14 @@ ml_view_flamegraph(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
         return err;
     }
     size_t nn = ix->fnodes.len;
-    uint64_t *inc = vw_inclusive(ix, r.samples);
-    uint64_t *incr = vw_inclusive(ix, r.running);
+    uint32_t *inc = r.samples, *incr = r.running;
+    vw_inclusive_in_place(ix, inc);
+    vw_inclusive_in_place(ix, incr);
     tree_link *links = calloc(nn, sizeof *links);
     uint32_t *stack = malloc(nn * sizeof *stack);
     int32_t *out_index = malloc(nn * sizeof *out_index);
     vw_funcs funcs = {NULL, 0};
-    if (!inc || !incr || !links || !stack || !out_index
-        || vw_funcs_init(&funcs, ix) < 0) {
+    if (!links || !stack || !out_index || vw_funcs_init(&funcs, ix) < 0) {
         err = ML_ENOMEM;
         goto done;
     }
@@ -336,8 +334,6 @@ ml_view_flamegraph(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     ml_jsonw_obj_end(w);
     err = ml_jsonw_error(w);
 done:
-    free(inc);
-    free(incr);
     free(links);
     free(stack);
     free(out_index);
@@ -462,7 +458,7 @@ graph_free(cg_graph *g)
 
 /* Builds the graph from whole-run counts; fold: modules only. */
 static int
-build_graph(cg_graph *g, const ml_index *ix, const uint64_t *inc, int fold)
+build_graph(cg_graph *g, const ml_index *ix, const uint32_t *inc, int fold)
 {
     memset(g, 0, sizeof *g);
     ml_map_init(&g->node_map);
@@ -496,7 +492,7 @@ int
 ml_view_callgraph(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
 {
     (void)q;
-    uint64_t *inc = vw_inclusive32(ix, ix->fnode_samples.items);
+    uint32_t *inc = vw_inclusive(ix, ix->fnode_samples.items);
     if (inc == NULL) {
         return ML_ENOMEM;
     }
