@@ -216,7 +216,14 @@ def forget_inherited() -> None:
     _active = None
     atexit.unregister(_stop_at_exit)
     for component in reversed(_components):
-        component.forget()
+        forget = getattr(component, "forget", None)
+        if forget is None:
+            continue  # it holds nothing the child could notice
+        try:
+            forget()
+        except Exception as e:  # the child must run on regardless
+            sys.stderr.write(f"microlog: {type(component).__name__}: "
+                             f"{e}\n")
 
 
 os.register_at_fork(after_in_child=forget_inherited)

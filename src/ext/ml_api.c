@@ -46,7 +46,9 @@ static void
 after_fork_child(void)
 {
     if (active != NULL) {
-        ml_events_detach();
+        /* Nothing here may call into Python: the interpreter is not yet
+         * ready in the child (PyOS_AfterFork_Child runs after us). */
+        ml_events_forget_fork();
         ml_recorder_after_fork_parent(active); /* this thread holds it */
         ml_recorder_abandon(active);
         active = NULL;

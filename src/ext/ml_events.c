@@ -12,10 +12,22 @@
 /* The running recording and its stack interner. Protected by the GIL. */
 static ml_recorder *current;
 static ml_pystack *stacks;
+/* A forked child's copy of the parent's interner: it holds references to
+ * Python objects, which the fork handler must not release; freed at the
+ * next attach or detach, with the GIL. */
+static ml_pystack *orphan;
+
+static void
+free_orphan(void)
+{
+    ml_pystack_free(orphan);
+    orphan = NULL;
+}
 
 void
 ml_events_attach(ml_recorder *r)
 {
+    free_orphan();
     current = r;
     if (stacks == NULL && ml_pystack_new(&stacks) < 0) {
         stacks = NULL; /* events then carry no stacks */
@@ -25,9 +37,20 @@ ml_events_attach(ml_recorder *r)
 void
 ml_events_detach(void)
 {
+    free_orphan();
     current = NULL;
     ml_pystack_free(stacks);
     stacks = NULL;
+}
+
+void
+ml_events_forget_fork(void)
+{
+    current = NULL;
+    if (stacks != NULL) {
+        orphan = stacks;
+        stacks = NULL;
+    }
 }
 
 int

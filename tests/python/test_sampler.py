@@ -212,6 +212,49 @@ def test_fork_child_runs_and_parent_keeps_recording(runner):
     assert len(runner.recordings("t")) == 2
 
 
+def test_forked_child_runs_like_an_unprofiled_child(runner):
+    # The child of a bare os.fork() must see no trace of the parent's
+    # recording: nothing on its stderr (it once printed an AttributeError
+    # from Metrics), the program's own streams and logging, no recorder.
+    summary, out = record(runner, """
+        import logging, os, sys, threading, time
+        logging.basicConfig(level=logging.INFO)
+        stdout_before = type(sys.stdout)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            import microlog
+            from microlog import _microlog
+            facts = [
+                microlog.is_running(), _microlog.is_running(),
+                type(sys.stdout).__name__, type(sys.stderr).__name__,
+                logging.Logger.handle.__module__,
+                logging.Logger.isEnabledFor.__module__,
+            ]
+            t = threading.Thread(target=lambda: print("child thread"))
+            t.start(); t.join()
+            logging.getLogger("x").info("child log")
+            os.write(w, repr(facts).encode())
+            sys.stdout.flush()
+            os._exit(7)
+        os.close(w)
+        _, status = os.waitpid(pid, 0)
+        facts = os.read(r, 4096).decode()
+        print(facts)
+        print(os.WEXITSTATUS(status))
+    """)
+    lines = out.stdout.decode().splitlines()
+    assert lines[0] == "child thread", lines
+    facts = eval(lines[1])
+    assert facts[:2] == [False, False], facts
+    assert "Captured" not in facts[2] and "Captured" not in facts[3], facts
+    assert facts[4:] == ["logging", "logging"], facts
+    assert lines[2] == "7"
+    # The child's only output on stderr is the program's own log line.
+    assert out.stderr.decode() == "INFO:x:child log\n", out.stderr.decode()
+    assert summary["complete"] is True
+
+
 def test_signals_reach_the_program(runner):
     summary, out = record(runner, """
         import signal, time
