@@ -194,9 +194,13 @@ def stop(exit_status: int = 0):
     if active is None:
         return None
     atexit.unregister(_stop_at_exit)
-    if _microlog.is_running():  # not in a forked child
-        _stop_components(exit_status)
-    figures = _microlog.stop(exit_status)
+    try:
+        if _microlog.is_running():  # not in a forked child
+            _stop_components(exit_status)
+    finally:
+        # Whatever a component raised (KeyboardInterrupt, SystemExit), the
+        # C threads stop now, before the interpreter can be torn down.
+        figures = _microlog.stop(exit_status)
     if figures is None:  # a forked child: the parent owns the recording
         return None
     rec = Recording(active.path, active.label, figures,

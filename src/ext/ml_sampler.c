@@ -50,6 +50,7 @@ struct ml_sampler {
     int fallback;
     ml_pywalk *walk;
     ml_pyfallback *fb;
+    PyThreadState *tstate; /* fallback: the sampler thread's, for its life */
     ml_codesource codes;
     ml_stackmap *stacks;
 
@@ -310,9 +311,8 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
 static void
 tick(ml_sampler *s, uint64_t now_ns)
 {
-    PyGILState_STATE gil = 0;
     if (s->fallback) {
-        gil = PyGILState_Ensure();
+        PyEval_RestoreThread(s->tstate);
     }
     int n = read_stacks(s);
     if (n >= 0) {
@@ -321,7 +321,7 @@ tick(ml_sampler *s, uint64_t now_ns)
         ml_sink_unlock(s->sink);
     }
     if (s->fallback) {
-        PyGILState_Release(gil);
+        PyEval_SaveThread();
     }
 }
 
@@ -335,6 +335,13 @@ run(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     /* Wake-ups within a microsecond of the deadline, not the default 50. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    PyGILState_STATE gil = PyGILState_UNLOCKED;
+    if (s->fallback) {
+        /* One thread state for the sampler's life, made by this thread
+         * (so it carries this thread's ids), not one per tick. */
+        gil = PyGILState_Ensure();
+        s->tstate = PyEval_SaveThread();
+    }
     uint64_t deadline = ml_clock_mono_ns();
     while (!ml_wake_stopped(&s->wake)) {
         uint64_t now = ml_clock_mono_ns();
@@ -353,6 +360,13 @@ run(void *arg)
         ml_wake_sleep_until(&s->wake, deadline);
     }
     s->stats.cpu_ns = ml_clock_thread_cpu_ns();
+    if (s->fallback) {
+        /* The recording stops before the interpreter is torn down (an
+         * atexit handler), so the GIL can still be had here. */
+        PyEval_RestoreThread(s->tstate);
+        PyGILState_Release(gil);
+        s->tstate = NULL;
+    }
     return NULL;
 }
 

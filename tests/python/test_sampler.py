@@ -269,3 +269,74 @@ def test_signals_reach_the_program(runner):
     """)
     assert out.stdout == b"True\n"
     assert summary["samples"] > 300
+
+
+# Threads that start and end all the time, finalizers that allocate and
+# print (run by the collector at any allocation, even one the sampler
+# makes), and forks, at 1 kHz. The fallback sampler once died with SIGSEGV
+# walking a thread state freed under it. MICROLOG_STRESS_SECONDS runs it
+# longer (minutes, under ASan: see docs/SAMPLER.md).
+STRESS = """
+    import gc, os, sys, threading, time
+    seconds = float(os.environ.get("MICROLOG_STRESS_SECONDS", "2"))
+    class Noisy:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+        def __del__(self):
+            [str(i) for i in range(50)]
+            print("del")
+    def short():
+        for _ in range(20):
+            Noisy()
+        sum(range(500))
+    gc.set_threshold(50, 5, 5)
+    end = time.perf_counter() + seconds
+    n = forks = 0
+    while time.perf_counter() < end:
+        batch = [threading.Thread(target=short) for _ in range(8)]
+        for t in batch: t.start()
+        for t in batch: t.join()
+        n += len(batch)
+        if n % 400 == 0:
+            pid = os.fork()
+            if pid == 0:
+                short()
+                os._exit(0)
+            os.waitpid(pid, 0)
+            forks += 1
+    print("threads", n, "forks", forks)
+"""
+
+
+@pytest.mark.parametrize("sampler", ["fallback", "auto"])
+def test_thread_churn_with_finalizers_and_forks(runner, sampler):
+    summary, out = record(runner, STRESS, MICROLOG_SAMPLER=sampler)
+    [last] = [line.split() for line in out.stdout.decode().splitlines()
+              if line.startswith("threads")]
+    assert last[0] == "threads" and int(last[1]) > 100, last
+    assert int(last[3]) >= 1, last
+    assert out.stderr == b"", out.stderr.decode()
+    assert summary["complete"] is True
+    assert len(summary["threads"]) > 50
+
+
+def test_stop_reaches_the_recorder_whatever_a_component_raises(runner):
+    script = runner.script("p.py", """
+        import microlog
+        from microlog import _microlog, _recording
+        class Interrupting:
+            def start(self, config): pass
+            def stop(self, exit_status): raise KeyboardInterrupt
+        _recording.register(Interrupting())
+        microlog.start("kbd")
+        sum(range(100000))
+        try:
+            microlog.stop()
+        except KeyboardInterrupt:
+            print("interrupted", _microlog.is_running())
+    """)
+    out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout == b"interrupted False\n"
+    summary = runner.show(runner.only_recording("kbd"))
+    assert summary["complete"] is True
