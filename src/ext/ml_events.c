@@ -94,7 +94,7 @@ int
 ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
               PyFrameObject *frame)
 {
-    if (current == NULL) {
+    if (current == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);
@@ -115,7 +115,7 @@ ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
 int
 ml_events_span(PyCodeObject *code, ml_span *span)
 {
-    if (current == NULL) {
+    if (current == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);

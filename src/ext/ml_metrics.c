@@ -51,6 +51,9 @@ running_sink(void)
         return NULL;
     }
     ml_sink *sink = ml_recorder_sink(r);
+    if (sink->failed) {
+        return NULL; /* the file cannot be written: as if not recording */
+    }
     if (metric_ids.owner != r || metric_ids.t0_ns != sink->t0_ns) {
         memset(&metric_ids, 0, sizeof metric_ids);
         metric_ids.owner = r;
@@ -65,9 +68,15 @@ is_metric(uint32_t id)
     return id < ML_MAX_SERIES && (metric_ids.defined[id / 8] >> (id % 8)) & 1;
 }
 
+/* A failure to write the file was reported once on stderr and stopped the
+ * recording (ml_sink_check): the caller goes on as if not recording. */
 static PyObject *
 raise_write(int err)
 {
+    ml_recorder *r = ml_events_recorder();
+    if (r != NULL && ml_recorder_sink(r)->failed) {
+        Py_RETURN_NONE;
+    }
     return PyErr_Format(PyExc_OSError, "microlog: could not write: %s",
                         ml_strerror(err));
 }

@@ -158,10 +158,8 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sink_check(&r->sink, ml_writer_end(w, end_us, exit_status));
     ml_sink_unlock(&r->sink);
     int err;
-    Py_BEGIN_ALLOW_THREADS err = ml_writer_flush(w);
-    Py_END_ALLOW_THREADS res->bytes = ml_writer_bytes(w);
-    err = ml_sink_close(&r->sink);
-    res->error = err;
+    Py_BEGIN_ALLOW_THREADS err = ml_sink_close(&r->sink, &res->bytes);
+    Py_END_ALLOW_THREADS res->error = err;
     ml_status_free(r->status);
     ml_sampler_free(r->sampler);
     free(r);

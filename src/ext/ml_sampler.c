@@ -292,18 +292,21 @@ static int
 record_round(ml_sampler *s, int n, uint64_t now_ns)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, now_ns);
-    int err = 0;
+    int first = 0;
     s->round++;
-    for (int i = 0; i < n && err == 0; i++) {
-        err = record_thread(s, i, t_us);
+    /* A thread that cannot be recorded (a limit reached) costs its own
+     * sample, not the others', nor the flush. */
+    for (int i = 0; i < n; i++) {
+        int err = record_thread(s, i, t_us);
+        if (err < 0 && first == 0) {
+            first = ml_sink_check(s->sink, err);
+        }
     }
-    if (err == 0) {
-        err = end_missing(s, t_us, 0);
+    int err = end_missing(s, t_us, 0);
+    if (err < 0 && first == 0) {
+        first = ml_sink_check(s->sink, err);
     }
-    if (err == 0) {
-        err = ml_writer_tick(s->sink->writer, now_ns);
-    }
-    return ml_sink_check(s->sink, err);
+    return first;
 }
 
 /* ---- the thread -------------------------------------------------------- */
@@ -311,15 +314,20 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
 static void
 tick(ml_sampler *s, uint64_t now_ns)
 {
+    if (s->sink->failed) {
+        return; /* the file cannot be written: nothing more to record */
+    }
     if (s->fallback) {
         PyEval_RestoreThread(s->tstate);
     }
     int n = read_stacks(s);
+    ml_sink_lock(s->sink);
     if (n >= 0) {
-        ml_sink_lock(s->sink);
         record_round(s, n, now_ns);
-        ml_sink_unlock(s->sink);
     }
+    /* Flushed every second whatever the round found. */
+    ml_sink_check(s->sink, ml_writer_tick(s->sink->writer, now_ns));
+    ml_sink_unlock(s->sink);
     if (s->fallback) {
         PyEval_SaveThread();
     }

@@ -234,6 +234,10 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
         }
     }
     ml_sink_check(st->sink, err);
+    /* The sampler ticks the writer every round; this tick keeps the
+     * one-second flush when the sampler cannot run (the fallback waiting
+     * for the GIL, a stall). */
+    ml_sink_check(st->sink, ml_writer_tick(st->sink->writer, now_ns));
     ml_sink_unlock(st->sink);
 }
 

@@ -40,10 +40,13 @@ typedef struct {
 
 struct ml_writer {
     int fd;
-    int error; /* sticky: first failure of a write to the file */
+    int error;    /* sticky: first failure of a write to the file */
+    int os_errno; /* errno of that failure */
     ZSTD_CCtx *zc;
     int level;
     uint32_t chunk_bytes;
+    uint32_t inline_bytes; /* a record call seals past this; tick past
+                              chunk_bytes */
     uint64_t flush_ns;
 
     ml_buf chunk;   /* records of the chunk being built */
@@ -115,6 +118,7 @@ write_all(ml_writer *w, const uint8_t *p, size_t len)
             continue;
         }
         if (n <= 0) {
+            w->os_errno = n < 0 ? errno : ENOSPC;
             return ML_EIO;
         }
         p += n;
@@ -167,7 +171,7 @@ append_record(ml_writer *w, const ml_record *rec)
     if (w->dirty_since_ns == 0) {
         w->dirty_since_ns = ml_clock_mono_ns() | 1;
     }
-    if (w->chunk.len >= w->chunk_bytes) {
+    if (w->chunk.len >= w->inline_bytes) {
         /* Only the chunk: pending sample runs stay pending, so this never
          * recurses through emit_all_runs. */
         return seal_chunk(w);
@@ -268,11 +272,20 @@ seal_chunk(ml_writer *w)
 int
 ml_writer_tick(ml_writer *w, uint64_t now_ns)
 {
+    if (w->chunk.len >= w->chunk_bytes && !w->error) {
+        return seal_chunk(w); /* full, left for the tick (defer_seal) */
+    }
     if (w->dirty_since_ns == 0 || now_ns < w->dirty_since_ns
         || now_ns - w->dirty_since_ns < w->flush_ns) {
         return w->error;
     }
     return ml_writer_flush(w);
+}
+
+int
+ml_writer_os_errno(const ml_writer *w)
+{
+    return w->os_errno;
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -296,8 +309,13 @@ ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
         opt && opt->flush_interval_ms ? opt->flush_interval_ms : 1000;
     w->flush_ns = (uint64_t)ms * 1000000u;
     w->level = opt && opt->zstd_level ? opt->zstd_level : 3;
+    w->inline_bytes = w->chunk_bytes;
+    if (opt && opt->defer_seal) {
+        uint32_t cap = ML_CHUNK_MAX_RAW - ML_RECORD_MAX - 16;
+        w->inline_bytes = w->chunk_bytes > cap / 4 ? cap : w->chunk_bytes * 4;
+    }
     /* Room for a full chunk plus the largest record that may follow it. */
-    ml_buf_init(&w->chunk, w->chunk_bytes + ML_RECORD_MAX);
+    ml_buf_init(&w->chunk, w->inline_bytes + ML_RECORD_MAX);
     ml_buf_init(&w->payload, ML_RECORD_MAX);
     ml_buf_init(&w->out, ML_CHUNK_MAX_COMPRESSED + ML_CHUNK_HEADER_SIZE);
     ml_buf_init(&w->string_data, ML_MAX_STRING_BYTES);

@@ -36,6 +36,10 @@ typedef struct {
     uint32_t chunk_bytes;       /* raw bytes that trigger a chunk; 256 KiB */
     uint32_t flush_interval_ms; /* oldest buffered record's age; 1000 */
     int zstd_level;             /* 0 means 3 */
+    /* 1: a full chunk is written by the next ml_writer_tick(), not by the
+     * record call that filled it (up to 4 chunk sizes), so the threads
+     * that tick do the disk writes, not the program's threads. */
+    int defer_seal;
 } ml_writer_options;
 
 /* Creates path (which must not exist) and writes the file header. opt may be
@@ -51,6 +55,9 @@ int ml_writer_close(ml_writer *w);
 /* Closes the file and frees w WITHOUT writing what is buffered: for a forked
  * child, whose copy of the writer must not add to the parent's file. */
 void ml_writer_abandon(ml_writer *w);
+
+/* errno of the write that failed (ENOSPC, EIO, EFBIG, ...), or 0. */
+int ml_writer_os_errno(const ml_writer *w);
 
 /* Run metadata (label, argv, python, pid, ...; see docs/FORMAT.md). */
 int ml_writer_meta(ml_writer *w, const char *key, const ml_value *value);

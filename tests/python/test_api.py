@@ -116,3 +116,49 @@ def test_stop_at_exit_without_stop(runner: Runner):
     assert out.returncode == 0, out.stderr.decode()
     summary = runner.show(runner.only_recording("atexit"))
     assert summary["complete"] is True and summary["samples"] > 50
+
+
+def test_full_disk_leaves_the_program_unharmed(runner: Runner):
+    # A file-size limit makes microlog's writes fail (EFBIG) as a full disk
+    # would (ENOSPC): the program runs to its end with its own output and
+    # exit status, one message says the recording stopped, and the file
+    # keeps what was written before. The program's own threads must not
+    # get SIGXFSZ for microlog's writes.
+    import resource
+    import subprocess
+    import sys
+    script = runner.script("p.py", """
+        import sys, threading, time
+        def busy():
+            end = time.perf_counter() + 1.5
+            n = 0
+            while time.perf_counter() < end:
+                print("line", n, "x" * 200)
+                n += 1
+        t = threading.Thread(target=busy); t.start(); t.join()
+        print("done", file=sys.stderr)
+        sys.exit(3)
+    """)
+    limit = 48 * 1024
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = subprocess.run(
+        [sys.executable, "-m", "microlog", "disk", str(script)],
+        cwd=runner.tmp, env=runner.env(MICROLOG_QUIET="1"),
+        capture_output=True, timeout=60, preexec_fn=small_files)
+    assert out.returncode == 3, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    assert len(lines) > 1000 and lines[-1].startswith("line ")
+    err = out.stderr.decode().splitlines()
+    assert err[-1] == "done", err
+    messages = [e for e in err if e.startswith("microlog:")]
+    assert len(messages) == 1, err
+    assert "File too large" in messages[0], messages
+    assert "recording stopped" in messages[0], messages
+    path = runner.only_recording("disk")
+    assert path.stat().st_size <= limit
+    summary = runner.show(path)  # readable, the end marked as lost
+    assert summary["complete"] is False
+    assert summary["label"] == "disk"

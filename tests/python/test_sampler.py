@@ -274,11 +274,11 @@ def test_signals_reach_the_program(runner):
 # Threads that start and end all the time, finalizers that allocate and
 # print (run by the collector at any allocation, even one the sampler
 # makes), and forks, at 1 kHz. The fallback sampler once died with SIGSEGV
-# walking a thread state freed under it. MICROLOG_STRESS_SECONDS runs it
+# walking a thread state freed under it. ML_STRESS_SECONDS runs it
 # longer (minutes, under ASan: see docs/SAMPLER.md).
 STRESS = """
     import gc, os, sys, threading, time
-    seconds = float(os.environ.get("MICROLOG_STRESS_SECONDS", "2"))
+    seconds = float(os.environ.get("ML_STRESS_SECONDS", "2"))
     class Noisy:
         def __init__(self):
             self.me = self  # a cycle: only the collector frees it
