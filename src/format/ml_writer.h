@@ -27,10 +27,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ml_buf.h"
 #include "ml_format.h"
 #include "ml_record.h"
 
 typedef struct ml_writer ml_writer;
+
+/* A chunk's records, sealed but not yet compressed or written. */
+typedef struct {
+    uint32_t seq;
+    uint64_t base_us;
+    ml_buf records;
+} ml_sealed_chunk;
+
+/* Takes c->records' contents (the owner's now) and leaves c->records an
+ * empty buffer (of the same max size) for the writer to fill next;
+ * returns 0 or a negative ML_E* code. */
+typedef int (*ml_writer_take_fn)(void *ctx, ml_sealed_chunk *c);
 
 typedef struct {
     uint32_t chunk_bytes;       /* raw bytes that trigger a chunk; 256 KiB */
@@ -40,7 +53,22 @@ typedef struct {
      * record call that filled it (up to 4 chunk sizes), so the threads
      * that tick do the disk writes, not the program's threads. */
     int defer_seal;
+    /* Set: each sealed chunk goes to take() instead of being compressed
+     * and written here, so the owner can do that off its lock (a writer
+     * thread); it must write them in seq order, with ml_chunk_write(). */
+    ml_writer_take_fn take;
+    void *take_ctx;
 } ml_writer_options;
+
+/* Compresses c (with zc, a ZSTD_CCtx of the calling thread, at level) and
+ * writes it to fd as one chunk with one write(), through scratch. Adds the
+ * bytes written to *bytes; a failed write stores errno in *os_errno and
+ * returns ML_EIO. */
+int ml_chunk_write(int fd, void *zc, int level, const ml_sealed_chunk *c,
+                   ml_buf *scratch, uint64_t *bytes, int *os_errno);
+/* The writer's file descriptor and compression level, for ml_chunk_write. */
+int ml_writer_fd(const ml_writer *w);
+int ml_writer_level(const ml_writer *w);
 
 /* Creates path (which must not exist) and writes the file header. opt may be
  * NULL for the defaults. On success *out owns the file. */
