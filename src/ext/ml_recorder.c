@@ -42,8 +42,7 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         /* Nothing worth keeping was recorded: leave no file behind. */
         ml_sampler_stats ignored;
         Py_BEGIN_ALLOW_THREADS stop_threads(r, &ignored);
-        Py_END_ALLOW_THREADS ml_writer_abandon(r->sink.writer);
-        pthread_mutex_destroy(&r->sink.lock);
+        Py_END_ALLOW_THREADS ml_sink_discard(&r->sink);
         unlink(cfg->path);
         ml_status_free(r->status);
         ml_sampler_free(r->sampler);

@@ -11,6 +11,12 @@
 
 #include "format/ml_writer.h"
 
+typedef struct ml_sink_chunk ml_sink_chunk;
+
+/* Records are made under lock; the chunks they fill are compressed and
+ * written by a thread of the sink's own, off that lock, so a slow disk or a
+ * big chunk never makes the program's threads wait (they take the lock
+ * while holding the GIL). */
 typedef struct {
     ml_writer *writer; /* protected by lock */
     pthread_mutex_t lock;
@@ -21,6 +27,17 @@ typedef struct {
      * by the sampler as a hint. */
     volatile int failed;
     char path[4096]; /* the recording's file; read-only */
+    int fd, level;   /* the writer's file and compression; read-only */
+    /* The writing thread and its queue, protected by out_lock (taken
+     * after lock, never before it). */
+    pthread_t out_thread;
+    int out_started;
+    pthread_mutex_t out_lock;
+    pthread_cond_t out_cond;
+    ml_sink_chunk *head, *tail;
+    size_t queued_bytes;
+    uint64_t written;
+    int out_stop;
 } ml_sink;
 
 /* Opens the recording at path; 0 or a negative ML_E* code. */
@@ -28,6 +45,9 @@ int ml_sink_open(ml_sink *s, const char *path);
 /* Flushes and closes (*bytes: the file's size); returns the first error
  * met during the run. Call without the lock and without the GIL. */
 int ml_sink_close(ml_sink *s, uint64_t *bytes);
+/* Stops writing and frees everything, writing nothing more (a recording
+ * that failed to start). */
+void ml_sink_discard(ml_sink *s);
 /* Abandons the writer without writing (a forked child's copy). */
 void ml_sink_abandon(ml_sink *s);
 

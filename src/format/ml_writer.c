@@ -316,6 +316,18 @@ ml_writer_os_errno(const ml_writer *w)
     return w->os_errno;
 }
 
+void *
+ml_chunk_ctx_new(void)
+{
+    return ZSTD_createCCtx();
+}
+
+void
+ml_chunk_ctx_free(void *zc)
+{
+    ZSTD_freeCCtx(zc);
+}
+
 int
 ml_writer_fd(const ml_writer *w)
 {

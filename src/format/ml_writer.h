@@ -66,6 +66,9 @@ typedef struct {
  * returns ML_EIO. */
 int ml_chunk_write(int fd, void *zc, int level, const ml_sealed_chunk *c,
                    ml_buf *scratch, uint64_t *bytes, int *os_errno);
+/* A compression context for ml_chunk_write (NULL when out of memory). */
+void *ml_chunk_ctx_new(void);
+void ml_chunk_ctx_free(void *zc);
 /* The writer's file descriptor and compression level, for ml_chunk_write. */
 int ml_writer_fd(const ml_writer *w);
 int ml_writer_level(const ml_writer *w);
