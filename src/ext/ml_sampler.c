@@ -337,10 +337,7 @@ static void *
 run(void *arg)
 {
     ml_sampler *s = arg;
-    sigset_t all;
-    sigfillset(&all);
-    /* Signals belong to the program's threads, never to the sampler. */
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ml_wake_block_signals();
     /* Wake-ups within a microsecond of the deadline, not the default 50. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     PyGILState_STATE gil = PyGILState_UNLOCKED;

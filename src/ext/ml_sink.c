@@ -15,6 +15,7 @@
 
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
+#include "ml_wake.h"
 
 /* Sealed chunks waiting for the disk, at most: past this the disk does not
  * keep up, and the recording stops rather than grow without bound or make
@@ -105,11 +106,7 @@ static void *
 run_out(void *arg)
 {
     ml_sink *s = arg;
-    sigset_t all;
-    sigfillset(&all);
-    /* Signals are the program's; SIGXFSZ from a file-size limit stays
-     * pending here instead of killing the program. */
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ml_wake_block_signals();
     void *zc = ml_chunk_ctx_new();
     ml_buf scratch;
     ml_buf_init(&scratch, ML_CHUNK_MAX_COMPRESSED + ML_CHUNK_HEADER_SIZE);

@@ -247,9 +247,7 @@ static void *
 run(void *arg)
 {
     ml_status *st = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ml_wake_block_signals();
     /* This thread holds a Python thread state while it reads: keep it out
      * of the samples. */
     ml_sampler_ignore_tid(st->sampler, (uint64_t)gettid());
