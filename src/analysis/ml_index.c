@@ -231,8 +231,8 @@ ix_builder_free(ix_builder *b)
 
 /* Closes the spans at depths >= keep, ending at end. */
 static void
-close_spans(const ml_index *ix, ix_builder *b, uint32_t thread,
-            uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx)
+close_spans(const ml_index *ix, ix_builder *b, uint32_t thread, uint32_t keep,
+            uint64_t end, ix_emit_fn emit, void *ctx)
 {
     while (b->depth > keep) {
         uint32_t d = --b->depth;
@@ -292,7 +292,8 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
     b->any = 1;
 }
 
-/* ---- what the index keeps of each span ----------------------------------- */
+/* ---- what the index keeps of each span -----------------------------------
+ */
 
 static int
 level_of(uint64_t len)
@@ -444,7 +445,8 @@ index_emit(void *ctx, uint32_t thread, const ix_span *s, int unknown_start)
     }
 }
 
-/* ---- records ------------------------------------------------------------- */
+/* ---- records -------------------------------------------------------------
+ */
 
 static ix_thread *
 thread_get(ml_index *ix, uint32_t id)
@@ -498,8 +500,8 @@ static void
 on_samples(ml_index *ix, const ml_record *rec)
 {
     uint32_t sid = rec->u.samples.stack;
-    uint32_t fnode = sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid]
-                                               : 0;
+    uint32_t fnode =
+        sid < ix->stack_fnode.len ? ix->stack_fnode.items[sid] : 0;
     ix_thread *t = thread_get(ix, rec->u.samples.thread);
     if (t == NULL) {
         return;
@@ -546,8 +548,7 @@ on_stack(ml_index *ix, const ml_record *rec)
     uint32_t parent = ix->stack_fnode.items[rec->u.stack.parent];
     uint32_t fid = ix->frame_fid.items[rec->u.stack.frame];
     uint32_t n = intern_fnode(ix, parent, fid);
-    return n != 0 && ML_VEC_PUSH(ix->stack_fnode, n) == 0 ? ML_OK
-                                                          : ML_ENOMEM;
+    return n != 0 && ML_VEC_PUSH(ix->stack_fnode, n) == 0 ? ML_OK : ML_ENOMEM;
 }
 
 static double
@@ -641,8 +642,8 @@ static int
 on_span(ml_index *ix, const ml_record *rec)
 {
     const ml_span *s = &rec->u.span;
-    ix_timed e = {rec->time_us, s->wall_ns,  s->cpu_ns, s->call_id,
-                  s->mem_delta, s->thread,   s->name,   s->file,
+    ix_timed e = {rec->time_us, s->wall_ns,          s->cpu_ns, s->call_id,
+                  s->mem_delta, s->thread,           s->name,   s->file,
                   s->line,      s->exception.len > 0};
     if (ML_VEC_PUSH(ix->timed, e) < 0) {
         return ML_ENOMEM;
@@ -664,8 +665,8 @@ on_meta(ml_index *ix, const ml_record *rec)
     if (v->tag != ML_TAG_UINT) {
         return;
     }
-    if (k->len == 11 && memcmp(k->ptr, "interval_us", 11) == 0
-        && v->v.u > 0 && v->v.u < 60000000) {
+    if (k->len == 11 && memcmp(k->ptr, "interval_us", 11) == 0 && v->v.u > 0
+        && v->v.u < 60000000) {
         ix->interval_us = v->v.u;
     } else if (k->len == 13 && memcmp(k->ptr, "start_unix_ns", 13) == 0) {
         ix->start_unix_ns = v->v.u;
@@ -768,7 +769,8 @@ on_record(ml_index *ix, const ml_record *rec)
     }
 }
 
-/* ---- open, update, free ---------------------------------------------------- */
+/* ---- open, update, free ----------------------------------------------------
+ */
 
 static void
 set_error(ml_index *ix, int err)
@@ -943,8 +945,9 @@ ml_index_get_info(const ml_index *ix, ml_index_info *out)
     out->start_unix_ns = ix->start_unix_ns;
     size_t m = sizeof *ix + ix->funcs.cap * sizeof(ix_func)
                + ix->fnodes.cap * (sizeof(ix_fnode) + 16)
-               + ix->pairs.cap * sizeof(ix_pair) + ix->logs.cap * sizeof(ix_log)
-               + ix->log_text.cap + ix->timed.cap * sizeof(ix_timed)
+               + ix->pairs.cap * sizeof(ix_pair)
+               + ix->logs.cap * sizeof(ix_log) + ix->log_text.cap
+               + ix->timed.cap * sizeof(ix_timed)
                + ix->chunks.cap * sizeof(ix_chunk)
                + (ix->frame_fid.cap + ix->stack_fnode.cap) * 4;
     for (size_t i = 0; i < ix->pairs.len; i++) {
@@ -965,7 +968,8 @@ ml_index_get_info(const ml_index *ix, ml_index_info *out)
     out->memory = m;
 }
 
-/* ---- decoding a window again -------------------------------------------------- */
+/* ---- decoding a window again
+ * -------------------------------------------------- */
 
 int
 ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to, ix_samples_fn fn,

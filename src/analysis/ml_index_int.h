@@ -41,7 +41,7 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
 #define IX_LEVELS 48 /* span length classes: 2^k <= length < 2^(k+1) */
 /* Aggregates are kept per block of 2^20 us (about 1 s). */
 #define IX_BLOCK_SHIFT 20
-#define IX_CACHE 64    /* per-thread aggregation slots (direct-mapped) */
+#define IX_CACHE 64 /* per-thread aggregation slots (direct-mapped) */
 #define IX_MAX_DEPTH 4096
 /* Similar calls kept per (caller, function): a uniform sample and the
  * longest ones (anomalies are among the longest). */
@@ -63,9 +63,9 @@ typedef struct {
 typedef struct {
     uint32_t parent;
     uint32_t fid;
-    uint32_t pair;      /* (caller function, function) entry, 0 at roots */
-    uint16_t depth;     /* number of functions on the stack */
-    uint8_t outermost;  /* fid does not occur among the ancestors */
+    uint32_t pair;     /* (caller function, function) entry, 0 at roots */
+    uint16_t depth;    /* number of functions on the stack */
+    uint8_t outermost; /* fid does not occur among the ancestors */
     uint8_t pad;
 } ix_fnode;
 
@@ -95,10 +95,10 @@ typedef struct {
 /* The open spans of one thread's current stack, by depth. */
 typedef struct {
     uint32_t depth, cap;
-    uint32_t *node;   /* fnode at each depth (the path from the root) */
-    uint64_t *start;  /* span start at each depth */
+    uint32_t *node;    /* fnode at each depth (the path from the root) */
+    uint64_t *start;   /* span start at each depth */
     uint64_t *r0, *w0; /* cumulative counts when the span opened */
-    uint8_t *unknown; /* opened by the first sample seen: start not known */
+    uint8_t *unknown;  /* opened by the first sample seen: start not known */
     uint64_t running, waiting; /* cumulative sample counts */
     uint64_t last_t;           /* time of the last sample */
     uint64_t first_known;      /* a first sample at or before this time is
@@ -144,7 +144,11 @@ typedef struct {
 typedef struct {
     uint32_t name, unit; /* string ids */
     uint8_t cls;
-    ML_VEC(struct ix_value { uint64_t t; double v; }) values;
+    ML_VEC(struct ix_value {
+        uint64_t t;
+        double v;
+    })
+    values;
 } ix_series;
 
 typedef struct {
@@ -181,10 +185,10 @@ struct ml_index {
     int complete;
     int64_t exit_status;
 
-    ML_VEC(uint32_t) frame_fid;    /* by frame id */
-    ML_VEC(uint32_t) stack_fnode;  /* by stack id */
-    ML_VEC(ix_func) funcs;         /* by fid, [0] unused */
-    ML_VEC(ix_fnode) fnodes;       /* [0] the empty stack */
+    ML_VEC(uint32_t) frame_fid;     /* by frame id */
+    ML_VEC(uint32_t) stack_fnode;   /* by stack id */
+    ML_VEC(ix_func) funcs;          /* by fid, [0] unused */
+    ML_VEC(ix_fnode) fnodes;        /* [0] the empty stack */
     ML_VEC(uint64_t) fnode_samples; /* whole run, as leaf */
     ML_VEC(uint64_t) fnode_running;
     ML_VEC(ix_pair) pairs; /* [0] unused */
@@ -194,21 +198,21 @@ struct ml_index {
     ML_VEC(ix_series) series;    /* by series id - 1 */
     ML_VEC(ix_log) logs;         /* in time order */
     ML_VEC(char) log_text;
-    ML_VEC(ix_timed) timed;      /* in time order */
+    ML_VEC(ix_timed) timed; /* in time order */
     ML_VEC(ix_chunk) chunks;
     uint64_t samples;
     uint64_t bytes;
 };
 
-/* ---- shared by the index and the views ----------------------------------- */
+/* ---- shared by the index and the views -----------------------------------
+ */
 
 /* The builder of open spans: feeds one run of samples of a thread (count
  * samples from t0 to t_last with the same function stack), closing and
  * opening spans through emit. */
-void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread,
-                     uint64_t t0, uint64_t t_last, uint32_t count,
-                     uint32_t fnode, int running, ix_emit_fn emit,
-                     void *ctx);
+void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
+                     uint64_t t_last, uint32_t count, uint32_t fnode,
+                     int running, ix_emit_fn emit, void *ctx);
 void ix_builder_free(ix_builder *b);
 /* The end a span closed before a sample at t gets. */
 uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
@@ -216,8 +220,7 @@ uint64_t ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t);
 /* Decodes again the chunks whose samples overlap [from, to] and calls fn
  * for every SAMPLES record of a thread in want (NULL: all) in that range,
  * in file order. 0 or an error. */
-typedef void (*ix_samples_fn)(void *ctx, const ml_record *rec,
-                              uint32_t fnode);
+typedef void (*ix_samples_fn)(void *ctx, const ml_record *rec, uint32_t fnode);
 int ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to,
                       ix_samples_fn fn, void *ctx);
 

@@ -117,8 +117,7 @@ ml_jsonw_arr_end(ml_jsonw *w)
     close_level(w, ']');
 }
 
-static void
-put_escaped(ml_jsonw *w, const char *s, size_t len);
+static void put_escaped(ml_jsonw *w, const char *s, size_t len);
 
 void
 ml_jsonw_key(ml_jsonw *w, const char *key)

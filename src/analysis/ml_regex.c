@@ -41,9 +41,10 @@ ml_regex_new(const char *pattern, ml_regex **out, char *why, size_t why_len)
     }
     int code;
     PCRE2_SIZE at;
-    re->code = pcre2_compile((PCRE2_SPTR)pattern, n,
-                             PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
-                             &code, &at, NULL);
+    re->code =
+        pcre2_compile((PCRE2_SPTR)pattern, n,
+                      PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                      &code, &at, NULL);
     if (re->code == NULL) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -84,8 +85,8 @@ ml_regex_match(ml_regex *re, const char *text, size_t len)
     if (re->failed) {
         return ML_ELIMIT;
     }
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)text, len, 0, 0, re->md,
-                         re->mc);
+    int rc =
+        pcre2_match(re->code, (PCRE2_SPTR)text, len, 0, 0, re->md, re->mc);
     if (rc >= 0) {
         return 1;
     }

@@ -19,7 +19,8 @@ ml_view_query_init(ml_view_query *q)
     q->limit = 200;
 }
 
-/* ---- windows -------------------------------------------------------------- */
+/* ---- windows --------------------------------------------------------------
+ */
 
 static uint64_t
 pow2_at_least(uint64_t v)
@@ -99,7 +100,8 @@ vw_margin(const ml_index *ix)
     return IX_LONG_US + 4 * ix->interval_us;
 }
 
-/* ---- functions table ---------------------------------------------------------- */
+/* ---- functions table
+ * ---------------------------------------------------------- */
 
 int
 vw_funcs_init(vw_funcs *f, const ml_index *ix)
@@ -155,7 +157,8 @@ vw_funcs_write(const ml_index *ix, ml_jsonw *w, const vw_funcs *f)
     ml_jsonw_obj_end(w);
 }
 
-/* ---- spans ------------------------------------------------------------------------ */
+/* ---- spans
+ * ------------------------------------------------------------------------ */
 
 /* First index in a (sorted by start) with start >= t. */
 static size_t
@@ -242,11 +245,10 @@ short_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     if (!c->builders[th].any) {
         c->builders[th].first_known = c->ix->threads.items[th - 1]->first_us;
     }
-    ix_builder_feed(c->ix, &c->builders[th], th, rec->time_us,
-                    rec->time_us + rec->u.samples.span_us,
-                    rec->u.samples.count, fnode,
-                    (rec->u.samples.state & ML_STATE_RUNNING) != 0,
-                    short_emit, c);
+    ix_builder_feed(
+        c->ix, &c->builders[th], th, rec->time_us,
+        rec->time_us + rec->u.samples.span_us, rec->u.samples.count, fnode,
+        (rec->u.samples.state & ML_STATE_RUNNING) != 0, short_emit, c);
 }
 
 int
@@ -266,7 +268,8 @@ vw_short_spans(ml_index *ix, const vw_window *win, uint64_t from, uint64_t to,
     return err;
 }
 
-/* ---- range aggregation ------------------------------------------------------------- */
+/* ---- range aggregation
+ * ------------------------------------------------------------- */
 
 static void
 range_call(vw_range *r, uint32_t fid, uint64_t dur)
@@ -415,8 +418,8 @@ vw_range_collect(ml_index *ix, const vw_window *win, vw_range *r)
         vw_range_free(r);
         return ML_ENOMEM;
     }
-    uint64_t blocks = ((win->to - 1) >> IX_BLOCK_SHIFT)
-                      - (win->from >> IX_BLOCK_SHIFT) + 1;
+    uint64_t blocks =
+        ((win->to - 1) >> IX_BLOCK_SHIFT) - (win->from >> IX_BLOCK_SHIFT) + 1;
     r->exact = blocks <= VW_EXACT_BLOCKS;
     r->from = win->from;
     r->to = win->to;

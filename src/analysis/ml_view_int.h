@@ -25,8 +25,7 @@ typedef struct {
 /* Resolves q's window (to == UINT64_MAX: the end; snap: widen to
  * multiples of the bucket) and thread list. ML_EINVAL for an unknown
  * thread or an empty window. */
-int vw_resolve(ml_index *ix, const ml_view_query *q, int snap,
-               vw_window *out);
+int vw_resolve(ml_index *ix, const ml_view_query *q, int snap, vw_window *out);
 void vw_window_free(vw_window *win);
 int vw_wants(const vw_window *win, uint32_t thread);
 

@@ -14,7 +14,8 @@
 #define MAX_LOG_LIMIT 10000
 #define MAX_STACK_FRAMES 256
 
-/* ---- status ------------------------------------------------------------------ */
+/* ---- status
+ * ------------------------------------------------------------------ */
 
 typedef struct ix_value value;
 
@@ -64,8 +65,7 @@ bucket_add(bucket *b, double v)
 }
 
 static void
-series_write(const ml_index *ix, const vw_window *win, ml_jsonw *w,
-             size_t id)
+series_write(const ml_index *ix, const vw_window *win, ml_jsonw *w, size_t id)
 {
     const ix_series *s = &ix->series.items[id];
     uint32_t len;
@@ -78,8 +78,8 @@ series_write(const ml_index *ix, const vw_window *win, ml_jsonw *w,
     str = ix_string(ix, s->unit, &len);
     ml_jsonw_key(w, "unit");
     ml_jsonw_strn(w, str, len);
-    ml_jsonw_kstr(w, "class", s->cls == ML_SERIES_METRIC ? "metric"
-                                                          : "status");
+    ml_jsonw_kstr(w, "class",
+                  s->cls == ML_SERIES_METRIC ? "metric" : "status");
     ml_jsonw_key(w, "buckets");
     ml_jsonw_arr(w);
     const value *a = s->values.items;
@@ -138,7 +138,8 @@ ml_view_status(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return ml_jsonw_error(w);
 }
 
-/* ---- logs ------------------------------------------------------------------ */
+/* ---- logs ------------------------------------------------------------------
+ */
 
 static const char *
 source_name(uint8_t s)
@@ -257,8 +258,8 @@ ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
             continue;
         }
         if (q->re != NULL) {
-            int m = ml_regex_match(q->re, ix->log_text.items + a[i].off,
-                                   a[i].len);
+            int m =
+                ml_regex_match(q->re, ix->log_text.items + a[i].off, a[i].len);
             if (m < 0) {
                 err = m;
                 break;
@@ -281,7 +282,8 @@ ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return err < 0 ? err : ml_jsonw_error(w);
 }
 
-/* ---- search ------------------------------------------------------------------ */
+/* ---- search
+ * ------------------------------------------------------------------ */
 
 static int
 search_functions(ml_index *ix, ml_regex *re, ml_jsonw *w, int *truncated)
@@ -386,7 +388,8 @@ ml_view_search(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return err < 0 ? err : ml_jsonw_error(w);
 }
 
-/* ---- changes --------------------------------------------------------------- */
+/* ---- changes ---------------------------------------------------------------
+ */
 
 int
 ml_view_changes(ml_index *ix, const ml_view_query *q, ml_jsonw *w)

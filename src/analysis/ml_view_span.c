@@ -43,8 +43,8 @@ span_at(ml_index *ix, const vw_window *win, uint32_t thread, uint64_t at,
     vw_long_spans(ix, thread, at, at + 1, 1, find_at, &c);
     if (!c.found) {
         uint64_t m = vw_margin(ix);
-        int err = vw_short_spans(ix, win, at > m ? at - m : 0, at + m,
-                                 find_at, &c);
+        int err =
+            vw_short_spans(ix, win, at > m ? at - m : 0, at + m, find_at, &c);
         if (err < 0) {
             return err;
         }
@@ -83,8 +83,8 @@ pair_calls(const ix_pair *p, const ix_call *self, listed *out, size_t cap)
             const ix_call *c = &lists[l][i];
             int dup = 0;
             for (size_t k = 0; k < n && !dup; k++) {
-                dup = out[k].c.start == c->start
-                      && out[k].c.thread == c->thread;
+                dup =
+                    out[k].c.start == c->start && out[k].c.thread == c->thread;
             }
             if (!dup) {
                 out[n].c = *c;
@@ -143,8 +143,8 @@ write_similar(ml_index *ix, ml_jsonw *w, uint32_t caller, const ix_span *s,
     ml_jsonw_ku64(w, "count", p->count ? p->count : 1);
     ml_jsonw_kf64(w, "median_us", rule.median);
     ml_jsonw_kf64(w, "mad_us", rule.mad);
-    ml_jsonw_kf64(w, "threshold_us", isinf(rule.threshold) ? NAN
-                                                           : rule.threshold);
+    ml_jsonw_kf64(w, "threshold_us",
+                  isinf(rule.threshold) ? NAN : rule.threshold);
     ml_jsonw_ku64(w, "anomalies", anomalies);
     ml_jsonw_kbool(w, "truncated", p->count > n);
     ml_jsonw_key(w, "calls");
@@ -186,8 +186,9 @@ ml_view_span(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     }
     if (found <= 0 || has_parent < 0) {
         vw_window_free(&win);
-        return found < 0 ? found : has_parent < 0 ? has_parent
-                                                  : ML_VIEW_NOT_FOUND;
+        return found < 0        ? found
+               : has_parent < 0 ? has_parent
+                                : ML_VIEW_NOT_FOUND;
     }
     uint64_t samples = (uint64_t)s.running + s.waiting;
     ml_jsonw_obj(w);
@@ -213,8 +214,7 @@ ml_view_span(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
         ml_jsonw_null(w);
     }
     int anomalous = 0;
-    write_similar(ix, w, has_parent > 0 ? parent.fid : 0, &s, th,
-                  &anomalous);
+    write_similar(ix, w, has_parent > 0 ? parent.fid : 0, &s, th, &anomalous);
     ml_jsonw_kbool(w, "anomaly", anomalous);
     ml_jsonw_obj_end(w);
     vw_window_free(&win);

@@ -16,7 +16,8 @@
 
 #define MAX_FUNCTION_ROWS 1000
 
-/* ---- functions ---------------------------------------------------------------- */
+/* ---- functions
+ * ---------------------------------------------------------------- */
 
 typedef struct {
     uint32_t fid;
@@ -124,9 +125,8 @@ write_timed(ml_index *ix, const vw_window *win, ml_jsonw *w)
         if (!vw_wants(win, a[i].thread) && a[i].thread != 0) {
             continue;
         }
-        uint64_t h = ml_hash_mix(ml_hash_mix(ml_hash_mix(9, a[i].name),
-                                             a[i].file),
-                                 a[i].line);
+        uint64_t h = ml_hash_mix(
+            ml_hash_mix(ml_hash_mix(9, a[i].name), a[i].file), a[i].line);
         timed_eq_ctx c = {ix, groups.items, &a[i]};
         uint32_t id = ml_map_find(&map, h, timed_eq, &c);
         if (id == 0) {
@@ -251,7 +251,8 @@ ml_view_functions(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return ml_jsonw_error(w);
 }
 
-/* ---- flame graph ------------------------------------------------------------------ */
+/* ---- flame graph
+ * ------------------------------------------------------------------ */
 
 typedef struct {
     uint32_t first_child, next_sibling;
@@ -346,7 +347,8 @@ done:
     return err;
 }
 
-/* ---- call graph ------------------------------------------------------------------- */
+/* ---- call graph
+ * ------------------------------------------------------------------- */
 
 #define GRAPH_MAX_NODES 60
 #define EDGE_MAX_NAMES 5

@@ -22,8 +22,8 @@
 #define ML_VIEW_MAX_THREADS 256 /* in one thread= list */
 
 typedef struct {
-    uint64_t from, to; /* to == UINT64_MAX: the run's current end */
-    uint32_t width;    /* pixels, 1 .. ML_VIEW_MAX_WIDTH */
+    uint64_t from, to;       /* to == UINT64_MAX: the run's current end */
+    uint32_t width;          /* pixels, 1 .. ML_VIEW_MAX_WIDTH */
     const uint32_t *threads; /* NULL: every thread */
     size_t nthreads;
     /* logs */

@@ -145,8 +145,7 @@ find_ui(const char *given, char *buf, size_t cap)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            if ((size_t)snprintf(buf, cap, "%.3900s/../share/microlog/ui",
-                                 exe)
+            if ((size_t)snprintf(buf, cap, "%.3900s/../share/microlog/ui", exe)
                 >= cap) {
                 return NULL;
             }
@@ -174,8 +173,7 @@ ml_cli_serve(int argc, char **argv)
     }
     if (o.dir == NULL || o.dir[0] == '\0') {
         const char *home = getenv("HOME");
-        snprintf(home_dir, sizeof home_dir, "%s/.microlog",
-                 home ? home : ".");
+        snprintf(home_dir, sizeof home_dir, "%s/.microlog", home ? home : ".");
         mkdir(home_dir, 0700); /* the default folder may not exist yet */
         o.dir = home_dir;
     }

@@ -92,7 +92,8 @@ ml_app_token_equal(const char *a, const char *b)
     return diff == 0 && lb > 0;
 }
 
-/* ---- responses -------------------------------------------------------------- */
+/* ---- responses
+ * -------------------------------------------------------------- */
 
 static void
 set_body(ml_app_response *res, unsigned status, const char *type, char *body,
@@ -139,8 +140,9 @@ fail_code(ml_app_response *res, int err, const char *what)
         fail(res, 400, "%s: a parameter does not fit this run", what);
         break;
     case ML_ELIMIT:
-        fail(res, 422, "%s: the regular expression is too expensive, or "
-                       "the answer too large",
+        fail(res, 422,
+             "%s: the regular expression is too expensive, or "
+             "the answer too large",
              what);
         break;
     case ML_ENOMEM:
@@ -160,7 +162,8 @@ answer_json(ml_app_response *res, ml_jsonw *w)
     w->out.data = NULL; /* the response owns it now */
 }
 
-/* ---- parameters --------------------------------------------------------------- */
+/* ---- parameters
+ * --------------------------------------------------------------- */
 
 static const char *
 param(const ml_app_request *req, const char *key)
@@ -251,9 +254,10 @@ parse_params(const ml_app_request *req, parsed *p)
     ml_view_query_init(&p->q);
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         const char *v = param(req, nums[i].key);
-        if (v && parse_u64(v, nums[i].max, (uint64_t *)((char *)&p->q
-                                                         + nums[i].off))
-                     < 0) {
+        if (v
+            && parse_u64(v, nums[i].max,
+                         (uint64_t *)((char *)&p->q + nums[i].off))
+                   < 0) {
             snprintf(p->why, sizeof p->why,
                      "%s must be an integer from 0 to %llu", nums[i].key,
                      (unsigned long long)nums[i].max);
@@ -307,7 +311,8 @@ parse_params(const ml_app_request *req, parsed *p)
     return 0;
 }
 
-/* ---- handlers ----------------------------------------------------------------- */
+/* ---- handlers
+ * ----------------------------------------------------------------- */
 
 typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
 
@@ -391,8 +396,8 @@ answer_view(ml_app *app, const char *id, const route *rt, parsed *p,
         return;
     }
     if (rc < 0) {
-        fail(res, rc == ML_ENOMEM ? 503 : 422, "run %s cannot be read: %s",
-             id, why);
+        fail(res, rc == ML_ENOMEM ? 503 : 422, "run %s cannot be read: %s", id,
+             why);
         return;
     }
     ml_index_info info;
@@ -452,8 +457,9 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
     id[idlen] = '\0';
     const char *view = s2 + 1;
     if (!ml_run_id_valid(id)) {
-        fail(res, 404, "no such run: ids are LABEL/STAMP of letters, "
-                       "digits, '.', '_' and '-'");
+        fail(res, 404,
+             "no such run: ids are LABEL/STAMP of letters, "
+             "digits, '.', '_' and '-'");
         return;
     }
     const route *rt = NULL;
@@ -466,8 +472,9 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
         fail(res, 404, "no endpoint %s (see docs/API.md)", view);
         return;
     }
-    if (rt->required && (param(req, rt->required) == NULL
-                         || param(req, rt->required)[0] == '\0')) {
+    if (rt->required
+        && (param(req, rt->required) == NULL
+            || param(req, rt->required)[0] == '\0')) {
         fail(res, 400, "%s needs the parameter %s", rt->name, rt->required);
         return;
     }
@@ -529,7 +536,8 @@ builtin_page(ml_app *app, ml_app_response *res)
     res->is_html = 1;
 }
 
-/* ---- authentication ---------------------------------------------------------- */
+/* ---- authentication
+ * ---------------------------------------------------------- */
 
 static int
 host_is_loopback(const char *host)
@@ -579,8 +587,9 @@ static unsigned
 authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
 {
     if (app->check_host && !host_is_loopback(req->host)) {
-        fail(res, 403, "this server answers only to 127.0.0.1, localhost "
-                       "and [::1] (start it with --token to serve others)");
+        fail(res, 403,
+             "this server answers only to 127.0.0.1, localhost "
+             "and [::1] (start it with --token to serve others)");
         return 403;
     }
     if (app->token == NULL) {
@@ -611,8 +620,9 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
         have = cookie_token(req->cookie, given, sizeof given);
     }
     if (!have) {
-        fail(res, 401, "this server needs its token: open the URL it "
-                       "printed, or send Authorization: Bearer TOKEN");
+        fail(res, 401,
+             "this server needs its token: open the URL it "
+             "printed, or send Authorization: Bearer TOKEN");
         return 401;
     }
     if (!ml_app_token_equal(given, app->token)) {
@@ -622,7 +632,8 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
     return 0;
 }
 
-/* ---- entry ------------------------------------------------------------------ */
+/* ---- entry
+ * ------------------------------------------------------------------ */
 
 void
 ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)

@@ -22,9 +22,9 @@
 #define PER_IP_CONNECTIONS 64
 
 #define CSP                                                                   \
-    "default-src 'self'; script-src 'self'; style-src 'self'; "              \
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "            \
-    "object-src 'none'; base-uri 'none'; form-action 'none'; "               \
+    "default-src 'self'; script-src 'self'; style-src 'self'; "               \
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "             \
+    "object-src 'none'; base-uri 'none'; form-action 'none'; "                \
     "frame-ancestors 'none'"
 
 struct ml_http {
@@ -60,8 +60,7 @@ static enum MHD_Result
 queue(struct MHD_Connection *conn, const ml_app_response *res)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
-        res->len, res->body ? res->body : (char *)"",
-        MHD_RESPMEM_MUST_COPY);
+        res->len, res->body ? res->body : (char *)"", MHD_RESPMEM_MUST_COPY);
     if (r == NULL) {
         return MHD_NO;
     }
@@ -129,8 +128,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         return ok;
     }
     collected c = {.n = 0};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param,
-                              &c);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &c);
     if (c.too_many) {
         ok = queue_error(conn, 400,
                          "{\"error\": \"too many query parameters\"}");
@@ -188,8 +186,7 @@ ml_http_start(const ml_http_options *o, ml_app *app, ml_http **out, char *why,
         s6->sin6_port = htons(o->port);
         flags |= MHD_USE_IPv6;
     } else {
-        snprintf(why, why_len, "'%s' is not an IPv4 or IPv6 address",
-                 o->host);
+        snprintf(why, why_len, "'%s' is not an IPv4 or IPv6 address", o->host);
         return ML_EINVAL;
     }
     ml_http *h = calloc(1, sizeof *h);

@@ -126,8 +126,7 @@ safe_name(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_'
-              || c == '-')) {
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
             return 0;
         }
     }
@@ -151,8 +150,8 @@ ml_runs_path(ml_runs *r, const char *id, char **out)
     }
     char path[PATH_MAX];
     const char *slash = strchr(id, '/');
-    int n = snprintf(path, sizeof path, "%s/%.*s", r->dir,
-                     (int)(slash - id), id);
+    int n =
+        snprintf(path, sizeof path, "%s/%.*s", r->dir, (int)(slash - id), id);
     struct stat st;
     /* Neither the label folder nor the file may be a symlink. */
     if (n < 0 || (size_t)n >= sizeof path || lstat(path, &st) < 0
@@ -168,7 +167,8 @@ ml_runs_path(ml_runs *r, const char *id, char **out)
     return *out ? ML_OK : ML_ENOMEM;
 }
 
-/* ---- summaries -------------------------------------------------------------- */
+/* ---- summaries
+ * -------------------------------------------------------------- */
 
 static int64_t
 mtime_ns(const struct stat *st)
@@ -288,7 +288,8 @@ ml_runs_summary(ml_runs *r, const char *id, char **json, size_t *len)
     return rc;
 }
 
-/* ---- listing ------------------------------------------------------------------ */
+/* ---- listing
+ * ------------------------------------------------------------------ */
 
 typedef struct {
     char id[2 * MAX_NAME + 2];
@@ -451,7 +452,8 @@ ml_runs_list(ml_runs *r, ml_regex *re, ml_jsonw *w)
     return ml_jsonw_error(w);
 }
 
-/* ---- indexes -------------------------------------------------------------------- */
+/* ---- indexes
+ * -------------------------------------------------------------------- */
 
 /* Closes least recently used idle indexes while over the budget. */
 static void

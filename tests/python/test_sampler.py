@@ -340,3 +340,70 @@ def test_stop_reaches_the_recorder_whatever_a_component_raises(runner):
     assert out.stdout == b"interrupted False\n"
     summary = runner.show(runner.only_recording("kbd"))
     assert summary["complete"] is True
+
+
+def test_sleeping_code_is_not_counted_as_running(runner):
+    # The first sample after a thread goes to sleep used to count as
+    # running (its CPU clock had advanced earlier in the interval): 3.3% of
+    # this thread's running samples fell in nap().
+    summary, _ = record(runner, """
+        import threading, time
+        def spin(s):
+            end = time.thread_time() + s
+            while time.thread_time() < end:
+                pass
+        def cpu20(): spin(0.020)
+        def cpu10(): spin(0.010)
+        def nap(): time.sleep(0.010)
+        def work():
+            end = time.perf_counter() + 1.5
+            while time.perf_counter() < end:
+                cpu20(); cpu10(); nap()
+        t = threading.Thread(target=work, name="mix"); t.start(); t.join()
+    """)
+    mix = thread(summary, "mix")
+    cpu = function(summary, "spin")["total"]
+    napping = next((f["total"] for f in summary["functions"]
+                    if f["name"] == "nap"), 0)
+    assert cpu > 500, summary["functions"][:6]
+    assert napping <= 0.005 * mix["running"], (napping, mix)
+
+
+def test_waiting_for_the_gil_is_its_own_state(runner):
+    summary, _ = record(runner, """
+        import threading, time
+        def spin():
+            end = time.perf_counter() + 1.0
+            while time.perf_counter() < end:
+                pass
+        ts = [threading.Thread(target=spin, name=f"spin{i}")
+              for i in range(3)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+    """)
+    for i in range(3):
+        t = thread(summary, f"spin{i}")
+        # One GIL for three threads: each runs about a third of the time
+        # and waits for the GIL the rest, never sleeping.
+        assert t["gil_wait"] >= 0.3 * t["samples"], t
+        assert t["running"] + t["gil_wait"] >= 0.8 * t["samples"], t
+        assert t["running"] >= 0.1 * t["samples"], t
+
+
+def test_threads_not_started_yet_are_not_phantoms(runner):
+    # Before 3.12 a new thread state carries its creator's ids until its
+    # thread starts; sampled then, it made a phantom copy of the main
+    # thread (same native id, a new thread record).
+    summary, _ = record(runner, """
+        import threading, time
+        def request():
+            pass
+        end = time.perf_counter() + 1.0
+        while time.perf_counter() < end:
+            t = threading.Thread(target=request)
+            t.start(); t.join()
+    """)
+    main = thread(summary, "MainThread")
+    same = [t for t in summary["threads"]
+            if t["native_id"] == main["native_id"]]
+    assert same == [main], same
