@@ -355,8 +355,16 @@ record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
 {
     const ml_pythread *t = &s->threads[i];
     uint64_t tid = s->tids[i];
-    if (is_ignored(s, tid) || (tid == 0 && t->nframes == 0)
-        || not_started(s, i, n_round)) {
+    if (is_ignored(s, tid)) {
+        /* microlog's own threads, or one doing microlog's work now: a
+         * program thread among them lives on, unsampled. */
+        slot *sl = find_slot(s, i, t, tid);
+        if (sl != NULL) {
+            sl->seen = s->round;
+        }
+        return ML_OK;
+    }
+    if ((tid == 0 && t->nframes == 0) || not_started(s, i, n_round)) {
         /* microlog's own threads, and thread states being created or torn
          * down (no kernel id yet, no frames, or still the creator's). */
         return ML_OK;
@@ -615,6 +623,18 @@ ml_sampler_hide_root_code(ml_sampler *s, uint64_t code)
     }
     s->hidden[s->nhidden++] = code;
     return ML_OK;
+}
+
+void
+ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid)
+{
+    for (int i = 0; i < MAX_IGNORED; i++) {
+        unsigned long long expected = tid;
+        if (tid != 0
+            && atomic_compare_exchange_strong(&s->ignored[i], &expected, 0)) {
+            return;
+        }
+    }
 }
 
 void

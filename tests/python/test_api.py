@@ -162,3 +162,30 @@ def test_full_disk_leaves_the_program_unharmed(runner: Runner):
     summary = runner.show(path)  # readable, the end marked as lost
     assert summary["complete"] is False
     assert summary["label"] == "disk"
+
+
+def test_micrologs_own_work_is_not_the_programs(runner: Runner):
+    # The end-of-run reports (a walk of every object) showed as 15% of a
+    # short run's running samples (Leaks.stop); they are microlog's work.
+    script = runner.script("p.py", """
+        import time
+        keep = [[i] for i in range(300000)]  # work for the leak walk
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            pass
+    """)
+    out = runner.python(["-m", "microlog", "own", str(script)],
+                        env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    path = runner.only_recording("own")
+    summary = runner.show(path)
+    # (The launcher's join of the program's threads at exit stands for the
+    # interpreter's own, and may be sampled.)
+    ours = [f for f in summary["functions"]
+            if "/microlog/" in f["file"] and f["total"] > 0
+            and f["name"] != "_join_threads"]
+    assert ours == [], ours
+    spans = [s for s in runner.dump(path, "span")
+             if s["name"].startswith("microlog: ")]
+    assert [s["name"] for s in spans] == ["microlog: start",
+                                          "microlog: end of run"], spans
