@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Runner
 
 
@@ -189,3 +191,18 @@ def test_micrologs_own_work_is_not_the_programs(runner: Runner):
              if s["name"].startswith("microlog: ")]
     assert [s["name"] for s in spans] == ["microlog: start",
                                           "microlog: end of run"], spans
+
+
+def test_microlog_1_4_tracer_settings_are_aliases():
+    from microlog import _config
+    c = _config.from_environment({"TRACER_SAMPLE_DELAY": "0.002",
+                                  "TRACER_STATUS_DELAY": "0.5",
+                                  "TRACER_MEMORY_DELAY": "2"})
+    assert (c.sample_delay, c.status_delay, c.memory_delay) == \
+        (0.002, 0.5, 2.0)
+    # The MICROLOG_* name wins; a bad alias is named in the error.
+    c = _config.from_environment({"TRACER_SAMPLE_DELAY": "0.002",
+                                  "MICROLOG_SAMPLE_DELAY": "0.003"})
+    assert c.sample_delay == 0.003
+    with pytest.raises(_config.ConfigError, match="TRACER_STATUS_DELAY"):
+        _config.from_environment({"TRACER_STATUS_DELAY": "soon"})
