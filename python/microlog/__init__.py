@@ -21,7 +21,7 @@ from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
 from microlog._metrics import metric
-from microlog._timed import catch_errors, timed
+from microlog._timed import catch_errors, span, timed
 
 _recording.register(_capture.Capture())
 _recording.register(_children.ChildRuns())
@@ -43,6 +43,7 @@ __all__ = [
     "info",
     "is_running",
     "metric",
+    "span",
     "start",
     "stop",
     "timed",

@@ -16,7 +16,8 @@ SAMPLERS = ("auto", "native", "fallback")
 
 
 class ConfigError(ValueError):
-    """A MICROLOG_* environment variable has a value microlog cannot use."""
+    """A MICROLOG_* (or TRACER_*) environment variable has a value microlog
+    cannot use."""
 
 
 class Config:
@@ -51,8 +52,20 @@ def _flag(env, name: str) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected true or false")
 
 
+# Microlog 1.4's names for the same settings; the MICROLOG_* name wins when
+# both are set.
+ALIASES = {
+    "MICROLOG_SAMPLE_DELAY": "TRACER_SAMPLE_DELAY",
+    "MICROLOG_STATUS_DELAY": "TRACER_STATUS_DELAY",
+    "MICROLOG_MEMORY_DELAY": "TRACER_MEMORY_DELAY",
+}
+
+
 def _seconds(env, name: str, default: float, minimum: float) -> float:
     raw = env.get(name)
+    alias = ALIASES.get(name)
+    if (raw is None or raw.strip() == "") and alias in env:
+        name, raw = alias, env[alias]
     if raw is None or raw.strip() == "":
         return default
     try:

@@ -358,6 +358,10 @@ class Metrics:
         thread.start()
         self._sampler, self._thread = sampler, thread
 
+    def forget(self) -> None:
+        """In a forked child: the sampling thread does not exist here."""
+        self._sampler = self._thread = None
+
     def stop(self, exit_status: int) -> None:
         sampler, thread = self._sampler, self._thread
         self._sampler = self._thread = None

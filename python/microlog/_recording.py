@@ -51,6 +51,24 @@ class _Active:
         self.config = config
 
 
+class _own_work:
+    """Around microlog's own work in a program's thread (starting and
+    stopping the components: the leak report walks every object): the
+    thread is not sampled meanwhile, and the time shows as a span of this
+    name, not in the program's profile."""
+
+    def __init__(self, name: str) -> None:
+        from microlog._timed import span
+        self.span = span(name)
+
+    def __enter__(self) -> None:
+        _microlog.ignore_thread(True)
+        self.span.__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        self.span.__exit__(*exc_info)
+        _microlog.ignore_thread(False)
+
 # The recording in progress; changed only with the GIL held, by start/stop.
 _active = None
 
@@ -178,8 +196,10 @@ def start(label: str = "default"):
     path = _open(config, label)
     _active = _Active(path, label, config)
     atexit.register(_stop_at_exit)
+    _microlog.timed_new_run()  # calls begun before write no span
     try:
-        _start_components(config)
+        with _own_work("microlog: start"):
+            _start_components(config)
     except BaseException:
         stop()
         raise
@@ -194,9 +214,18 @@ def stop(exit_status: int = 0):
     if active is None:
         return None
     atexit.unregister(_stop_at_exit)
-    if _microlog.is_running():  # not in a forked child
-        _stop_components(exit_status)
-    figures = _microlog.stop(exit_status)
+    try:
+        if _microlog.is_running():  # not in a forked child
+            # From here on this thread does microlog's work (end-of-run
+            # reports can take a while): not sampled as the program's,
+            # recorded as a span of microlog's own.
+            with _own_work("microlog: end of run"):
+                _stop_components(exit_status)
+    finally:
+        _microlog.timed_new_run()  # calls still going write no span
+        # Whatever a component raised (KeyboardInterrupt, SystemExit), the
+        # C threads stop now, before the interpreter can be torn down.
+        figures = _microlog.stop(exit_status)
     if figures is None:  # a forked child: the parent owns the recording
         return None
     rec = Recording(active.path, active.label, figures,
@@ -216,7 +245,14 @@ def forget_inherited() -> None:
     _active = None
     atexit.unregister(_stop_at_exit)
     for component in reversed(_components):
-        component.forget()
+        forget = getattr(component, "forget", None)
+        if forget is None:
+            continue  # it holds nothing the child could notice
+        try:
+            forget()
+        except Exception as e:  # the child must run on regardless
+            sys.stderr.write(f"microlog: {type(component).__name__}: "
+                             f"{e}\n")
 
 
 os.register_at_fork(after_in_child=forget_inherited)

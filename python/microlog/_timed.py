@@ -453,19 +453,74 @@ def _decorate_catch(func, sanitize):
     return functools.update_wrapper(wrapper, func)
 
 
-# ---- with every recording ------------------------------------------------
-
-class _RunBoundary:
-    """Tells the C side a recording starts or stops, so calls begun in one
-    recording write no span into the next."""
-
-    def start(self, config) -> None:
-        _microlog.timed_new_run()
-
-    def stop(self, exit_status: int) -> None:
-        _microlog.timed_new_run()
-
-
-_recording.register(_RunBoundary())
+# _recording tells the C side when a recording starts or stops
+# (_microlog.timed_new_run), so calls begun in one recording write no span
+# into the next.
 
 __all__ = ["TimedStats", "catch_errors", "stats", "timed"]
+
+
+# (name, file, line) -> the Timed object that names spans of that block.
+# Changed with the GIL held only.
+_spans: dict = {}
+
+
+def _span_timed(name: str, file: str, line: int):
+    key = (name, file, line)
+    t = _spans.get(key)
+    if t is None:
+        # A code object carrying the block's name, file and line: the span
+        # record is then exactly the one a timed function would write.
+        code = compile("", file, "exec").replace(co_name=name,
+                                                 co_firstlineno=line)
+        if hasattr(code, "co_qualname"):
+            code = code.replace(co_qualname=name)
+        t = _microlog.Timed(_span_timed, code, None, None)
+        _spans[key] = t
+    return t
+
+
+class span:
+    """Times a block as ``@microlog.timed`` times a call, writing the same
+    span record (wall and CPU time, memory change, parent span, the
+    exception that left the block)::
+
+        with microlog.span("load", table="users", rows=n):
+            ...
+
+    ``fields`` are recorded as the span's arguments (``key=repr(value)``,
+    each cut at 200 characters). A no-op when not recording.
+    """
+
+    __slots__ = ("_name", "_fields", "_call")
+
+    def __init__(self, name: str, **fields) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError("microlog.span: the name must be a non-empty "
+                            f"str, not {name!r}")
+        self._name = name
+        self._fields = fields
+        self._call = None
+
+    def __enter__(self) -> "span":
+        if not _microlog.is_running():
+            return self
+        import sys
+        caller = sys._getframe(1)
+        t = _span_timed(self._name, caller.f_code.co_filename,
+                        caller.f_lineno)
+        text = None
+        if self._fields:
+            limit = _DEFAULT_MAX_ARG_LENGTH
+            text = ", ".join(f"{k}={repr(v)[:limit]}"
+                             for k, v in self._fields.items())
+        call = t._begin(text)
+        if call is not None:
+            call.resume()
+        self._call = call
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.finish(exc)

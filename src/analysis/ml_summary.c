@@ -156,8 +156,18 @@ on_samples(builder *b, const ml_record *rec)
     }
     t->samples += n;
     b->s->samples += n;
-    if (!(rec->u.samples.state & ML_STATE_RUNNING)) {
+    uint8_t state = rec->u.samples.state;
+    if (state & ML_STATE_WANTS_GIL) {
+        t->gil_wait += n;
+    }
+    if (state & ML_STATE_UNKNOWN) {
+        t->unknown += n;
+    }
+    if (!(state & ML_STATE_RUNNING)) {
         return ML_OK;
+    }
+    if (!(state & (ML_STATE_GIL | ML_STATE_FALLBACK))) {
+        t->native += n;
     }
     t->running += n;
     b->s->running += n;

@@ -46,6 +46,9 @@ typedef struct {
     uint64_t native_id, ident;
     uint64_t samples;
     uint64_t running;  /* samples with ML_STATE_RUNNING */
+    uint64_t native;   /* running without the GIL (native code) */
+    uint64_t gil_wait; /* samples with ML_STATE_WANTS_GIL */
+    uint64_t unknown;  /* samples with ML_STATE_UNKNOWN */
     uint64_t first_us; /* first and last sample time; 0 without samples */
     uint64_t last_us;
 } ml_summary_thread;

@@ -51,6 +51,9 @@ json_threads(const ml_summary *s, int *failed)
             ml_json_put(o, "native_id", ml_json_uint(t->native_id), failed);
             ml_json_put(o, "samples", ml_json_uint(t->samples), failed);
             ml_json_put(o, "running", ml_json_uint(t->running), failed);
+            ml_json_put(o, "native", ml_json_uint(t->native), failed);
+            ml_json_put(o, "gil_wait", ml_json_uint(t->gil_wait), failed);
+            ml_json_put(o, "unknown", ml_json_uint(t->unknown), failed);
             ml_json_put(o, "first_us", ml_json_uint(t->first_us), failed);
             ml_json_put(o, "last_us", ml_json_uint(t->last_us), failed);
         }

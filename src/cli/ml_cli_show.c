@@ -284,18 +284,20 @@ print_counts(const ml_summary *s)
 static void
 print_threads(const ml_summary *s)
 {
-    printf("\nthreads\n  %4s  %-24s %10s %10s %8s\n", "id", "name",
-           "native id", "samples", "running");
+    printf("\nthreads\n  %4s  %-24s %10s %10s %8s %8s %8s %8s\n", "id", "name",
+           "native id", "samples", "running", "native", "gil wait", "waiting");
     for (size_t i = 0; i < s->nthreads; i++) {
         const ml_summary_thread *t = &s->threads[i];
         char name[25];
         snprintf(name, sizeof name, "%s", t->name);
         printf("  %4u  ", t->id);
         put_clean(name);
-        printf("%*s %10llu %10llu %7.1f%%\n", (int)(24 - strlen(name)), "",
-               (unsigned long long)t->native_id,
-               (unsigned long long)t->samples,
-               percent(t->running, t->samples));
+        uint64_t waiting = t->samples - t->running - t->gil_wait - t->unknown;
+        printf("%*s %10llu %10llu %7.1f%% %7.1f%% %7.1f%% %7.1f%%\n",
+               (int)(24 - strlen(name)), "", (unsigned long long)t->native_id,
+               (unsigned long long)t->samples, percent(t->running, t->samples),
+               percent(t->native, t->samples),
+               percent(t->gil_wait, t->samples), percent(waiting, t->samples));
     }
 }
 

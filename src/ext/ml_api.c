@@ -46,7 +46,9 @@ static void
 after_fork_child(void)
 {
     if (active != NULL) {
-        ml_events_detach();
+        /* Nothing here may call into Python: the interpreter is not yet
+         * ready in the child (PyOS_AfterFork_Child runs after us). */
+        ml_events_forget_fork();
         ml_recorder_after_fork_parent(active); /* this thread holds it */
         ml_recorder_abandon(active);
         active = NULL;
@@ -215,13 +217,22 @@ ml_api_stop(PyObject *module, PyObject *args)
     ml_recorder_result res;
     int err = ml_recorder_stop(r, exit_status, &res);
     Py_CLEAR(hidden_codes);
-    if (err < 0) {
-        return PyErr_Format(PyExc_OSError,
-                            "microlog: the recording could not be written "
-                            "completely: %s",
-                            ml_strerror(err));
+    /* A recording that could not be written completely has said so on
+     * stderr when it happened; stop() must not fail the program for it. */
+    PyObject *d = result_dict(&res);
+    if (d != NULL) {
+        PyObject *e = Py_None;
+        Py_INCREF(e);
+        if (err < 0) {
+            Py_DECREF(e);
+            e = PyUnicode_FromString(ml_strerror(err));
+        }
+        if (e == NULL || PyDict_SetItemString(d, "error", e) < 0) {
+            Py_CLEAR(d);
+        }
+        Py_XDECREF(e);
     }
-    return result_dict(&res);
+    return d;
 }
 
 PyObject *

@@ -12,10 +12,27 @@
 /* The running recording and its stack interner. Protected by the GIL. */
 static ml_recorder *current;
 static ml_pystack *stacks;
+/* A forked child's copy of the parent's interner: it holds references to
+ * Python objects, which the fork handler must not release; freed at the
+ * next attach or detach, with the GIL. */
+static ml_pystack *orphan;
+/* Set while ml_pystack_gather runs: a finalizer it runs could stop the
+ * recording, whose interner must then outlive the gathering. */
+static int gathering;
+
+static void
+free_orphan(void)
+{
+    if (!gathering) {
+        ml_pystack_free(orphan);
+        orphan = NULL;
+    }
+}
 
 void
 ml_events_attach(ml_recorder *r)
 {
+    free_orphan();
     current = r;
     if (stacks == NULL && ml_pystack_new(&stacks) < 0) {
         stacks = NULL; /* events then carry no stacks */
@@ -25,9 +42,24 @@ ml_events_attach(ml_recorder *r)
 void
 ml_events_detach(void)
 {
+    free_orphan();
     current = NULL;
-    ml_pystack_free(stacks);
+    if (gathering && orphan == NULL) {
+        orphan = stacks;
+    } else {
+        ml_pystack_free(stacks);
+    }
     stacks = NULL;
+}
+
+void
+ml_events_forget_fork(void)
+{
+    current = NULL;
+    if (stacks != NULL) {
+        orphan = stacks;
+        stacks = NULL;
+    }
 }
 
 int
@@ -53,7 +85,7 @@ ml_events_now_us(void)
 
 /* Thread and stack of the caller; call with the sink lock held. */
 static int
-where(PyFrameObject *frame, uint32_t *thread, uint32_t *stack)
+where(int with_stack, uint32_t *thread, uint32_t *stack)
 {
     *thread = 0;
     *stack = 0;
@@ -61,8 +93,8 @@ where(PyFrameObject *frame, uint32_t *thread, uint32_t *stack)
         return ML_OK;
     }
     int err = ml_pystack_thread(stacks, current, thread);
-    if (err == 0 && frame != (PyFrameObject *)Py_None) {
-        err = ml_pystack_stack(stacks, current, frame, stack);
+    if (err == 0 && with_stack) {
+        err = ml_pystack_stack(stacks, current, stack);
     }
     return err;
 }
@@ -71,16 +103,29 @@ int
 ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
               PyFrameObject *frame)
 {
-    if (current == NULL) {
+    if (current == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);
     ml_log log = {.level = level, .source = source};
     log.text.ptr = (const uint8_t *)text;
     log.text.len = (uint32_t)(len > ML_TEXT_MAX ? ML_TEXT_MAX : len);
-    ml_sink_lock(sink);
     log.time_us = ml_sink_time_us(sink, ml_clock_mono_ns());
-    int err = where(frame, &log.thread, &log.stack);
+    /* Every Python call before the lock (lock order, ml_sink.h). */
+    ml_recorder *r = current;
+    int with_stack = 0;
+    /* A log made by a finalizer during another log's gathering goes
+     * without a stack (the interner's scratch is the outer one's). */
+    if (stacks != NULL && frame != (PyFrameObject *)Py_None && !gathering) {
+        gathering++;
+        with_stack = ml_pystack_gather(stacks, frame) == 0;
+        gathering--;
+    }
+    if (current != r) {
+        return ML_OK; /* a finalizer run by the gathering stopped it */
+    }
+    ml_sink_lock(sink);
+    int err = where(with_stack, &log.thread, &log.stack);
     if (err == 0) {
         err = ml_writer_log(sink->writer, &log);
     }
@@ -92,10 +137,13 @@ ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
 int
 ml_events_span(PyCodeObject *code, ml_span *span)
 {
-    if (current == NULL) {
+    if (current == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);
+    if (code != NULL) {
+        ml_pystack_prepare_code(code); /* before the lock: it is Python */
+    }
     ml_sink_lock(sink);
     uint32_t first = 0;
     int err =

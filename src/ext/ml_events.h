@@ -16,6 +16,9 @@
  * stop). */
 void ml_events_attach(ml_recorder *r);
 void ml_events_detach(void);
+/* In a forked child's pthread_atfork handler: drop the parent's recording
+ * without calling into Python (no object is released there). */
+void ml_events_forget_fork(void);
 
 /* 1 when a recording is running (cheap; for fast paths). */
 int ml_events_active(void);

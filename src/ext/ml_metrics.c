@@ -51,6 +51,9 @@ running_sink(void)
         return NULL;
     }
     ml_sink *sink = ml_recorder_sink(r);
+    if (sink->failed) {
+        return NULL; /* the file cannot be written: as if not recording */
+    }
     if (metric_ids.owner != r || metric_ids.t0_ns != sink->t0_ns) {
         memset(&metric_ids, 0, sizeof metric_ids);
         metric_ids.owner = r;
@@ -65,9 +68,15 @@ is_metric(uint32_t id)
     return id < ML_MAX_SERIES && (metric_ids.defined[id / 8] >> (id % 8)) & 1;
 }
 
+/* A failure to write the file was reported once on stderr and stopped the
+ * recording (ml_sink_check): the caller goes on as if not recording. */
 static PyObject *
 raise_write(int err)
 {
+    ml_recorder *r = ml_events_recorder();
+    if (r != NULL && ml_recorder_sink(r)->failed) {
+        Py_RETURN_NONE;
+    }
     return PyErr_Format(PyExc_OSError, "microlog: could not write: %s",
                         ml_strerror(err));
 }
@@ -351,15 +360,23 @@ open_audit(PyObject *module, PyObject *handler)
 /* ---- ignore_thread() --------------------------------------------------- */
 
 static PyObject *
-ignore_thread(PyObject *module, PyObject *unused)
+ignore_thread(PyObject *module, PyObject *args)
 {
+    int on = 1;
     (void)module;
-    (void)unused;
+    if (!PyArg_ParseTuple(args, "|p", &on)) {
+        return NULL;
+    }
     ml_recorder *r = ml_events_recorder();
     if (r == NULL) {
         Py_RETURN_FALSE;
     }
-    ml_sampler_ignore_tid(ml_recorder_sampler(r), (uint64_t)gettid());
+    ml_sampler *s = ml_recorder_sampler(r);
+    if (on) {
+        ml_sampler_ignore_tid(s, (uint64_t)gettid());
+    } else {
+        ml_sampler_unignore_tid(s, (uint64_t)gettid());
+    }
     Py_RETURN_TRUE;
 }
 
@@ -390,9 +407,10 @@ PyDoc_STRVAR(open_audit_doc,
              "the C hook itself stays (audit hooks cannot be removed) and "
              "costs one test per event.");
 PyDoc_STRVAR(ignore_thread_doc,
-             "ignore_thread() -> bool\n\n"
-             "Leave the calling thread (one of microlog's own) out of the "
-             "samples of the running recording. False when not recording.");
+             "ignore_thread(on=True) -> bool\n\n"
+             "Leave the calling thread (one of microlog's own, or one doing "
+             "microlog's work for a while) out of the samples of the running "
+             "recording; on=False takes it back. False when not recording.");
 
 static PyMethodDef metrics_methods[] = {
     {"metric_series", (PyCFunction)(void (*)(void))metric_series,
@@ -400,7 +418,7 @@ static PyMethodDef metrics_methods[] = {
     {"metric_values", metric_values, METH_O, metric_values_doc},
     {"report", report, METH_VARARGS, report_doc},
     {"open_audit", open_audit, METH_O, open_audit_doc},
-    {"ignore_thread", ignore_thread, METH_NOARGS, ignore_thread_doc},
+    {"ignore_thread", ignore_thread, METH_VARARGS, ignore_thread_doc},
     {NULL, NULL, 0, NULL},
 };
 

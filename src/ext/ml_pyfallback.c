@@ -14,6 +14,8 @@
 
 struct ml_pyfallback {
     PyObject *codes; /* dict: address (int) -> (code, name, file) tuple */
+    /* One round's snapshot: each thread's current frame (owned). */
+    PyFrameObject *held[ML_PYFALLBACK_MAX_THREADS];
 };
 
 int
@@ -84,33 +86,60 @@ keep_code(ml_pyfallback *f, PyCodeObject *code)
     return 0;
 }
 
+/* Walks a chain from frame (a reference this function consumes). */
 static int
-walk_frames(ml_pyfallback *f, PyThreadState *ts, ml_pythread *t,
+walk_frames(ml_pyfallback *f, PyFrameObject *frame, ml_pythread *t,
             ml_pyframe *frames, int max_depth)
 {
-    PyFrameObject *frame = PyThreadState_GetFrame(ts);
+    int err = 0;
     t->nframes = 0;
     while (frame != NULL) {
         if (t->nframes == max_depth) {
             t->truncated = 1;
-            Py_DECREF(frame);
             break;
         }
         PyCodeObject *code = PyFrame_GetCode(frame);
-        int err = keep_code(f, code);
+        err = keep_code(f, code);
         frames[t->nframes].code = (uint64_t)(uintptr_t)code;
         frames[t->nframes].lasti = frame_lasti(frame);
         Py_DECREF(code);
         if (err < 0) {
-            Py_DECREF(frame);
-            return err;
+            break;
         }
         t->nframes++;
         PyFrameObject *back = PyFrame_GetBack(frame);
         Py_DECREF(frame);
         frame = back;
     }
+    Py_XDECREF(frame);
+    return err;
+}
+
+/* Turns the cyclic collector off while the list of thread states is read;
+ * returns whether it was on. A collection can run finalizers, which run
+ * Python code, which can hand the GIL to a thread that then exits and
+ * frees the thread state being read. 3.9 allocates nothing in that loop
+ * (PyThreadState_GetFrame only takes a reference there). */
+static int
+gc_pause(void)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+    return PyGC_Disable();
+#else
     return 0;
+#endif
+}
+
+static void
+gc_resume(int was_enabled)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+    if (was_enabled) {
+        PyGC_Enable();
+    }
+#else
+    (void)was_enabled;
+#endif
 }
 
 int
@@ -119,11 +148,19 @@ ml_pyfallback_sample(ml_pyfallback *f, ml_pythread *threads, int max_threads,
 {
     PyInterpreterState *interp = PyInterpreterState_Main();
     PyThreadState *me = PyThreadState_Get();
+    if (max_threads > ML_PYFALLBACK_MAX_THREADS) {
+        max_threads = ML_PYFALLBACK_MAX_THREADS;
+    }
+    /* First a snapshot: ids and a strong reference to each thread's
+     * current frame, taken while nothing can run Python code, so no
+     * thread state can go away under the loop. Only the references are
+     * walked afterwards (walking allocates, and may let the GIL go). */
+    int gc_was = gc_pause();
     int n = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
          ts != NULL && n < max_threads; ts = PyThreadState_Next(ts)) {
         if (ts == me) {
-            continue; /* the sampler's own temporary thread state */
+            continue; /* the sampler's own thread state */
         }
         ml_pythread *t = &threads[n];
         memset(t, 0, sizeof *t);
@@ -134,14 +171,25 @@ ml_pyfallback_sample(ml_pyfallback *f, ml_pythread *threads, int max_threads,
 #endif
         /* The sampler holds the GIL now, so nobody else does. */
         t->holds_gil = 0;
-        int err =
-            walk_frames(f, ts, t, frames + (size_t)n * max_depth, max_depth);
-        if (err < 0) {
-            return err;
-        }
+        f->held[n] = PyThreadState_GetFrame(ts); /* new reference */
         n++;
     }
-    return n;
+    if (PyErr_Occurred()) {
+        PyErr_Clear(); /* a frame object that could not be made */
+    }
+    int err = 0;
+    for (int i = 0; i < n; i++) {
+        PyFrameObject *frame = f->held[i];
+        f->held[i] = NULL;
+        if (err == 0) {
+            err = walk_frames(f, frame, &threads[i],
+                              frames + (size_t)i * max_depth, max_depth);
+        } else {
+            Py_XDECREF(frame);
+        }
+    }
+    gc_resume(gc_was);
+    return err < 0 ? err : n;
 }
 
 static PyObject *

@@ -10,6 +10,9 @@
 
 typedef struct ml_pyfallback ml_pyfallback;
 
+/* Threads one sample reads at most. */
+#define ML_PYFALLBACK_MAX_THREADS 1024
+
 /* All functions: call WITH the GIL. Errors are negated errno values. */
 int ml_pyfallback_new(ml_pyfallback **out);
 void ml_pyfallback_free(ml_pyfallback *f);

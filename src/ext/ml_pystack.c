@@ -29,8 +29,12 @@ struct ml_pystack {
     ml_map map; /* code address -> index in codes */
     code_ids *codes;
     uint32_t ncodes, cap;
-    PyFrameObject **frames; /* scratch: one walk, root last */
-    uint64_t generation;    /* unique per interner: keys thread caches */
+    /* Scratch: the last ml_pystack_gather, root last. Valid until the
+     * GIL is released (the frames belong to the calling thread's stack). */
+    PyFrameObject **frames;
+    int *lines;
+    int nframes;
+    uint64_t generation; /* unique per interner: keys thread caches */
 };
 
 /* Interners made so far. Protected by the GIL. */
@@ -60,6 +64,7 @@ ml_pystack_free(ml_pystack *p)
     }
     free(p->codes);
     free(p->frames);
+    free(p->lines);
     ml_map_free(&p->map);
     free(p);
 }
@@ -160,59 +165,84 @@ ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
     return ML_OK;
 }
 
-/* Collects borrowed frames from frame to the root into p->frames; returns
- * how many, leaving out hidden root frames. */
-static int
-collect(ml_pystack *p, ml_recorder *r, PyFrameObject *frame)
+/* The UTF-8 forms of a code object's names, made now (they are cached in
+ * the str objects), so that interning under the sink lock only reads
+ * them. */
+void
+ml_pystack_prepare_code(PyCodeObject *code)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *qualname = code->co_qualname;
+#else
+    PyObject *qualname = code->co_name;
+#endif
+    if ((qualname != NULL && PyUnicode_AsUTF8(qualname) == NULL)
+        || (code->co_filename != NULL
+            && PyUnicode_AsUTF8(code->co_filename) == NULL)) {
+        PyErr_Clear();
+    }
+}
+
+int
+ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
 {
     if (p->frames == NULL) {
         p->frames = malloc(MAX_DEPTH * sizeof *p->frames);
-        if (p->frames == NULL) {
+        p->lines = malloc(MAX_DEPTH * sizeof *p->lines);
+        if (p->frames == NULL || p->lines == NULL) {
             return ML_ENOMEM;
         }
+    }
+    if (frame == NULL) {
+        frame = PyEval_GetFrame(); /* borrowed */
     }
     int n = 0;
     /* Each PyFrame_GetBack is a new reference; the chain stays alive while
      * the thread runs this call, so borrowed pointers are kept and the
      * references dropped at once. */
     for (PyFrameObject *f = frame; f != NULL && n < MAX_DEPTH;) {
-        p->frames[n++] = f;
+        p->frames[n] = f;
+        p->lines[n] = PyFrame_GetLineNumber(f);
+        PyCodeObject *code = PyFrame_GetCode(f);
+        ml_pystack_prepare_code(code);
+        Py_DECREF(code);
+        n++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_XDECREF(back);
         f = back;
     }
-    ml_sampler *s = ml_recorder_sampler(r);
-    while (n > 0) {
-        PyCodeObject *code = PyFrame_GetCode(p->frames[n - 1]);
-        int hidden = ml_sampler_is_hidden(s, (uint64_t)(uintptr_t)code);
-        Py_DECREF(code);
-        if (!hidden) {
-            break;
-        }
-        n--;
-    }
-    return n;
+    p->nframes = n;
+    return ML_OK;
+}
+
+/* The code object of gathered frame d (borrowed: its frame holds it). */
+static PyCodeObject *
+gathered_code(ml_pystack *p, int d)
+{
+    PyCodeObject *code = PyFrame_GetCode(p->frames[d]);
+    Py_DECREF(code);
+    return code;
 }
 
 int
-ml_pystack_stack(ml_pystack *p, ml_recorder *r, PyFrameObject *frame,
-                 uint32_t *stack)
+ml_pystack_stack(ml_pystack *p, ml_recorder *r, uint32_t *stack)
 {
-    if (frame == NULL) {
-        frame = PyEval_GetFrame(); /* borrowed */
-    }
-    int n = collect(p, r, frame);
-    if (n < 0) {
-        return n;
+    int n = p->nframes;
+    p->nframes = 0;
+    /* Leave out the launcher's hidden root frames. */
+    ml_sampler *s = ml_recorder_sampler(r);
+    while (n > 0
+           && ml_sampler_is_hidden(
+               s, (uint64_t)(uintptr_t)gathered_code(p, n - 1))) {
+        n--;
     }
     ml_writer *w = ml_recorder_sink(r)->writer;
     uint32_t id = 0;
     for (int d = n - 1; d >= 0; d--) {
-        PyCodeObject *code = PyFrame_GetCode(p->frames[d]);
         uint32_t name, file, first, frame_id;
-        int err = ml_pystack_code(p, r, code, &name, &file, &first);
-        Py_DECREF(code);
-        int line = PyFrame_GetLineNumber(p->frames[d]);
+        int err =
+            ml_pystack_code(p, r, gathered_code(p, d), &name, &file, &first);
+        int line = p->lines[d];
         if (err == 0) {
             err = ml_writer_frame(w, name, file, line > 0 ? (uint32_t)line : 0,
                                   first, &frame_id);

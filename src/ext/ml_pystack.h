@@ -19,15 +19,24 @@ int ml_pystack_new(ml_pystack **out);
 /* Call WITH the GIL: drops the code objects it keeps. Accepts NULL. */
 void ml_pystack_free(ml_pystack *p);
 
-/* Both: call WITH the GIL and the sink lock held. */
+/* Call WITH the GIL and WITHOUT the sink lock: reads the stack from frame
+ * (NULL: the caller's current frame) to the root, with its line numbers,
+ * for the next ml_pystack_stack. This part calls into Python (frame objects
+ * can be made, and a collection can run finalizers that log), so it must
+ * not hold the lock those finalizers would take. */
+int ml_pystack_gather(ml_pystack *p, PyFrameObject *frame);
+/* The same for one code object given to ml_pystack_code. */
+void ml_pystack_prepare_code(PyCodeObject *code);
+
+/* The rest: call WITH the GIL and the sink lock held; no Python code runs
+ * in them. */
 
 /* The recording's id for the calling thread, registering it if the sampler
  * has not seen it yet. */
 int ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread);
-/* Interns the stack from frame (NULL: the caller's current frame) to the
- * root and stores its id (0 when empty). */
-int ml_pystack_stack(ml_pystack *p, ml_recorder *r, PyFrameObject *frame,
-                     uint32_t *stack);
+/* Interns the stack the last ml_pystack_gather read and stores its id (0
+ * when empty). */
+int ml_pystack_stack(ml_pystack *p, ml_recorder *r, uint32_t *stack);
 /* String ids of a code object's qualified name and file name, and its
  * first line (cached per code object). */
 int ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,

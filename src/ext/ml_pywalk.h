@@ -63,6 +63,11 @@ int ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
  * the address does not hold a readable code object. */
 int ml_pywalk_code(ml_pywalk *w, uint64_t code, ml_pycode_info *out);
 
+/* Where the GIL's state (with its mutex and condition variables) lies, so
+ * a thread blocked on one of them can be told to be waiting for the GIL;
+ * *size 0 when unknown. */
+void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
+
 /* Returns the line number of the instruction at byte offset lasti of code,
  * decoding the line table on first use and caching per (code, lasti). When
  * the line is unknown returns co_firstlineno, or 0 if the code object is

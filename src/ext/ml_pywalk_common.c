@@ -1101,6 +1101,13 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
     return n;
 }
 
+void
+ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size)
+{
+    *addr = w->gil;
+    *size = w->gil ? w->gil_size : 0;
+}
+
 /* ---- lifetime ----------------------------------------------------------- */
 
 int

@@ -112,11 +112,12 @@ typedef struct ml_pyw_ops {
 struct ml_pywalk {
     ml_pylayout lay;
     const ml_pyw_ops *ops;
-    uint64_t interp;  /* main interpreter */
-    uint64_t gil;     /* GIL state, where it is at a fixed address */
-    int64_t tid_off;  /* 3.9/3.10: offset of the tid in glibc's pthread */
-    uint32_t epoch;   /* sample counter, never 0 */
-    uint64_t cur_uid; /* PyThreadState.id of the thread being walked */
+    uint64_t interp;   /* main interpreter */
+    uint64_t gil;      /* GIL state, where it is at a fixed address */
+    uint64_t gil_size; /* sizeof the GIL state (its locks inside) */
+    int64_t tid_off;   /* 3.9/3.10: offset of the tid in glibc's pthread */
+    uint32_t epoch;    /* sample counter, never 0 */
+    uint64_t cur_uid;  /* PyThreadState.id of the thread being walked */
 
     ml_pycode_ent *codes;
     uint32_t codes_cap, codes_n;

@@ -42,8 +42,7 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         /* Nothing worth keeping was recorded: leave no file behind. */
         ml_sampler_stats ignored;
         Py_BEGIN_ALLOW_THREADS stop_threads(r, &ignored);
-        Py_END_ALLOW_THREADS ml_writer_abandon(r->sink.writer);
-        pthread_mutex_destroy(&r->sink.lock);
+        Py_END_ALLOW_THREADS ml_sink_discard(&r->sink);
         unlink(cfg->path);
         ml_status_free(r->status);
         ml_sampler_free(r->sampler);
@@ -158,10 +157,8 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sink_check(&r->sink, ml_writer_end(w, end_us, exit_status));
     ml_sink_unlock(&r->sink);
     int err;
-    Py_BEGIN_ALLOW_THREADS err = ml_writer_flush(w);
-    Py_END_ALLOW_THREADS res->bytes = ml_writer_bytes(w);
-    err = ml_sink_close(&r->sink);
-    res->error = err;
+    Py_BEGIN_ALLOW_THREADS err = ml_sink_close(&r->sink, &res->bytes);
+    Py_END_ALLOW_THREADS res->error = err;
     ml_status_free(r->status);
     ml_sampler_free(r->sampler);
     free(r);

@@ -38,7 +38,10 @@
 typedef struct {
     uint64_t tstate, ident, tid;
     uint32_t writer_id;
-    uint64_t last_cpu_ns;
+    uint64_t last_cpu_ns; /* its CPU clock at its last sample, 0 none */
+    uint64_t last_at_ns;  /* when that was read */
+    uint32_t last_stack;
+    uint8_t last_state;
     uint64_t name_hash; /* of the name last written, 0 none */
     uint64_t seen;      /* round in which it was last seen */
     ml_stackcache cache;
@@ -50,6 +53,7 @@ struct ml_sampler {
     int fallback;
     ml_pywalk *walk;
     ml_pyfallback *fb;
+    PyThreadState *tstate; /* fallback: the sampler thread's, for its life */
     ml_codesource codes;
     ml_stackmap *stacks;
 
@@ -61,6 +65,10 @@ struct ml_sampler {
      * read and written by ml_sampler_name_thread under the sink lock. */
     ml_pythread *threads;
     ml_pyframe *frames;
+    /* Per thread of the round, read right after the stacks: kernel id,
+     * CPU clock (0 unknown) and when it was read. */
+    uint64_t *tids, *cpus, *cpu_at;
+    uint64_t gil_addr, gil_size; /* the GIL's locks (native mode) */
     slot *slots;
     int nslots, slot_cap;
     uint64_t round;
@@ -185,7 +193,6 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
     sl->tstate = t->tstate;
     sl->ident = t->thread_id;
     sl->tid = tid;
-    sl->last_cpu_ns = ml_tid_cpu_ns(tid);
     int err = ml_writer_thread(s->sink->writer, t_us, tid, t->thread_id, 0,
                                &sl->writer_id);
     if (err < 0) {
@@ -196,14 +203,23 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
     return ML_OK;
 }
 
-/* Ends the threads not seen in this round, keeping the others' order. */
+/* A thread missing from this many rounds in a row has ended. Not one: a
+ * round that meets a thread state being freed stops its walk there (the
+ * list's next pointer is gone), and the threads after it, the main thread
+ * among them (new states go to the head), would end and start again as new
+ * thread records. */
+#define END_AFTER_ROUNDS 3
+
+/* Ends the threads not seen lately, keeping the others' order. */
 static int
 end_missing(ml_sampler *s, uint64_t t_us, int all)
 {
     int kept = 0, err = 0;
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
-        if (!all && sl->seen >= s->round) {
+        if (!all
+            && (sl->seen >= s->round
+                || s->round - sl->seen < END_AFTER_ROUNDS)) {
             s->slots[kept++] = *sl;
             continue;
         }
@@ -217,15 +233,69 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
     return err;
 }
 
+/* A thread that used at least this share of the interval's wall time on
+ * a CPU counts as running without asking the kernel. */
+#define RUNNING_SHARE 0.95
+
+/* Asks the kernel whether a thread runs now, and if it waits, whether it
+ * waits for the GIL: one of the GIL's locks is the futex it sleeps on. */
 static uint8_t
-thread_state(const ml_sampler *s, slot *sl, const ml_pythread *t, int fresh)
+ask_kernel(const ml_sampler *s, uint64_t tid)
 {
-    uint64_t cpu = ml_tid_cpu_ns(sl->tid);
-    /* A thread first seen has no earlier CPU reading: holding the GIL is
-     * the best evidence that it runs. */
-    int running = fresh ? t->holds_gil : cpu > sl->last_cpu_ns;
-    sl->last_cpu_ns = cpu;
-    uint8_t state = running ? ML_STATE_RUNNING : 0;
+    uint64_t futex;
+    int r = ml_tid_running(tid, &futex);
+    if (r < 0) {
+        return ML_STATE_UNKNOWN;
+    }
+    if (r > 0) {
+        return ML_STATE_RUNNING;
+    }
+    if (s->gil_size != 0 && futex >= s->gil_addr
+        && futex < s->gil_addr + s->gil_size) {
+        return ML_STATE_WANTS_GIL;
+    }
+    return 0;
+}
+
+/* Running, waiting or waiting for the GIL, from the CPU the thread used
+ * since its previous sample (read right after its stack). Holding the GIL
+ * means running Python code; a thread that used (nearly) the whole
+ * interval runs; one that used none waits as it did before; in between
+ * (it started or stopped waiting during the interval, or shares a core)
+ * the kernel says what it does now, so the first sample after a thread
+ * goes to sleep is not counted as running. */
+static uint8_t
+thread_state(ml_sampler *s, slot *sl, const ml_pythread *t, int i,
+             uint32_t stack)
+{
+    uint64_t cpu = s->cpus[i], at = s->cpu_at[i];
+    uint8_t state;
+    if (cpu == 0) {
+        state = ML_STATE_UNKNOWN; /* no kernel id or no CPU clock */
+    } else if (t->holds_gil) {
+        state = ML_STATE_RUNNING;
+    } else if (sl->last_cpu_ns == 0 || cpu < sl->last_cpu_ns) {
+        state = ask_kernel(s, sl->tid); /* first seen: no interval yet */
+    } else if (cpu == sl->last_cpu_ns) {
+        /* No CPU used: the wait goes on (one for the GIL stays one while
+         * the stack stays), or a thread ready to run got no core. */
+        state =
+            stack == sl->last_stack ? sl->last_state & ML_STATE_WANTS_GIL : 0;
+    } else if (s->fallback
+               || (double)(cpu - sl->last_cpu_ns)
+                      >= RUNNING_SHARE * (double)(at - sl->last_at_ns)) {
+        /* The fallback holds the GIL while it samples, so every other
+         * thread waits at that moment: its CPU clock is all it has. */
+        state = ML_STATE_RUNNING;
+    } else {
+        state = ask_kernel(s, sl->tid);
+    }
+    if (cpu != 0) {
+        sl->last_cpu_ns = cpu;
+        sl->last_at_ns = at;
+    }
+    sl->last_stack = stack;
+    sl->last_state = state;
     if (t->holds_gil) {
         state |= ML_STATE_GIL;
     }
@@ -257,21 +327,51 @@ visible_depth(const ml_sampler *s, const ml_pyframe *frames, int n)
     return n;
 }
 
-/* Writes the sample of thread i of this round. */
+/* Before 3.12 a new thread state carries its creator's ids until its
+ * thread starts (and the thread sets its ident and its kernel id one after
+ * the other): a state without frames that shares either id with another of
+ * the round is such a one, not a thread of its own (it would be a phantom
+ * copy of its creator, running on the creator's CPU clock). */
 static int
-record_thread(ml_sampler *s, int i, uint64_t t_us)
+not_started(const ml_sampler *s, int i, int n)
 {
     const ml_pythread *t = &s->threads[i];
-    uint64_t tid = t->native_id ? t->native_id : ml_tid_of(t->thread_id);
-    if (is_ignored(s, tid) || (tid == 0 && t->nframes == 0)) {
+    if (t->nframes != 0) {
+        return 0;
+    }
+    for (int j = 0; j < n; j++) {
+        if (j != i && s->threads[j].tstate != t->tstate
+            && (s->threads[j].thread_id == t->thread_id
+                || (s->tids[i] != 0 && s->tids[j] == s->tids[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Writes the sample of thread i of this round. */
+static int
+record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
+{
+    const ml_pythread *t = &s->threads[i];
+    uint64_t tid = s->tids[i];
+    if (is_ignored(s, tid)) {
+        /* microlog's own threads, or one doing microlog's work now: a
+         * program thread among them lives on, unsampled. */
+        slot *sl = find_slot(s, i, t, tid);
+        if (sl != NULL) {
+            sl->seen = s->round;
+        }
+        return ML_OK;
+    }
+    if ((tid == 0 && t->nframes == 0) || not_started(s, i, n_round)) {
         /* microlog's own threads, and thread states being created or torn
-         * down (no kernel id yet, no frames). */
+         * down (no kernel id yet, no frames, or still the creator's). */
         return ML_OK;
     }
     slot *sl = find_slot(s, i, t, tid);
-    int fresh = sl == NULL;
     int err;
-    if (fresh && (err = new_slot(s, t, tid, t_us, &sl)) < 0) {
+    if (sl == NULL && (err = new_slot(s, t, tid, t_us, &sl)) < 0) {
         return err;
     }
     sl->seen = s->round;
@@ -284,25 +384,28 @@ record_thread(ml_sampler *s, int i, uint64_t t_us)
         return err;
     }
     return ml_writer_sample(s->sink->writer, sl->writer_id, t_us, stack,
-                            thread_state(s, sl, t, fresh));
+                            thread_state(s, sl, t, i, stack));
 }
 
 static int
 record_round(ml_sampler *s, int n, uint64_t now_ns)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, now_ns);
-    int err = 0;
+    int first = 0;
     s->round++;
-    for (int i = 0; i < n && err == 0; i++) {
-        err = record_thread(s, i, t_us);
+    /* A thread that cannot be recorded (a limit reached) costs its own
+     * sample, not the others', nor the flush. */
+    for (int i = 0; i < n; i++) {
+        int err = record_thread(s, i, n, t_us);
+        if (err < 0 && first == 0) {
+            first = ml_sink_check(s->sink, err);
+        }
     }
-    if (err == 0) {
-        err = end_missing(s, t_us, 0);
+    int err = end_missing(s, t_us, 0);
+    if (err < 0 && first == 0) {
+        first = ml_sink_check(s->sink, err);
     }
-    if (err == 0) {
-        err = ml_writer_tick(s->sink->writer, now_ns);
-    }
-    return ml_sink_check(s->sink, err);
+    return first;
 }
 
 /* ---- the thread -------------------------------------------------------- */
@@ -310,18 +413,30 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
 static void
 tick(ml_sampler *s, uint64_t now_ns)
 {
-    PyGILState_STATE gil = 0;
+    if (s->sink->failed) {
+        return; /* the file cannot be written: nothing more to record */
+    }
     if (s->fallback) {
-        gil = PyGILState_Ensure();
+        PyEval_RestoreThread(s->tstate);
     }
     int n = read_stacks(s);
-    if (n >= 0) {
-        ml_sink_lock(s->sink);
-        record_round(s, n, now_ns);
-        ml_sink_unlock(s->sink);
+    /* Each thread's CPU clock right after the stacks, before waiting for
+     * the lock: the state must describe the moment of the stack. */
+    for (int i = 0; i < n; i++) {
+        const ml_pythread *t = &s->threads[i];
+        s->tids[i] = t->native_id ? t->native_id : ml_tid_of(t->thread_id);
+        s->cpus[i] = ml_tid_cpu_ns(s->tids[i]);
+        s->cpu_at[i] = ml_clock_mono_ns();
     }
+    ml_sink_lock(s->sink);
+    if (n >= 0) {
+        record_round(s, n, now_ns);
+    }
+    /* Flushed every second whatever the round found. */
+    ml_sink_check(s->sink, ml_writer_tick(s->sink->writer, now_ns));
+    ml_sink_unlock(s->sink);
     if (s->fallback) {
-        PyGILState_Release(gil);
+        PyEval_SaveThread();
     }
 }
 
@@ -329,12 +444,16 @@ static void *
 run(void *arg)
 {
     ml_sampler *s = arg;
-    sigset_t all;
-    sigfillset(&all);
-    /* Signals belong to the program's threads, never to the sampler. */
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ml_wake_block_signals();
     /* Wake-ups within a microsecond of the deadline, not the default 50. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    PyGILState_STATE gil = PyGILState_UNLOCKED;
+    if (s->fallback) {
+        /* One thread state for the sampler's life, made by this thread
+         * (so it carries this thread's ids), not one per tick. */
+        gil = PyGILState_Ensure();
+        s->tstate = PyEval_SaveThread();
+    }
     uint64_t deadline = ml_clock_mono_ns();
     while (!ml_wake_stopped(&s->wake)) {
         uint64_t now = ml_clock_mono_ns();
@@ -353,6 +472,13 @@ run(void *arg)
         ml_wake_sleep_until(&s->wake, deadline);
     }
     s->stats.cpu_ns = ml_clock_thread_cpu_ns();
+    if (s->fallback) {
+        /* The recording stops before the interpreter is torn down (an
+         * atexit handler), so the GIL can still be had here. */
+        PyEval_RestoreThread(s->tstate);
+        PyGILState_Release(gil);
+        s->tstate = NULL;
+    }
     return NULL;
 }
 
@@ -363,6 +489,7 @@ open_source(ml_sampler *s, int want_fallback)
 {
     if (!want_fallback && ml_pywalk_new(&s->walk) == 0) {
         s->codes = (ml_codesource){walk_code, walk_line, s->walk};
+        ml_pywalk_gil(s->walk, &s->gil_addr, &s->gil_size);
         return ML_OK;
     }
     s->fallback = 1;
@@ -392,7 +519,12 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
      * actually walked are ever written. */
     s->threads = calloc(MAX_THREADS, sizeof *s->threads);
     s->frames = calloc((size_t)MAX_THREADS * MAX_DEPTH, sizeof *s->frames);
-    if (err == 0 && (s->threads == NULL || s->frames == NULL)) {
+    s->tids = calloc(MAX_THREADS, sizeof *s->tids);
+    s->cpus = calloc(MAX_THREADS, sizeof *s->cpus);
+    s->cpu_at = calloc(MAX_THREADS, sizeof *s->cpu_at);
+    if (err == 0
+        && (s->threads == NULL || s->frames == NULL || s->tids == NULL
+            || s->cpus == NULL || s->cpu_at == NULL)) {
         err = ML_ENOMEM;
     }
     if (err == 0) {
@@ -445,6 +577,9 @@ ml_sampler_free(ml_sampler *s)
     ml_pyfallback_free(s->fb);
     free(s->threads);
     free(s->frames);
+    free(s->tids);
+    free(s->cpus);
+    free(s->cpu_at);
     ml_wake_destroy(&s->wake);
     free(s);
 }
@@ -488,6 +623,18 @@ ml_sampler_hide_root_code(ml_sampler *s, uint64_t code)
     }
     s->hidden[s->nhidden++] = code;
     return ML_OK;
+}
+
+void
+ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid)
+{
+    for (int i = 0; i < MAX_IGNORED; i++) {
+        unsigned long long expected = tid;
+        if (tid != 0
+            && atomic_compare_exchange_strong(&s->ignored[i], &expected, 0)) {
+            return;
+        }
+    }
 }
 
 void

@@ -55,5 +55,7 @@ int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
 /* Kernel thread ids the sampler must not record (microlog's own threads
  * that hold a Python thread state for a moment). */
 void ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
+/* Samples thread tid again. */
+void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
 
 #endif

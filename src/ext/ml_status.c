@@ -171,12 +171,14 @@ read_thread_names(py_reading *r, uint64_t main_ident)
 /* One reading with the GIL; returns 0, or -1 when the interpreter is
  * going away and must not be touched. */
 static int
-read_python(py_reading *r, int memory, uint64_t main_ident)
+read_python(PyThreadState *ts, py_reading *r, int memory, uint64_t main_ident)
 {
     if (interpreter_finalizing()) {
+        /* Not reached in a normal exit: the recording stops in an atexit
+         * handler, before finalization starts. */
         return -1;
     }
-    PyGILState_STATE gil = PyGILState_Ensure();
+    PyEval_RestoreThread(ts);
     PyObject *modules = PySys_GetObject("modules");
     r->modules = modules && PyDict_Check(modules) ? PyDict_Size(modules) : -1;
     read_thread_names(r, main_ident);
@@ -184,7 +186,7 @@ read_python(py_reading *r, int memory, uint64_t main_ident)
         r->objects = call_count("sys", "getallocatedblocks");
         r->gc = call_count("gc", "get_stats");
     }
-    PyGILState_Release(gil);
+    PyEval_SaveThread();
     return 0;
 }
 
@@ -232,6 +234,10 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
         }
     }
     ml_sink_check(st->sink, err);
+    /* The sampler ticks the writer every round; this tick keeps the
+     * one-second flush when the sampler cannot run (the fallback waiting
+     * for the GIL, a stall). */
+    ml_sink_check(st->sink, ml_writer_tick(st->sink->writer, now_ns));
     ml_sink_unlock(st->sink);
 }
 
@@ -241,19 +247,22 @@ static void *
 run(void *arg)
 {
     ml_status *st = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ml_wake_block_signals();
     /* This thread holds a Python thread state while it reads: keep it out
      * of the samples. */
     ml_sampler_ignore_tid(st->sampler, (uint64_t)gettid());
+    /* One thread state for the thread's life, made here (so it carries
+     * this thread's ids); the GIL is taken only for the readings. */
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyThreadState *ts = PyEval_SaveThread();
     uint64_t next = ml_clock_mono_ns();
     uint64_t next_memory = next;
     int stop = 0;
     while (!stop) {
         uint64_t now = ml_clock_mono_ns();
         int memory = now >= next_memory;
-        int have_py = read_python(&st->reading, memory, st->main_ident) == 0;
+        int have_py =
+            read_python(ts, &st->reading, memory, st->main_ident) == 0;
         write_reading(st, now, memory, have_py);
         if (memory) {
             next_memory = now + st->memory_ns;
@@ -264,6 +273,10 @@ run(void *arg)
         }
         uint64_t wake = next < next_memory ? next : next_memory;
         stop = ml_wake_sleep_until(&st->wake, wake);
+    }
+    if (!interpreter_finalizing()) {
+        PyEval_RestoreThread(ts);
+        PyGILState_Release(gil);
     }
     return NULL;
 }

@@ -17,4 +17,10 @@ uint64_t ml_tid_of(uint64_t pthread_id);
  * tid outside this process is refused by the kernel, never misread). */
 uint64_t ml_tid_cpu_ns(uint64_t tid);
 
+/* What the kernel says thread tid of this process does now: 1 on a CPU or
+ * runnable, 0 blocked (then, when it is blocked in futex(), *futex is the
+ * address it waits on, else 0), -1 unknown (gone). Two reads of /proc: for
+ * the cases its CPU clock leaves open, not for every sample. */
+int ml_tid_running(uint64_t tid, uint64_t *futex);
+
 #endif

@@ -3,8 +3,12 @@
 #define _GNU_SOURCE
 #include "ml_tid.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,4 +64,52 @@ ml_tid_cpu_ns(uint64_t tid)
         return 0;
     }
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads a small /proc file of thread tid into buf; its length or -1. */
+static int
+read_task_file(uint64_t tid, const char *name, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%llu/%s",
+             (unsigned long long)tid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = 0;
+    return (int)n;
+}
+
+int
+ml_tid_running(uint64_t tid, uint64_t *futex)
+{
+    char buf[512];
+    *futex = 0;
+    if (tid == 0 || read_task_file(tid, "stat", buf, sizeof buf) < 0) {
+        return -1;
+    }
+    /* "pid (comm) S ...": the name may hold spaces and parentheses. */
+    const char *close_paren = strrchr(buf, ')');
+    if (close_paren == NULL || close_paren[1] != ' ') {
+        return -1;
+    }
+    if (close_paren[2] == 'R') {
+        return 1;
+    }
+    /* "202 0xADDR ...": the system call it is blocked in, and its first
+     * argument. */
+    if (read_task_file(tid, "syscall", buf, sizeof buf) > 0) {
+        char *end;
+        long nr = strtol(buf, &end, 10);
+        if (end != buf && nr == SYS_futex && *end == ' ') {
+            *futex = (uint64_t)strtoull(end + 1, NULL, 16);
+        }
+    }
+    return 0;
 }

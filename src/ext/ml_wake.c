@@ -3,6 +3,7 @@
 #include "ml_wake.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <time.h>
 
 #include "core/ml_error.h"
@@ -64,4 +65,12 @@ int
 ml_wake_stopped(ml_wake *w)
 {
     return atomic_load(&w->stop);
+}
+
+void
+ml_wake_block_signals(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
 }

@@ -25,4 +25,9 @@ int ml_wake_sleep_until(ml_wake *w, uint64_t deadline_ns);
 void ml_wake_stop(ml_wake *w);
 int ml_wake_stopped(ml_wake *w);
 
+/* Called first by each of microlog's native threads: blocks every signal
+ * in it, so signals go to the program's threads as without microlog (and
+ * SIGXFSZ for microlog's own write stays pending in it, harmless). */
+void ml_wake_block_signals(void);
+
 #endif

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define ML_FORMAT_VERSION_MAJOR 1
-#define ML_FORMAT_VERSION_MINOR 0
+#define ML_FORMAT_VERSION_MINOR 1
 
 #define ML_FILE_MAGIC "\x89MLOG\r\n\x1a"
 #define ML_FILE_HEADER_SIZE 16
@@ -71,9 +71,11 @@ enum ml_tag {
 
 /* Bits of a sample's state byte. */
 enum ml_state {
-    ML_STATE_RUNNING = 1, /* the thread's CPU clock advanced: on CPU */
-    ML_STATE_GIL = 2,     /* the thread held the GIL */
-    ML_STATE_FALLBACK = 4 /* sampled through the C API with the GIL */
+    ML_STATE_RUNNING = 1,   /* on a CPU (or runnable) at the sample */
+    ML_STATE_GIL = 2,       /* the thread held the GIL */
+    ML_STATE_FALLBACK = 4,  /* sampled through the C API with the GIL */
+    ML_STATE_WANTS_GIL = 8, /* 1.1: blocked waiting for the GIL */
+    ML_STATE_UNKNOWN = 16   /* 1.1: no CPU clock for it: running unknown */
 };
 
 /* Series classes. */

@@ -40,10 +40,15 @@ typedef struct {
 
 struct ml_writer {
     int fd;
-    int error; /* sticky: first failure of a write to the file */
+    int error;              /* sticky: first failure of a write to the file */
+    int os_errno;           /* errno of that failure */
+    ml_writer_take_fn take; /* NULL: the writer writes its chunks itself */
+    void *take_ctx;
     ZSTD_CCtx *zc;
     int level;
     uint32_t chunk_bytes;
+    uint32_t inline_bytes; /* a record call seals past this; tick past
+                              chunk_bytes */
     uint64_t flush_ns;
 
     ml_buf chunk;   /* records of the chunk being built */
@@ -106,22 +111,31 @@ grow_array(void **arr, uint32_t *cap, uint32_t n, size_t elem, uint32_t max)
 
 /* ---- writing chunks ---------------------------------------------------- */
 
+/* Writes all of p to fd, adding what was written to *bytes; on failure
+ * stores errno in *os_errno. */
 static int
-write_all(ml_writer *w, const uint8_t *p, size_t len)
+write_fd(int fd, const uint8_t *p, size_t len, uint64_t *bytes, int *os_errno)
 {
     while (len > 0) {
-        ssize_t n = write(w->fd, p, len);
+        ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
+            *os_errno = n < 0 ? errno : ENOSPC;
             return ML_EIO;
         }
         p += n;
         len -= (size_t)n;
-        w->bytes += (uint64_t)n;
+        *bytes += (uint64_t)n;
     }
     return ML_OK;
+}
+
+static int
+write_all(ml_writer *w, const uint8_t *p, size_t len)
+{
+    return write_fd(w->fd, p, len, &w->bytes, &w->os_errno);
 }
 
 static int
@@ -167,7 +181,7 @@ append_record(ml_writer *w, const ml_record *rec)
     if (w->dirty_since_ns == 0) {
         w->dirty_since_ns = ml_clock_mono_ns() | 1;
     }
-    if (w->chunk.len >= w->chunk_bytes) {
+    if (w->chunk.len >= w->inline_bytes) {
         /* Only the chunk: pending sample runs stay pending, so this never
          * recurses through emit_all_runs. */
         return seal_chunk(w);
@@ -204,32 +218,50 @@ emit_all_runs(ml_writer *w)
     return ML_OK;
 }
 
-static int
-write_chunk(ml_writer *w)
+int
+ml_chunk_write(int fd, void *zc, int level, const ml_sealed_chunk *c,
+               ml_buf *scratch, uint64_t *bytes, int *os_errno)
 {
-    size_t bound = ZSTD_compressBound(w->chunk.len);
-    ml_buf_reset(&w->out);
-    int err = ml_buf_reserve(&w->out, ML_CHUNK_HEADER_SIZE + bound);
+    size_t bound = ZSTD_compressBound(c->records.len);
+    ml_buf_reset(scratch);
+    int err = ml_buf_reserve(scratch, ML_CHUNK_HEADER_SIZE + bound);
     if (err < 0) {
         return err;
     }
-    uint8_t *dst = w->out.data + ML_CHUNK_HEADER_SIZE;
-    size_t n = ZSTD_compressCCtx(w->zc, dst, bound, w->chunk.data,
-                                 w->chunk.len, w->level);
+    uint8_t *dst = scratch->data + ML_CHUNK_HEADER_SIZE;
+    size_t n = ZSTD_compressCCtx(zc, dst, bound, c->records.data,
+                                 c->records.len, level);
     if (ZSTD_isError(n)) {
         return ML_ECOMPRESS;
     }
     ml_chunk_header h = {
-        .seq = w->seq,
-        .base_time_us = w->base_us,
+        .seq = c->seq,
+        .base_time_us = c->base_us,
         .compressed_size = (uint32_t)n,
-        .raw_size = (uint32_t)w->chunk.len,
+        .raw_size = (uint32_t)c->records.len,
         .payload_checksum = ml_checksum(dst, n),
     };
-    ml_chunk_header_encode(&h, w->out.data);
+    ml_chunk_header_encode(&h, scratch->data);
     /* One write per chunk: a kill leaves whole chunks and at most one torn
      * one at the end. */
-    return write_all(w, w->out.data, ML_CHUNK_HEADER_SIZE + n);
+    return write_fd(fd, scratch->data, ML_CHUNK_HEADER_SIZE + n, bytes,
+                    os_errno);
+}
+
+static int
+write_chunk(ml_writer *w)
+{
+    ml_sealed_chunk c = {.seq = w->seq, .base_us = w->base_us};
+    if (w->take != NULL) {
+        /* The owner compresses and writes it, off its lock. */
+        c.records = w->chunk;
+        int err = w->take(w->take_ctx, &c);
+        w->chunk = c.records; /* what the owner gave back, empty */
+        return err;
+    }
+    c.records = w->chunk;
+    return ml_chunk_write(w->fd, w->zc, w->level, &c, &w->out, &w->bytes,
+                          &w->os_errno);
 }
 
 int
@@ -268,11 +300,44 @@ seal_chunk(ml_writer *w)
 int
 ml_writer_tick(ml_writer *w, uint64_t now_ns)
 {
+    if (w->chunk.len >= w->chunk_bytes && !w->error) {
+        return seal_chunk(w); /* full, left for the tick (defer_seal) */
+    }
     if (w->dirty_since_ns == 0 || now_ns < w->dirty_since_ns
         || now_ns - w->dirty_since_ns < w->flush_ns) {
         return w->error;
     }
     return ml_writer_flush(w);
+}
+
+int
+ml_writer_os_errno(const ml_writer *w)
+{
+    return w->os_errno;
+}
+
+void *
+ml_chunk_ctx_new(void)
+{
+    return ZSTD_createCCtx();
+}
+
+void
+ml_chunk_ctx_free(void *zc)
+{
+    ZSTD_freeCCtx(zc);
+}
+
+int
+ml_writer_fd(const ml_writer *w)
+{
+    return w->fd;
+}
+
+int
+ml_writer_level(const ml_writer *w)
+{
+    return w->level;
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -296,8 +361,17 @@ ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
         opt && opt->flush_interval_ms ? opt->flush_interval_ms : 1000;
     w->flush_ns = (uint64_t)ms * 1000000u;
     w->level = opt && opt->zstd_level ? opt->zstd_level : 3;
+    w->inline_bytes = w->chunk_bytes;
+    if (opt && opt->take) {
+        w->take = opt->take;
+        w->take_ctx = opt->take_ctx;
+    }
+    if (opt && opt->defer_seal) {
+        uint32_t cap = ML_CHUNK_MAX_RAW - ML_RECORD_MAX - 16;
+        w->inline_bytes = w->chunk_bytes > cap / 4 ? cap : w->chunk_bytes * 4;
+    }
     /* Room for a full chunk plus the largest record that may follow it. */
-    ml_buf_init(&w->chunk, w->chunk_bytes + ML_RECORD_MAX);
+    ml_buf_init(&w->chunk, w->inline_bytes + ML_RECORD_MAX);
     ml_buf_init(&w->payload, ML_RECORD_MAX);
     ml_buf_init(&w->out, ML_CHUNK_MAX_COMPRESSED + ML_CHUNK_HEADER_SIZE);
     ml_buf_init(&w->string_data, ML_MAX_STRING_BYTES);

@@ -27,16 +27,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ml_buf.h"
 #include "ml_format.h"
 #include "ml_record.h"
 
 typedef struct ml_writer ml_writer;
 
+/* A chunk's records, sealed but not yet compressed or written. */
+typedef struct {
+    uint32_t seq;
+    uint64_t base_us;
+    ml_buf records;
+} ml_sealed_chunk;
+
+/* Takes c->records' contents (the owner's now) and leaves c->records an
+ * empty buffer (of the same max size) for the writer to fill next;
+ * returns 0 or a negative ML_E* code. */
+typedef int (*ml_writer_take_fn)(void *ctx, ml_sealed_chunk *c);
+
 typedef struct {
     uint32_t chunk_bytes;       /* raw bytes that trigger a chunk; 256 KiB */
     uint32_t flush_interval_ms; /* oldest buffered record's age; 1000 */
     int zstd_level;             /* 0 means 3 */
+    /* 1: a full chunk is written by the next ml_writer_tick(), not by the
+     * record call that filled it (up to 4 chunk sizes), so the threads
+     * that tick do the disk writes, not the program's threads. */
+    int defer_seal;
+    /* Set: each sealed chunk goes to take() instead of being compressed
+     * and written here, so the owner can do that off its lock (a writer
+     * thread); it must write them in seq order, with ml_chunk_write(). */
+    ml_writer_take_fn take;
+    void *take_ctx;
 } ml_writer_options;
+
+/* Compresses c (with zc, a ZSTD_CCtx of the calling thread, at level) and
+ * writes it to fd as one chunk with one write(), through scratch. Adds the
+ * bytes written to *bytes; a failed write stores errno in *os_errno and
+ * returns ML_EIO. */
+int ml_chunk_write(int fd, void *zc, int level, const ml_sealed_chunk *c,
+                   ml_buf *scratch, uint64_t *bytes, int *os_errno);
+/* A compression context for ml_chunk_write (NULL when out of memory). */
+void *ml_chunk_ctx_new(void);
+void ml_chunk_ctx_free(void *zc);
+/* The writer's file descriptor and compression level, for ml_chunk_write. */
+int ml_writer_fd(const ml_writer *w);
+int ml_writer_level(const ml_writer *w);
 
 /* Creates path (which must not exist) and writes the file header. opt may be
  * NULL for the defaults. On success *out owns the file. */
@@ -51,6 +86,9 @@ int ml_writer_close(ml_writer *w);
 /* Closes the file and frees w WITHOUT writing what is buffered: for a forked
  * child, whose copy of the writer must not add to the parent's file. */
 void ml_writer_abandon(ml_writer *w);
+
+/* errno of the write that failed (ENOSPC, EIO, EFBIG, ...), or 0. */
+int ml_writer_os_errno(const ml_writer *w);
 
 /* Run metadata (label, argv, python, pid, ...; see docs/FORMAT.md). */
 int ml_writer_meta(ml_writer *w, const char *key, const ml_value *value);

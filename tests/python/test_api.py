@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Runner
 
 
@@ -116,3 +118,91 @@ def test_stop_at_exit_without_stop(runner: Runner):
     assert out.returncode == 0, out.stderr.decode()
     summary = runner.show(runner.only_recording("atexit"))
     assert summary["complete"] is True and summary["samples"] > 50
+
+
+def test_full_disk_leaves_the_program_unharmed(runner: Runner):
+    # A file-size limit makes microlog's writes fail (EFBIG) as a full disk
+    # would (ENOSPC): the program runs to its end with its own output and
+    # exit status, one message says the recording stopped, and the file
+    # keeps what was written before. The program's own threads must not
+    # get SIGXFSZ for microlog's writes.
+    import resource
+    import subprocess
+    import sys
+    script = runner.script("p.py", """
+        import sys, threading, time
+        def busy():
+            end = time.perf_counter() + 1.5
+            n = 0
+            while time.perf_counter() < end:
+                print("line", n, "x" * 200)
+                n += 1
+        t = threading.Thread(target=busy); t.start(); t.join()
+        print("done", file=sys.stderr)
+        sys.exit(3)
+    """)
+    limit = 48 * 1024
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = subprocess.run(
+        [sys.executable, "-m", "microlog", "disk", str(script)],
+        cwd=runner.tmp, env=runner.env(MICROLOG_QUIET="1"),
+        capture_output=True, timeout=60, preexec_fn=small_files)
+    assert out.returncode == 3, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    assert len(lines) > 1000 and lines[-1].startswith("line ")
+    err = out.stderr.decode().splitlines()
+    assert err[-1] == "done", err
+    messages = [e for e in err if e.startswith("microlog:")]
+    assert len(messages) == 1, err
+    assert "File too large" in messages[0], messages
+    assert "recording stopped" in messages[0], messages
+    path = runner.only_recording("disk")
+    assert path.stat().st_size <= limit
+    summary = runner.show(path)  # readable, the end marked as lost
+    assert summary["complete"] is False
+    assert summary["label"] == "disk"
+
+
+def test_micrologs_own_work_is_not_the_programs(runner: Runner):
+    # The end-of-run reports (a walk of every object) showed as 15% of a
+    # short run's running samples (Leaks.stop); they are microlog's work.
+    script = runner.script("p.py", """
+        import time
+        keep = [[i] for i in range(300000)]  # work for the leak walk
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            pass
+    """)
+    out = runner.python(["-m", "microlog", "own", str(script)],
+                        env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    path = runner.only_recording("own")
+    summary = runner.show(path)
+    # (The launcher's join of the program's threads at exit stands for the
+    # interpreter's own, and may be sampled.)
+    ours = [f for f in summary["functions"]
+            if "/microlog/" in f["file"] and f["total"] > 0
+            and f["name"] != "_join_threads"]
+    assert ours == [], ours
+    spans = [s for s in runner.dump(path, "span")
+             if s["name"].startswith("microlog: ")]
+    assert [s["name"] for s in spans] == ["microlog: start",
+                                          "microlog: end of run"], spans
+
+
+def test_microlog_1_4_tracer_settings_are_aliases():
+    from microlog import _config
+    c = _config.from_environment({"TRACER_SAMPLE_DELAY": "0.002",
+                                  "TRACER_STATUS_DELAY": "0.5",
+                                  "TRACER_MEMORY_DELAY": "2"})
+    assert (c.sample_delay, c.status_delay, c.memory_delay) == \
+        (0.002, 0.5, 2.0)
+    # The MICROLOG_* name wins; a bad alias is named in the error.
+    c = _config.from_environment({"TRACER_SAMPLE_DELAY": "0.002",
+                                  "MICROLOG_SAMPLE_DELAY": "0.003"})
+    assert c.sample_delay == 0.003
+    with pytest.raises(_config.ConfigError, match="TRACER_STATUS_DELAY"):
+        _config.from_environment({"TRACER_STATUS_DELAY": "soon"})

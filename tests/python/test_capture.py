@@ -242,3 +242,37 @@ def test_multiprocessing_children_record_linked_runs(runner: Runner):
         assert s["complete"] is True
     parent_logs = runner.dump(parents[0], "log")
     assert [e["text"] for e in parent_logs] == ["parent done"]
+
+
+def test_a_finalizer_that_prints_while_a_stack_is_read(runner):
+    # Reading a log's stack makes frame objects (3.11+), which can run the
+    # collector, whose callbacks and finalizers print, which logs again:
+    # that inner log must not find the writer lock taken by the outer one
+    # (a deadlock), nor spoil the outer one's stack.
+    script = runner.script("p.py", """
+        import gc, sys
+        from microlog import _microlog
+        armed = []
+        def loud(phase, info):
+            if armed:
+                armed.clear()
+                print("collected")
+        def deep(n):
+            if n:
+                return deep(n - 1)
+            armed.append(1)
+            _microlog.log(20, _microlog.LOG_API, "deep")
+        gc.callbacks.append(loud)
+        gc.set_threshold(1)
+        for _ in range(300):
+            deep(30)
+        gc.set_threshold(700)
+        print("end", file=sys.stderr)
+    """)
+    out = runner.python(["-m", "microlog", "fin", str(script)],
+                        env=runner.env(MICROLOG_QUIET="1"), timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stderr == b"end\n"
+    [path] = runner.recordings("fin")
+    logs = runner.dump(path, "log")
+    assert sum(1 for r in logs if r.get("text") == "deep") == 300

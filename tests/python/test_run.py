@@ -64,8 +64,8 @@ def test_box_printed_at_end(runner: Runner):
     lines = err.splitlines()
     assert lines[0].startswith("┏") and lines[2].startswith("┗")
     assert "boxed" in lines[1] and " s, " in lines[1]
-    assert "http://127.0.0.1:7777/#boxed/" in lines[1]
-    assert runner.only_recording("boxed").name in lines[1]
+    assert "http://127.0.0.1:7777/#run=boxed/" in lines[1]
+    assert runner.only_recording("boxed").stem in lines[1]
 
 
 def test_usage_errors(runner: Runner):

@@ -212,6 +212,49 @@ def test_fork_child_runs_and_parent_keeps_recording(runner):
     assert len(runner.recordings("t")) == 2
 
 
+def test_forked_child_runs_like_an_unprofiled_child(runner):
+    # The child of a bare os.fork() must see no trace of the parent's
+    # recording: nothing on its stderr (it once printed an AttributeError
+    # from Metrics), the program's own streams and logging, no recorder.
+    summary, out = record(runner, """
+        import logging, os, sys, threading, time
+        logging.basicConfig(level=logging.INFO)
+        stdout_before = type(sys.stdout)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            import microlog
+            from microlog import _microlog
+            facts = [
+                microlog.is_running(), _microlog.is_running(),
+                type(sys.stdout).__name__, type(sys.stderr).__name__,
+                logging.Logger.handle.__module__,
+                logging.Logger.isEnabledFor.__module__,
+            ]
+            t = threading.Thread(target=lambda: print("child thread"))
+            t.start(); t.join()
+            logging.getLogger("x").info("child log")
+            os.write(w, repr(facts).encode())
+            sys.stdout.flush()
+            os._exit(7)
+        os.close(w)
+        _, status = os.waitpid(pid, 0)
+        facts = os.read(r, 4096).decode()
+        print(facts)
+        print(os.WEXITSTATUS(status))
+    """)
+    lines = out.stdout.decode().splitlines()
+    assert lines[0] == "child thread", lines
+    facts = eval(lines[1])
+    assert facts[:2] == [False, False], facts
+    assert "Captured" not in facts[2] and "Captured" not in facts[3], facts
+    assert facts[4:] == ["logging", "logging"], facts
+    assert lines[2] == "7"
+    # The child's only output on stderr is the program's own log line.
+    assert out.stderr.decode() == "INFO:x:child log\n", out.stderr.decode()
+    assert summary["complete"] is True
+
+
 def test_signals_reach_the_program(runner):
     summary, out = record(runner, """
         import signal, time
@@ -226,3 +269,141 @@ def test_signals_reach_the_program(runner):
     """)
     assert out.stdout == b"True\n"
     assert summary["samples"] > 300
+
+
+# Threads that start and end all the time, finalizers that allocate and
+# print (run by the collector at any allocation, even one the sampler
+# makes), and forks, at 1 kHz. The fallback sampler once died with SIGSEGV
+# walking a thread state freed under it. ML_STRESS_SECONDS runs it
+# longer (minutes, under ASan: see docs/SAMPLER.md).
+STRESS = """
+    import gc, os, sys, threading, time
+    seconds = float(os.environ.get("ML_STRESS_SECONDS", "2"))
+    class Noisy:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+        def __del__(self):
+            [str(i) for i in range(50)]
+            print("del")
+    def short():
+        for _ in range(20):
+            Noisy()
+        sum(range(500))
+    gc.set_threshold(50, 5, 5)
+    end = time.perf_counter() + seconds
+    n = forks = 0
+    while time.perf_counter() < end:
+        batch = [threading.Thread(target=short) for _ in range(8)]
+        for t in batch: t.start()
+        for t in batch: t.join()
+        n += len(batch)
+        if n % 400 == 0:
+            pid = os.fork()
+            if pid == 0:
+                short()
+                os._exit(0)
+            os.waitpid(pid, 0)
+            forks += 1
+    print("threads", n, "forks", forks)
+"""
+
+
+@pytest.mark.parametrize("sampler", ["fallback", "auto"])
+def test_thread_churn_with_finalizers_and_forks(runner, sampler):
+    summary, out = record(runner, STRESS, MICROLOG_SAMPLER=sampler)
+    [last] = [line.split() for line in out.stdout.decode().splitlines()
+              if line.startswith("threads")]
+    assert last[0] == "threads" and int(last[1]) > 100, last
+    assert int(last[3]) >= 1, last
+    assert out.stderr == b"", out.stderr.decode()
+    assert summary["complete"] is True
+    assert len(summary["threads"]) > 50
+
+
+def test_stop_reaches_the_recorder_whatever_a_component_raises(runner):
+    script = runner.script("p.py", """
+        import microlog
+        from microlog import _microlog, _recording
+        class Interrupting:
+            def start(self, config): pass
+            def stop(self, exit_status): raise KeyboardInterrupt
+        _recording.register(Interrupting())
+        microlog.start("kbd")
+        sum(range(100000))
+        try:
+            microlog.stop()
+        except KeyboardInterrupt:
+            print("interrupted", _microlog.is_running())
+    """)
+    out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout == b"interrupted False\n"
+    summary = runner.show(runner.only_recording("kbd"))
+    assert summary["complete"] is True
+
+
+def test_sleeping_code_is_not_counted_as_running(runner):
+    # The first sample after a thread goes to sleep used to count as
+    # running (its CPU clock had advanced earlier in the interval): 3.3% of
+    # this thread's running samples fell in nap().
+    summary, _ = record(runner, """
+        import threading, time
+        def spin(s):
+            end = time.thread_time() + s
+            while time.thread_time() < end:
+                pass
+        def cpu20(): spin(0.020)
+        def cpu10(): spin(0.010)
+        def nap(): time.sleep(0.010)
+        def work():
+            end = time.perf_counter() + 1.5
+            while time.perf_counter() < end:
+                cpu20(); cpu10(); nap()
+        t = threading.Thread(target=work, name="mix"); t.start(); t.join()
+    """)
+    mix = thread(summary, "mix")
+    cpu = function(summary, "spin")["total"]
+    napping = next((f["total"] for f in summary["functions"]
+                    if f["name"] == "nap"), 0)
+    assert cpu > 500, summary["functions"][:6]
+    assert napping <= 0.005 * mix["running"], (napping, mix)
+
+
+def test_waiting_for_the_gil_is_its_own_state(runner):
+    summary, _ = record(runner, """
+        import threading, time
+        def spin():
+            end = time.perf_counter() + 1.0
+            while time.perf_counter() < end:
+                pass
+        ts = [threading.Thread(target=spin, name=f"spin{i}")
+              for i in range(3)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+    """)
+    for i in range(3):
+        t = thread(summary, f"spin{i}")
+        # One GIL for three threads: each runs about a third of the time
+        # and waits for the GIL the rest, never sleeping.
+        assert t["gil_wait"] >= 0.3 * t["samples"], t
+        assert t["running"] + t["gil_wait"] >= 0.8 * t["samples"], t
+        assert t["running"] >= 0.1 * t["samples"], t
+
+
+def test_threads_not_started_yet_are_not_phantoms(runner):
+    # Before 3.12 a new thread state carries its creator's ids until its
+    # thread starts; sampled then, it made a phantom copy of the main
+    # thread (same native id, a new thread record).
+    summary, _ = record(runner, """
+        import threading, time
+        def request():
+            pass
+        end = time.perf_counter() + 1.0
+        while time.perf_counter() < end:
+            t = threading.Thread(target=request)
+            t.start(); t.join()
+    """)
+    main = thread(summary, "MainThread")
+    same = [t for t in summary["threads"]
+            if t["native_id"] == main["native_id"]]
+    assert same == [main], same

@@ -35,7 +35,10 @@ def run(runner: Runner, body: str, label: str = "t") -> List[dict]:
 
 
 def spans(records: List[dict], name: str = None) -> List[dict]:
+    """The program's spans (microlog's own, "microlog: start" and
+    "microlog: end of run", left out), or those of one name."""
     return [r for r in records if r["kind"] == "span"
+            and not r["name"].startswith("microlog: ")
             and (name is None or r["name"] == name)]
 
 
@@ -515,3 +518,37 @@ def test_dump_command(runner: Runner):
     bad_file = subprocess.run([microlog_bin(), "dump", str(garbage)],
                               capture_output=True, timeout=TIMEOUT)
     assert bad_file.returncode == 2 and bad_file.stderr
+
+
+def test_span_blocks_are_spans_like_timed_calls(runner: Runner):
+    records = run(runner, """
+        with microlog.span("not recorded"):
+            pass
+        @timed
+        def inner():
+            sum(range(10000))
+        with microlog.enabled("t"):
+            with microlog.span("load", table="users", rows=3):
+                inner()
+                with microlog.span("nested"):
+                    time.sleep(0.01)
+            try:
+                with microlog.span("fails"):
+                    raise KeyError("k")
+            except KeyError:
+                pass
+        with microlog.span("after"):
+            pass
+    """)
+    by = {s["name"].rsplit(".", 1)[-1]: s for s in spans(records)}
+    assert set(by) == {"load", "nested", "fails", "inner"}, by
+    load = by["load"]
+    assert load["args"] == "table='users', rows=3"
+    assert load["file"].endswith("p.py") and load["line"] > 0
+    assert load["parent_call"] == 0
+    assert by["nested"]["parent_call"] == load["call_id"]
+    assert by["inner"]["parent_call"] == load["call_id"]
+    assert by["nested"]["wall_ns"] >= 10_000_000
+    assert by["nested"]["cpu_ns"] < by["nested"]["wall_ns"]
+    assert by["fails"]["exception"] == "KeyError: 'k'"
+    assert load["exception"] is None

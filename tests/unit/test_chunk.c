@@ -70,9 +70,10 @@ test_file_header_variants(void **state)
         {"major 0", 8, 0, ML_EVERSION, 0},
         {"major high byte", 9, 1, ML_EVERSION, 0},
         {"newer minor", 10, 7, 0, 7},
-        {"minor high byte", 11, 1, 0, 256},
-        {"unknown flag", 12, 0x80, 0, 0},
-        {"unknown high flag", 15, 0xff, 0, 0},
+        {"minor high byte", 11, 1, 0, 256 + ML_FORMAT_VERSION_MINOR},
+        {"a 1.0 file", 10, 0, 0, 0},
+        {"unknown flag", 12, 0x80, 0, ML_FORMAT_VERSION_MINOR},
+        {"unknown high flag", 15, 0xff, 0, ML_FORMAT_VERSION_MINOR},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t h[ML_FILE_HEADER_SIZE];
