@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Server, gen, record, show, wait_for
+from server_util import Server, gen, record, show, wait_for
 
 K = 2000  # samples per thread
 I = 1000  # interval, us

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, gen, microlog_bin
+from server_util import Server, gen, microlog_bin
 
 
 def still_serving(server: Server) -> None:
