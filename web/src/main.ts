@@ -6,7 +6,7 @@
 import "uplot/dist/uPlot.min.css";
 import "./app.css";
 import { api, type LogEntry } from "./api";
-import { fmtDuration, fmtStamp } from "./format";
+import { fmtDuration, fmtStamp, fmtValue } from "./format";
 import { Store, TABS, clampView, type SearchHit, type State, type Tab } from "./store";
 import { defaultSelection, makeTracks } from "./tracks";
 import { formatLink, parseLink } from "./url";
@@ -60,6 +60,7 @@ const timeline = new TimelineView(store, {
   },
   openLog: (e) => showLog(e),
 });
+popup.onClose = () => timeline.unpick();
 const dialog = new LogDialog(store, (e) => showLog(e));
 
 // Range selection panel under the flame charts.
@@ -202,6 +203,7 @@ searchBox.addEventListener("input", () => {
   searchTimer = window.setTimeout(() => void runSearch(searchBox.value), 300);
 });
 searchBox.addEventListener("keydown", (e) => {
+  if (e.key === "Escape") searchBox.blur();
   if (e.key === "Enter") {
     clearTimeout(searchTimer);
     if (searchBox.value !== store.state.search.q) void runSearch(searchBox.value);
@@ -254,6 +256,7 @@ function renderSearch(s: State): void {
     hitsEl.textContent = `${q.index >= 0 ? `${q.index + 1} / ` : ""}${q.hits.length} hits · ${a.functions.length} functions, ${a.logs.length} logs, ${a.series.length} series${a.truncated ? " (truncated)" : ""}`;
   }
   hitsEl.dataset.hits = String(q.hits.length);
+  prevHit.hidden = nextHit.hidden = !q.hits.length;
   hitsEl.dataset.index = String(q.index);
 }
 
@@ -276,8 +279,7 @@ async function renderSelection(s: State): Promise<void> {
   selStats.replaceChildren();
   if (st.status === "fulfilled") {
     for (const se of st.value.body.series) {
-      const u = se.unit;
-      const f = (v: number) => (u === "%" ? `${v.toFixed(1)}%` : u === "bytes" || u === "B" ? `${(v / 1048576).toFixed(1)} MB` : v.toFixed(2));
+      const f = (v: number) => fmtValue(v, se.unit);
       selStats.append(el("span", "stat", `${se.name}: mean ${f(se.stats.mean)}, min ${f(se.stats.min)}, max ${f(se.stats.max)} (${se.stats.count})`));
     }
   }
@@ -353,7 +355,7 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (store.state.tab === "timeline" && store.state.runId && !t.closest(".runs") && timeline.key(e)) e.preventDefault();
+  if (store.state.tab === "timeline" && store.state.runId && !(t.closest(".runs") && (e.key === "ArrowUp" || e.key === "ArrowDown")) && timeline.key(e)) e.preventDefault();
 });
 
 // ---- polling: the run tree, and a live run about once a second ----------------
@@ -424,3 +426,4 @@ void pollRuns().then(() => {
 window.setInterval(() => void pollRuns(), 3000);
 window.setInterval(() => void pollLive(), 1000);
 renderHeader(store.state);
+renderSearch(store.state);

@@ -103,10 +103,8 @@ export class Store {
 /** Clamp a window to the run (at least 10 µs wide, never past [0, end]). */
 export function clampView(v: Window, end: number): Window {
   const full = Math.max(end, 10);
-  let w = Math.min(Math.max(v.to - v.from, 10), full * 1.02);
-  let from = v.from;
-  if (from < -full * 0.01) from = -full * 0.01;
-  if (from + w > full * 1.01) from = full * 1.01 - w;
-  if (w > full * 1.02) w = full * 1.02;
+  const w = Math.min(Math.max(v.to - v.from, 10), full);
+  let from = Math.max(0, v.from);
+  if (from + w > full) from = full - w;
   return { from, to: from + w };
 }

@@ -56,7 +56,7 @@ export class DesignTab {
     d.setDefaultEdgeLabel(() => ({}));
     for (const n of [...g.nodes].sort((a, b) => a.id.localeCompare(b.id))) {
       const label = n.class ? `${n.module}.${n.class}` : n.module;
-      d.setNode(n.id, { width: Math.max(90, label.length * 7 + 20), height: 38 });
+      d.setNode(n.id, { width: Math.max(200, label.length * 7.5 + 20), height: 38 });
     }
     for (const e of [...g.edges].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to))) {
       if (e.from !== e.to && d.hasNode(e.from) && d.hasNode(e.to)) d.setEdge(e.from, e.to);
@@ -80,7 +80,7 @@ export class DesignTab {
     }
     const root = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "callgraph" });
     const defs = svg("defs", {});
-    const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+    const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" });
     marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#888" }));
     defs.append(marker);
     root.append(defs);

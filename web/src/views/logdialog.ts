@@ -43,7 +43,7 @@ export class LogDialog {
     const title = el("span", "dialog-title");
     const badge = el("span", "level", e.level_name || String(e.level));
     badge.style.background = levelColour(e.level);
-    title.append(badge, ` ${fmtTime(e.time_us, 1)} · ${e.thread_name} #${e.thread} · ${e.source}`);
+    title.append(badge, ` ${fmtTime(e.time_us, 1000)}`);
     const prev = button("‹ previous", "prev", () => void this.step(-1));
     const next = button("next ›", "next", () => void this.step(1));
     prev.disabled = e.index <= 0;
@@ -57,7 +57,7 @@ export class LogDialog {
       li.append(el("span", "fn", f.function), " ", sourceLink(f.file, f.line));
       stack.append(li);
     }
-    this.body.replaceChildren(msg);
+    this.body.replaceChildren(el("div", "sub", `thread ${e.thread_name} #${e.thread} · ${e.source} · entry ${e.index + 1}`), msg);
     if (e.stack.length) this.body.append(el("div", "sub", "stack (most recent call last)"), stack);
     this.root.dataset.index = String(e.index);
     this.root.dataset.time = String(e.time_us);

@@ -19,9 +19,12 @@ export class SpanPopup {
     draggable(this.root, this.head);
   }
 
+  onClose: () => void = () => {};
+
   close(): void {
     this.root.hidden = true;
     this.answer = null;
+    this.onClose();
   }
 
   async open(runId: string, thread: number, at: number, depth: number, x: number, y: number): Promise<void> {
@@ -53,7 +56,7 @@ export class SpanPopup {
     };
     row("source", sourceLink(a.function.file, a.function.line), "source");
     row("duration", fmtDuration(a.duration_us), "duration");
-    row("start", fmtTime(a.start_us, 1), "start");
+    row("start", fmtTime(a.start_us, 1000), "start");
     row("CPU while it ran", `${fmtPercent(a.cpu_share)} (${a.running} running, ${a.waiting} waiting samples)`, "cpu");
     row("thread · depth", `#${a.thread} · ${a.depth}`, "thread");
     if (a.caller) row("called by", a.caller.name, "caller");

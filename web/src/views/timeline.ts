@@ -627,7 +627,8 @@ export class TimelineView {
   }
 
   private click(e: MouseEvent, dbl: boolean): void {
-    const target = e.target as HTMLElement;
+    // Pointer capture makes the body the target: ask what is under the pointer.
+    const target = document.elementFromPoint(e.clientX, e.clientY);
     const x = this.localX(e);
     if (target === this.markers) {
       let best: { x: number; e: LogEntry } | null = null;
@@ -662,6 +663,16 @@ export class TimelineView {
   pick(thread: number, s: number, depth: number): void {
     this.picked = { thread, s, depth };
     this.schedule();
+  }
+
+  unpick(): void {
+    this.picked = null;
+    this.schedule();
+  }
+
+  /** Log markers drawn, with x relative to the timeline body (tests use them). */
+  markerPositions(): { x: number; index: number }[] {
+    return this.drawnMarkers.map((m) => ({ x: m.x, index: m.e.index }));
   }
 
   /** Spans currently drawn for a thread (tests and search use them). */
