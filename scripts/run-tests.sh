@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan pytest pythons (default: all).
+# the exit status 1. Stages: format unit asan pytest pythons walker web
+# (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -104,8 +105,18 @@ stage_walker()
     OUT="$BUILD/walktest" tests/ext/run_walk_tests.sh "${pythons[@]}"
 }
 
+# The browser UI: lint, type-check, then the end-to-end tests in headless
+# chromium against the real server (tests/web, screenshots in build/screenshots).
+stage_web()
+{
+    $MAKE --no-print-directory web || return
+    (cd web && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) \
+        || return
+    node --test tests/web/
+}
+
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons walker)
+[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -114,6 +125,7 @@ for stage in "${stages[@]}"; do
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
+    web) run_stage "web lint+types+e2e" stage_web ;;
     pythons)
         for v in $PY_VERSIONS; do
             if ! compgen -G "$PYENV_ROOT/versions/$v.*/bin/python3" \
