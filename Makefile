@@ -3,7 +3,8 @@
 # fresh Debian 12 machine as root: they install what is missing (Debian
 # packages, .venv), build, and run. Everything is incremental.
 #
-#   make            deps + .venv (package installed) + C build in build/
+#   make            deps + UI bundle in build/web + .venv (package installed)
+#                   + C build in build/
 #   make test       all of the above, then every test suite, with a summary
 #   make demo       build and run the demo (scripts/demo.sh)
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
@@ -45,22 +46,39 @@ C_FILES = $(shell find src tests -type f -name '*.[ch]' 2>/dev/null)
 pyenv_python = $(lastword $(sort \
 	$(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python3)))
 
-.PHONY: all deps venv build asan test format format-check demo fuzz bench \
-	bench-server clean
+# The browser UI (web/, TypeScript): npm packages from the lockfile, then
+# esbuild bundles build/web/{index.html,app.js,app.css}. Before venv, so the
+# bundle exists when the package is built.
+WEB_SOURCES := web/index.html web/build.mjs web/tsconfig.json \
+	$(shell find web/src -type f 2>/dev/null)
+WEB_DEPS := web/node_modules/.package-lock.json
 
-all: deps venv build
+.PHONY: all deps web venv build asan test format format-check demo fuzz \
+	bench bench-server clean
+
+all: deps web venv build
+
+web: $(BUILD)/web/app.js
+
+$(WEB_DEPS): web/package.json web/package-lock.json | deps
+	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+$(BUILD)/web/app.js: $(WEB_SOURCES) $(WEB_DEPS)
+	cd web && OUT="$(abspath $(BUILD))/web" node build.mjs
 
 deps:
 	@PYTHON=$(PYTHON) scripts/install-deps.sh
 
 venv: $(VENV)/.ml-installed
 
-$(VENV)/.ml-installed: $(PKG_SOURCES) | deps
+# The UI bundle goes into the package too (share/microlog/ui).
+$(VENV)/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js | deps
 	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV)
 	@touch $@
 
 # One venv per CPython version (make test); the interpreter comes from pyenv.
-$(BUILD)/py/%/.ml-installed: $(PKG_SOURCES) | deps
+$(BUILD)/py/%/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js | deps
 	@py="$(call pyenv_python,$*)"; \
 	if [ -z "$$py" ]; then echo "no CPython $* under $(PYENV_ROOT)"; exit 1; fi; \
 	scripts/install-venv.sh "$$py" $(BUILD)/py/$*

@@ -9,7 +9,10 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libzstd-dev libxxhash-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libpcre2-dev
     clang clang-format libclang-rt-14-dev llvm
+    chromium
 )
+# The browser UI builds with Node.js and npm (web/); Debian's only if absent.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 PYTHON=${PYTHON:-python3}
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

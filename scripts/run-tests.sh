@@ -3,6 +3,7 @@
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
 # the exit status 1. Stages: format unit asan pytest server pythons walker
+# web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -118,8 +119,19 @@ stage_walker()
     OUT="$BUILD/walktest" tests/ext/run_walk_tests.sh "${pythons[@]}"
 }
 
+# The browser UI: lint, type-check, then the end-to-end tests in headless
+# chromium against the real server (tests/web, screenshots in build/screenshots).
+stage_web()
+{
+    $MAKE --no-print-directory web || return
+    (cd web && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) \
+        || return
+    node --test tests/web/
+}
+
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(format unit asan pytest server pythons walker)
+[[ ${#stages[@]} -gt 0 ]] \
+    || stages=(format unit asan pytest server pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -129,6 +141,7 @@ for stage in "${stages[@]}"; do
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
+    web) run_stage "web lint+types+e2e" stage_web ;;
     pythons)
         for v in $PY_VERSIONS; do
             if ! compgen -G "$PYENV_ROOT/versions/$v.*/bin/python3" \
