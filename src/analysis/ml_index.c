@@ -274,10 +274,10 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
         x = nodes[x].parent;
         d--;
     }
+    /* After a gap in the samples (a stalled sampler, a busy machine) the
+     * frames still on the stack were there all along: only the spans that
+     * closed end early, one interval after their last sample. */
     uint64_t end = b->any ? ix_span_end(ix, b->last_t, t0) : t0;
-    if (b->any && t0 > b->last_t + 4 * ix->interval_us) {
-        d = 0; /* after a gap everything starts again */
-    }
     ix_builder_close(ix, b, thread, d, end, emit, ctx);
     x = fnode;
     for (uint32_t i = dn; i > d; i--) {
