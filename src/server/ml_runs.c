@@ -423,7 +423,9 @@ ml_runs_list(ml_runs *r, ml_regex *re, ml_jsonw *w)
         }
     }
     closedir(d);
-    qsort(runs, n, sizeof *runs, by_label_then_newest);
+    if (n > 1) {
+        qsort(runs, n, sizeof *runs, by_label_then_newest);
+    }
     ml_jsonw_obj(w);
     ml_jsonw_kstr(w, "dir", r->dir);
     ml_jsonw_key(w, "labels");
