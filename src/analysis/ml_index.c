@@ -341,6 +341,8 @@ rng_next(uint64_t *s)
     return *s;
 }
 
+static void heap_settle(ix_call *h, size_t n);
+
 /* Keeps the IX_LONGEST longest calls as a min-heap on duration. */
 static void
 heap_offer(ix_pair *p, const ix_call *c)
@@ -358,12 +360,23 @@ heap_offer(ix_pair *p, const ix_call *c)
             h[(i - 1) / 2] = tmp;
             i = (i - 1) / 2;
         }
+        if (n + 1 == IX_LONGEST) {
+            p->longest_min = h[0].dur_us;
+        }
         return;
     }
     if (c->dur_us <= h[0].dur_us) {
         return;
     }
     h[0] = *c;
+    heap_settle(h, n);
+    p->longest_min = h[0].dur_us;
+}
+
+/* Moves the root of a min-heap of n calls down to its place. */
+static void
+heap_settle(ix_call *h, size_t n)
+{
     for (size_t i = 0;;) {
         size_t l = 2 * i + 1, m = i;
         if (l < n && h[l].dur_us < h[m].dur_us) {
@@ -392,12 +405,17 @@ pair_note(ix_pair *p, uint32_t thread, const ix_span *s)
     if (p->sample.len < IX_RESERVOIR) {
         (void)ML_VEC_PUSH(p->sample, c);
     } else {
+        /* Reservoir sampling: each call kept with probability R / count. */
         uint64_t j = rng_next(&p->rng) % p->count;
         if (j < IX_RESERVOIR) {
             p->sample.items[j] = c;
         }
     }
-    heap_offer(p, &c);
+    /* Once the longest are full, most calls are shorter than all of them:
+     * the cached minimum answers without touching the heap. */
+    if (p->longest.len < IX_LONGEST || c.dur_us > p->longest_min) {
+        heap_offer(p, &c);
+    }
 }
 
 static void

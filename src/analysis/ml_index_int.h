@@ -144,6 +144,7 @@ typedef struct {
 
 typedef struct {
     uint32_t caller, fid;
+    uint32_t longest_min; /* shortest of the kept longest, once full */
     uint64_t count;
     uint64_t rng;
     ML_VEC(ix_call) sample;  /* reservoir of at most IX_RESERVOIR */

@@ -7,7 +7,17 @@
 // 1 Hz, a log entry every second with its stack, a metric, and timed calls
 // every 100 ms of which one in 500 is anomalously slow.
 //
+// Real programs repeat themselves: a server handles the same kinds of
+// requests again and again, a batch job runs the same loop. So the stacks
+// come from a pool of 300 "tasks", each a random walk of 500 to 3,000
+// samples through the call graph, recorded once; each thread plays tasks
+// drawn from the pool (popular ones more often), the leaf moving between
+// lines of its function as it goes. --random-walk instead walks without
+// repeating for the whole run (far more distinct stacks than programs
+// have: the worst case for the index).
+//
 //   ml_synth OUT [--seconds S] [--threads N] [--rate HZ] [--seed N]
+//                [--random-walk]
 //
 // Defaults: one hour, 4 threads, 1 kHz: 14.4 million samples.
 #include <stdio.h>
@@ -23,6 +33,7 @@
 #define MIN_DEPTH 10
 #define MAX_DEPTH 60
 #define ROOT_DEPTH 6
+#define NTASKS 300
 
 typedef struct {
     uint32_t name, file, firstline;
@@ -192,15 +203,51 @@ evolve(ml_writer *w, thread_state *t)
     }
 }
 
+typedef struct {
+    uint32_t *stacks;
+    uint32_t len;
+} task;
+
+/* Records the pool of tasks: walks from a common root. */
+static task *
+make_tasks(ml_writer *w, const thread_state *root)
+{
+    task *tasks = calloc(NTASKS, sizeof *tasks);
+    for (int i = 0; i < NTASKS; i++) {
+        thread_state t = *root;
+        tasks[i].len = 500 + below(2500);
+        tasks[i].stacks = malloc(tasks[i].len * sizeof *tasks[i].stacks);
+        for (uint32_t k = 0; k < tasks[i].len; k++) {
+            evolve(w, &t);
+            tasks[i].stacks[k] = t.stack[t.depth - 1];
+        }
+    }
+    return tasks;
+}
+
+/* A task, popular ones more often (the first of the pool most). */
+static const task *
+pick_task(const task *tasks)
+{
+    uint32_t i = 0;
+    while (i + 1 < NTASKS && below(100) < 92) {
+        i++;
+    }
+    return &tasks[below(i + 1)];
+}
+
 int
 main(int argc, char **argv)
 {
     const char *out = NULL;
     double seconds = 3600;
     uint32_t nthreads = 4, rate = 1000;
+    int random_walk = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--seconds") == 0 && v) {
+        if (strcmp(argv[i], "--random-walk") == 0) {
+            random_walk = 1;
+        } else if (strcmp(argv[i], "--seconds") == 0 && v) {
             seconds = strtod(v, NULL), i++;
         } else if (strcmp(argv[i], "--threads") == 0 && v) {
             nthreads = (uint32_t)strtoul(v, NULL, 10), i++;
@@ -218,7 +265,7 @@ main(int argc, char **argv)
     if (out == NULL || nthreads < 1 || nthreads > 64 || rate < 1
         || rate > 100000 || !(seconds > 0 && seconds <= 86400)) {
         fprintf(stderr, "usage: ml_synth OUT [--seconds S] [--threads N] "
-                        "[--rate HZ] [--seed N]\n");
+                        "[--rate HZ] [--seed N] [--random-walk]\n");
         return 2;
     }
     ml_writer *w;
@@ -246,6 +293,10 @@ main(int argc, char **argv)
             push_callee(w, &ts[i]);
         }
     }
+    /* Every thread starts from the main thread's entry path. */
+    task *tasks = random_walk ? NULL : make_tasks(w, &ts[0]);
+    const task **playing = calloc(nthreads, sizeof *playing);
+    uint32_t *pos = calloc(nthreads, sizeof *pos);
     uint32_t s_cpu, s_mods, s_rss, s_objs, s_queue;
     uint32_t pct = str(w, "%"), count = str(w, "count"), bytes = str(w, "B");
     check(ml_writer_series(w, ML_SERIES_STATUS, str(w, "cpu"), pct, &s_cpu),
@@ -271,15 +322,24 @@ main(int argc, char **argv)
         uint64_t t = k * interval;
         for (uint32_t i = 0; i < nthreads; i++) {
             thread_state *th = &ts[i];
-            evolve(w, th);
+            uint32_t stack;
+            if (random_walk) {
+                evolve(w, th);
+                stack = th->stack[th->depth - 1];
+            } else {
+                if (playing[i] == NULL || pos[i] == playing[i]->len) {
+                    playing[i] = pick_task(tasks);
+                    pos[i] = 0;
+                }
+                stack = playing[i]->stacks[pos[i]++];
+            }
             if (th->state_left == 0) {
                 th->running = i == 0 ? below(10) < 9 : !th->running;
                 th->state_left = 5 + below(60);
             }
             th->state_left--;
             uint8_t state = th->running ? ML_STATE_RUNNING | ML_STATE_GIL : 0;
-            check(ml_writer_sample(w, th->thread, t + below(40),
-                                   th->stack[th->depth - 1], state),
+            check(ml_writer_sample(w, th->thread, t + below(40), stack, state),
                   "sample");
         }
         if (k % per_10hz == 0) {
@@ -330,6 +390,12 @@ main(int argc, char **argv)
     }
     check(ml_writer_end(w, samples * interval, 0), "end");
     check(ml_writer_close(w), "close");
+    for (int i = 0; tasks && i < NTASKS; i++) {
+        free(tasks[i].stacks);
+    }
+    free(tasks);
+    free(playing);
+    free(pos);
     free(ts);
     return 0;
 }
