@@ -73,6 +73,23 @@ collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
     return MHD_YES;
 }
 
+/* Percent-decoding as libmicrohttpd does it, except that a value that
+ * decodes to an embedded NUL ("%00") is replaced by the literal "%00":
+ * the handlers see C strings, so "/app.js%00.html" must not become
+ * "/app.js". */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t n = MHD_http_unescape(s);
+    if (memchr(s, '\0', n) != NULL) {
+        memcpy(s, "%00", 4); /* the input held "%00": never longer */
+        return 3;
+    }
+    return n;
+}
+
 static enum MHD_Result
 queue(struct MHD_Connection *conn, const ml_app_response *res)
 {
@@ -225,7 +242,8 @@ ml_http_start(const ml_http_options *o, ml_app *app, ml_http **out, char *why,
         (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (h->d == NULL) {
         int e = errno;
         snprintf(why, why_len, "cannot listen on %s port %u: %s", o->host,
