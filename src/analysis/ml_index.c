@@ -1049,8 +1049,7 @@ ml_index_get_info(const ml_index *ix, ml_index_info *out)
     out->memory = m;
 }
 
-/* ---- decoding a window again
- * -------------------------------------------------- */
+/* ---- decoding a window again -------------------------------------------- */
 
 int
 ix_decode_samples(ml_index *ix, uint64_t from, uint64_t to, ix_samples_fn fn,

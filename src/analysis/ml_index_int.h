@@ -32,7 +32,7 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
          ? ((v).items[(v).len++] = (x), 0)                                    \
          : -1)
 
-/* ---- sizes ------------------------------------------------------------- */
+/* ---- sizes -------------------------------------------------------------- */
 
 /* Spans at least this long (2^14 us, about 16 ms) are kept; shorter ones
  * are found again by decoding the chunks of a window. */
@@ -52,7 +52,7 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
 #define IX_LOG_TEXT_MAX (64u << 10)
 #define IX_LOG_ARENA_MAX (256u << 20)
 
-/* ---- functions and function stacks ------------------------------------- */
+/* ---- functions and function stacks -------------------------------------- */
 
 /* A Python function, by content: (name, file, first line) as string ids. */
 typedef struct {
@@ -151,7 +151,7 @@ typedef struct {
     ML_VEC(ix_call) longest; /* min-heap by duration, IX_LONGEST */
 } ix_pair;
 
-/* ---- other records ---------------------------------------------------- */
+/* ---- other records ------------------------------------------------------ */
 
 typedef struct {
     uint32_t name, unit; /* string ids */

@@ -100,8 +100,7 @@ vw_margin(const ml_index *ix)
     return IX_LONG_US + 4 * ix->interval_us;
 }
 
-/* ---- functions table
- * ---------------------------------------------------------- */
+/* ---- functions table ---------------------------------------------------- */
 
 int
 vw_funcs_init(vw_funcs *f, const ml_index *ix)
@@ -157,8 +156,7 @@ vw_funcs_write(const ml_index *ix, ml_jsonw *w, const vw_funcs *f)
     ml_jsonw_obj_end(w);
 }
 
-/* ---- spans
- * ------------------------------------------------------------------------ */
+/* ---- spans -------------------------------------------------------------- */
 
 /* First index in a (sorted by start) with start >= t. */
 static size_t
@@ -285,8 +283,7 @@ vw_short_spans(ml_index *ix, const vw_window *win, uint64_t from, uint64_t to,
     return err;
 }
 
-/* ---- range aggregation
- * ------------------------------------------------------------- */
+/* ---- range aggregation -------------------------------------------------- */
 
 static void
 range_call(vw_range *r, uint32_t fid, uint64_t dur)

@@ -14,8 +14,7 @@
 #define MAX_LOG_LIMIT 10000
 #define MAX_STACK_FRAMES 256
 
-/* ---- status
- * ------------------------------------------------------------------ */
+/* ---- status ------------------------------------------------------------- */
 
 typedef struct ix_value value;
 
@@ -282,8 +281,7 @@ ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return err < 0 ? err : ml_jsonw_error(w);
 }
 
-/* ---- search
- * ------------------------------------------------------------------ */
+/* ---- search ------------------------------------------------------------- */
 
 static int
 search_functions(ml_index *ix, ml_regex *re, ml_jsonw *w, int *truncated)

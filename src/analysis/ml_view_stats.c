@@ -16,8 +16,7 @@
 
 #define MAX_FUNCTION_ROWS 1000
 
-/* ---- functions
- * ---------------------------------------------------------------- */
+/* ---- functions ---------------------------------------------------------- */
 
 typedef struct {
     uint32_t fid;
@@ -249,8 +248,7 @@ ml_view_functions(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     return ml_jsonw_error(w);
 }
 
-/* ---- flame graph
- * ------------------------------------------------------------------ */
+/* ---- flame graph -------------------------------------------------------- */
 
 typedef struct {
     uint32_t first_child, next_sibling;
@@ -343,8 +341,7 @@ done:
     return err;
 }
 
-/* ---- call graph
- * ------------------------------------------------------------------- */
+/* ---- call graph --------------------------------------------------------- */
 
 #define GRAPH_MAX_NODES 60
 #define EDGE_MAX_NAMES 5

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ml_cli_dump.h"
+#include "ml_cli_query.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
 
@@ -22,6 +23,8 @@ typedef struct {
 static const command commands[] = {
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
+    {"query", ml_cli_query, ml_cli_query_usage,
+     "print one view of docs/API.md for a recording, as JSON"},
     {"serve", ml_cli_serve, ml_cli_serve_usage,
      "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,

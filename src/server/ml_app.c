@@ -16,6 +16,7 @@
 
 #include "analysis/ml_jsonw.h"
 #include "analysis/ml_regex.h"
+#include "analysis/ml_view_params.h"
 #include "analysis/ml_views.h"
 #include "core/ml_error.h"
 #include "ml_runs.h"
@@ -92,8 +93,7 @@ ml_app_token_equal(const char *a, const char *b)
     return diff == 0 && lb > 0;
 }
 
-/* ---- responses
- * -------------------------------------------------------------- */
+/* ---- responses ---------------------------------------------------------- */
 
 static void
 set_body(ml_app_response *res, unsigned status, const char *type, char *body,
@@ -162,8 +162,7 @@ answer_json(ml_app_response *res, ml_jsonw *w)
     w->out.data = NULL; /* the response owns it now */
 }
 
-/* ---- parameters
- * --------------------------------------------------------------- */
+/* ---- parameters --------------------------------------------------------- */
 
 static const char *
 param(const ml_app_request *req, const char *key)
@@ -176,143 +175,29 @@ param(const ml_app_request *req, const char *key)
     return NULL;
 }
 
-/* A decimal integer in [0, max]: 0, or -1 (and *why set) when malformed. */
-static int
-parse_u64(const char *s, uint64_t max, uint64_t *out)
+/* The view parameters of a request (ml_view_params.h): 0, or the HTTP
+ * status for a parameter that is malformed (400) or a regular expression
+ * that is invalid or too long (422), with the reason in p->why. */
+static const char *
+request_param(void *ctx, const char *key)
 {
-    if (s == NULL || *s == '\0' || strlen(s) > 20) {
-        return -1;
-    }
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (max - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return param(ctx, key);
 }
 
-typedef struct {
-    ml_view_query q;
-    uint32_t threads[ML_VIEW_MAX_THREADS];
-    ml_regex *re;
-    char why[200];
-} parsed;
-
-static int
-parse_threads(const char *s, parsed *p)
-{
-    size_t n = 0;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char num[24];
-        uint64_t v;
-        if (len == 0 || len >= sizeof num || n == ML_VIEW_MAX_THREADS) {
-            return -1;
-        }
-        memcpy(num, s, len);
-        num[len] = '\0';
-        if (parse_u64(num, UINT32_MAX, &v) < 0 || v == 0) {
-            return -1;
-        }
-        p->threads[n++] = (uint32_t)v;
-        s += len + (comma != NULL);
-        if (comma && *s == '\0') {
-            return -1;
-        }
-    }
-    p->q.threads = p->threads;
-    p->q.nthreads = n;
-    return n > 0 ? 0 : -1;
-}
-
-/* Parses every known parameter; 0, or an HTTP status (400/422) with the
- * reason in p->why. */
 static unsigned
-parse_params(const ml_app_request *req, parsed *p)
+parse_params(const ml_app_request *req, ml_view_params *p)
 {
-    static const struct {
-        const char *key;
-        uint64_t max;
-        size_t off;
-    } nums[] = {
-        {"from", UINT64_C(1) << 62, offsetof(ml_view_query, from)},
-        {"to", UINT64_C(1) << 62, offsetof(ml_view_query, to)},
-        {"offset", UINT64_C(1) << 40, offsetof(ml_view_query, offset)},
-        {"limit", 10000, offsetof(ml_view_query, limit)},
-        {"at", UINT64_C(1) << 62, offsetof(ml_view_query, at)},
-        {"since", UINT64_C(1) << 62, offsetof(ml_view_query, since)},
-    };
-    memset(p, 0, sizeof *p);
-    ml_view_query_init(&p->q);
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        const char *v = param(req, nums[i].key);
-        if (v
-            && parse_u64(v, nums[i].max,
-                         (uint64_t *)((char *)&p->q + nums[i].off))
-                   < 0) {
-            snprintf(p->why, sizeof p->why,
-                     "%s must be an integer from 0 to %llu", nums[i].key,
-                     (unsigned long long)nums[i].max);
-            return 400;
-        }
+    int err = ml_view_params_parse(p, request_param, (void *)req);
+    if (err == ML_ELIMIT) {
+        return 422;
     }
-    const char *v;
-    uint64_t x;
-    if ((v = param(req, "width")) != NULL) {
-        if (parse_u64(v, ML_VIEW_MAX_WIDTH, &x) < 0 || x == 0) {
-            snprintf(p->why, sizeof p->why,
-                     "width must be an integer from 1 to %d",
-                     ML_VIEW_MAX_WIDTH);
-            return 400;
-        }
-        p->q.width = (uint32_t)x;
+    if (err == ML_ENOMEM) {
+        return 503;
     }
-    if ((v = param(req, "depth")) != NULL) {
-        if (parse_u64(v, 65535, &x) < 0) {
-            snprintf(p->why, sizeof p->why, "depth must be 0 to 65535");
-            return 400;
-        }
-        p->q.depth = (uint32_t)x;
-    }
-    if ((v = param(req, "level")) != NULL) {
-        if (parse_u64(v, 1000, &x) < 0) {
-            snprintf(p->why, sizeof p->why, "level must be 0 to 1000");
-            return 400;
-        }
-        p->q.min_level = (uint32_t)x;
-    }
-    if ((v = param(req, "thread")) != NULL && v[0] != '\0'
-        && parse_threads(v, p) < 0) {
-        snprintf(p->why, sizeof p->why,
-                 "thread must be a comma-separated list of up to %d thread "
-                 "ids",
-                 ML_VIEW_MAX_THREADS);
-        return 400;
-    }
-    if (p->q.to != UINT64_MAX && param(req, "to") && p->q.to <= p->q.from) {
-        snprintf(p->why, sizeof p->why, "to must be greater than from");
-        return 400;
-    }
-    if ((v = param(req, "q")) != NULL && v[0] != '\0') {
-        int err = ml_regex_new(v, &p->re, p->why, sizeof p->why);
-        if (err < 0) {
-            return err == ML_ENOMEM ? 503 : 422;
-        }
-        p->q.re = p->re;
-    }
-    return 0;
+    return err < 0 ? 400 : 0;
 }
 
-/* ---- handlers
- * ----------------------------------------------------------------- */
+/* ---- handlers ----------------------------------------------------------- */
 
 typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
 
@@ -385,7 +270,7 @@ answer_source(ml_index *ix, const char *file, ml_app_response *res)
 }
 
 static void
-answer_view(ml_app *app, const char *id, const route *rt, parsed *p,
+answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
             const ml_app_request *req, ml_app_response *res)
 {
     ml_index *ix;
@@ -482,7 +367,7 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
         answer_summary(app, id, res);
         return;
     }
-    parsed p;
+    ml_view_params p;
     unsigned status = parse_params(req, &p);
     if (status != 0) {
         fail(res, status, "%s", p.why);
@@ -491,13 +376,13 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
     } else {
         answer_view(app, id, rt, &p, req, res);
     }
-    ml_regex_free(p.re);
+    ml_view_params_free(&p);
 }
 
 static void
 route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
 {
-    parsed p;
+    ml_view_params p;
     unsigned status = parse_params(req, &p);
     if (status != 0) {
         fail(res, status, "%s", p.why);
@@ -512,7 +397,7 @@ route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
         fail_code(res, err, "runs");
     }
     ml_jsonw_free(&w);
-    ml_regex_free(p.re);
+    ml_view_params_free(&p);
 }
 
 /* Without a UI bundle: a page that lists the runs, built here (no script,
@@ -536,8 +421,7 @@ builtin_page(ml_app *app, ml_app_response *res)
     res->is_html = 1;
 }
 
-/* ---- authentication
- * ---------------------------------------------------------- */
+/* ---- authentication ----------------------------------------------------- */
 
 static int
 host_is_loopback(const char *host)
@@ -632,8 +516,7 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
     return 0;
 }
 
-/* ---- entry
- * ------------------------------------------------------------------ */
+/* ---- entry -------------------------------------------------------------- */
 
 void
 ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)

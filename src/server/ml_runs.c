@@ -167,8 +167,7 @@ ml_runs_path(ml_runs *r, const char *id, char **out)
     return *out ? ML_OK : ML_ENOMEM;
 }
 
-/* ---- summaries
- * -------------------------------------------------------------- */
+/* ---- summaries ---------------------------------------------------------- */
 
 static int64_t
 mtime_ns(const struct stat *st)
@@ -288,8 +287,7 @@ ml_runs_summary(ml_runs *r, const char *id, char **json, size_t *len)
     return rc;
 }
 
-/* ---- listing
- * ------------------------------------------------------------------ */
+/* ---- listing ------------------------------------------------------------ */
 
 typedef struct {
     char id[2 * MAX_NAME + 2];
@@ -454,8 +452,7 @@ ml_runs_list(ml_runs *r, ml_regex *re, ml_jsonw *w)
     return ml_jsonw_error(w);
 }
 
-/* ---- indexes
- * -------------------------------------------------------------------- */
+/* ---- indexes ------------------------------------------------------------ */
 
 /* Closes least recently used idle indexes while over the budget. */
 static void

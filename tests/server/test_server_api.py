@@ -294,3 +294,26 @@ def test_builtin_page_and_headers(server: Server):
     assert headers["X-Content-Type-Options"] == "nosniff"
     status, headers, body = server.request("/api/runs")
     assert headers["Cache-Control"] == "no-store"
+
+
+def test_query_cli_gives_the_server_answer(server: Server, recordings: Path):
+    from server_util import microlog_bin
+    rid = gen(recordings)
+    path = recordings / f"{rid}.mlog"
+    for view, params in [("functions", ["from=0", "to=100000"]),
+                         ("timeline", ["thread=2", "width=300"]),
+                         ("span", ["thread=2", "at=60000", "depth=1"]),
+                         ("status", ["width=5"])]:
+        out = subprocess.run([microlog_bin(), "query", str(path), view,
+                              *params], capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        q = "&".join(params)
+        assert json.loads(out.stdout) == server.get(
+            f"/api/runs/{rid}/{view}?{q}"), view
+    bad = subprocess.run([microlog_bin(), "query", str(path), "timeline",
+                          "width=0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "width" in bad.stderr
+    none = subprocess.run([microlog_bin(), "query", str(path), "span",
+                           "thread=2", "at=60000", "depth=7"],
+                          capture_output=True, text=True)
+    assert none.returncode == 1
