@@ -479,6 +479,16 @@ evict(ml_runs *r)
     }
 }
 
+static ix_entry *
+index_find(ml_runs *r, const char *id)
+{
+    ix_entry *e = r->indexes;
+    while (e && strcmp(e->id, id) != 0) {
+        e = e->next;
+    }
+    return e;
+}
+
 int
 ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
                 size_t why_len)
@@ -490,10 +500,7 @@ ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
         return rc;
     }
     pthread_mutex_lock(&r->lock);
-    ix_entry *e = r->indexes;
-    while (e && strcmp(e->id, id) != 0) {
-        e = e->next;
-    }
+    ix_entry *e = index_find(r, id);
     if (e == NULL) {
         pthread_mutex_unlock(&r->lock);
         ml_index *ix;
@@ -505,6 +512,11 @@ ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
             return err;
         }
         pthread_mutex_lock(&r->lock);
+        /* Another request may have opened it meanwhile: use that one. */
+        if ((e = index_find(r, id)) != NULL) {
+            ml_index_free(ix);
+            goto found;
+        }
         e = calloc(1, sizeof *e);
         if (e == NULL || (e->id = strdup(id)) == NULL) {
             pthread_mutex_unlock(&r->lock);
@@ -517,6 +529,7 @@ ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
         e->next = r->indexes;
         r->indexes = e;
     }
+found:
     free(path);
     e->refs++;
     e->used = ++r->clock;
