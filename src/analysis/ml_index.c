@@ -57,7 +57,9 @@ static int
 func_eq(const void *ctx, uint32_t v)
 {
     const eq_ctx *c = ctx;
-    return memcmp(&c->ix->funcs.items[v], c->key, sizeof(ix_func)) == 0;
+    const ix_func *a = &c->ix->funcs.items[v], *b = c->key;
+    return a->name == b->name && a->file == b->file
+           && a->firstline == b->firstline;
 }
 
 static uint32_t
@@ -468,6 +470,13 @@ index_emit(void *ctx, uint32_t thread, const ix_span *s, int unknown_start)
     ml_index *ix = ctx;
     ix_thread *t = ix->threads.items[thread - 1];
     uint32_t fnode = t->b.node[s->depth];
+    ix_func *f = &ix->funcs.items[s->fid];
+    if (s->start < f->first_us) {
+        f->first_us = s->start;
+    }
+    if (s->start > f->last_us) {
+        f->last_us = s->start;
+    }
     uint32_t pair = ix->fnodes.items[fnode].pair;
     if (pair != 0) {
         pair_note(&ix->pairs.items[pair], thread, s);
@@ -580,7 +589,8 @@ on_samples(ml_index *ix, const ml_record *rec)
 static int
 on_frame(ml_index *ix, const ml_record *rec)
 {
-    ix_func f = {rec->u.frame.name, rec->u.frame.file, rec->u.frame.firstline};
+    ix_func f = {rec->u.frame.name, rec->u.frame.file, rec->u.frame.firstline,
+                 0, UINT64_MAX, 0};
     uint32_t fid = intern_func(ix, &f);
     return fid != 0 && ML_VEC_PUSH(ix->frame_fid, fid) == 0 ? ML_OK
                                                             : ML_ENOMEM;
@@ -912,7 +922,7 @@ ml_index_open(const char *path, ml_index **out)
     pthread_mutex_init(&ix->lock, NULL);
     ix->interval_us = 1000;
     ix->path = strdup(path);
-    ix_func none = {0, 0, 0};
+    ix_func none = {0, 0, 0, 0, UINT64_MAX, 0};
     ix_fnode root = {0};
     uint32_t zero = 0;
     ix_pair nopair;

@@ -54,9 +54,12 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
 
 /* ---- functions and function stacks -------------------------------------- */
 
-/* A Python function, by content: (name, file, first line) as string ids. */
+/* A Python function, by content: (name, file, first line) as string ids,
+ * and when its first and last closed span started (for search hits). */
 typedef struct {
     uint32_t name, file, firstline;
+    uint32_t pad;
+    uint64_t first_us, last_us;
 } ix_func;
 
 /* A node of the function prefix tree: a function stack is its parent plus

@@ -321,9 +321,22 @@ search_functions(ml_index *ix, ml_regex *re, ml_jsonw *w, int *truncated)
             *truncated = 1;
             break;
         }
+        const ix_func *fn = &ix->funcs.items[f];
         ml_jsonw_obj(w);
         vw_func_fields(ix, w, (uint32_t)f);
         ml_jsonw_kf64(w, "total_us", (double)total[f] * iv);
+        ml_jsonw_key(w, "first_us");
+        if (fn->first_us != UINT64_MAX) {
+            ml_jsonw_u64(w, fn->first_us);
+        } else {
+            ml_jsonw_null(w); /* only in spans still open */
+        }
+        ml_jsonw_key(w, "last_us");
+        if (fn->first_us != UINT64_MAX) {
+            ml_jsonw_u64(w, fn->last_us);
+        } else {
+            ml_jsonw_null(w);
+        }
         ml_jsonw_obj_end(w);
     }
     ml_jsonw_arr_end(w);

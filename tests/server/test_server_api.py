@@ -177,6 +177,8 @@ def test_callgraph_flamegraph_search(server: Server, recordings: Path):
         assert n[0] < fg["nodes"].index(n)  # parents come first
     found = server.get(f"/api/runs/{rid}/search?q=comp")
     assert [f["name"] for f in found["functions"]] == ["compute"]
+    assert found["functions"][0]["first_us"] == 0
+    assert found["functions"][0]["last_us"] == K * I - 100 * I
     found = server.get(f"/api/runs/{rid}/search?q=step%204%20")
     assert [l["index"] for l in found["logs"]] == [4]
     found = server.get(f"/api/runs/{rid}/search?q=^rss$")
