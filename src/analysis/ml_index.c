@@ -215,11 +215,15 @@ builder_reserve(ix_builder *b, uint32_t depth)
     if (w0 != NULL) {
         b->w0 = w0;
     }
+    uint64_t *g0 = realloc(b->g0, n * sizeof *g0);
+    if (g0 != NULL) {
+        b->g0 = g0;
+    }
     uint8_t *unknown = realloc(b->unknown, n);
     if (unknown != NULL) {
         b->unknown = unknown;
     }
-    if (!node || !start || !r0 || !w0 || !unknown) {
+    if (!node || !start || !r0 || !w0 || !g0 || !unknown) {
         return ML_ENOMEM;
     }
     b->cap = n;
@@ -233,6 +237,7 @@ ix_builder_free(ix_builder *b)
     free(b->start);
     free(b->r0);
     free(b->w0);
+    free(b->g0);
     free(b->unknown);
     memset(b, 0, sizeof *b);
 }
@@ -250,6 +255,7 @@ ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
         s.fid = ix->fnodes.items[b->node[d]].fid;
         s.running = (uint32_t)(b->running - b->r0[d]);
         s.waiting = (uint32_t)(b->waiting - b->w0[d]);
+        s.gil = (uint32_t)(b->gil - b->g0[d]);
         s.depth = (uint16_t)d;
         s.pad = 0;
         emit(ctx, thread, &s, b->unknown[d]);
@@ -258,7 +264,7 @@ ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
 
 void
 ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
-                uint64_t t_last, uint32_t count, uint32_t fnode, int running,
+                uint64_t t_last, uint32_t count, uint32_t fnode, uint8_t state,
                 ix_emit_fn emit, void *ctx)
 {
     const ix_fnode *nodes = ix->fnodes.items;
@@ -287,14 +293,16 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
         b->start[i - 1] = t0;
         b->r0[i - 1] = b->running;
         b->w0[i - 1] = b->waiting;
+        b->g0[i - 1] = b->gil;
         b->unknown[i - 1] = !b->any && t0 > b->first_known;
         x = nodes[x].parent;
     }
     b->depth = dn;
-    if (running) {
+    if (state & ML_STATE_RUNNING) {
         b->running += count;
     } else {
         b->waiting += count;
+        b->gil += state & ML_STATE_WANTS_GIL ? count : 0;
     }
     b->last_t = t_last;
     b->any = 1;
@@ -319,8 +327,12 @@ level_insert(ix_thread *t, const ix_span *s)
         return ML_VEC_PUSH(t->huge, *s) == 0 ? ML_OK : ML_ENOMEM;
     }
     ix_kept kept = {s->start | (uint64_t)s->depth << 48,
-                    (uint32_t)(s->end - s->start), s->fid, s->running,
-                    s->waiting};
+                    (uint32_t)(s->end - s->start),
+                    s->fid,
+                    s->running,
+                    s->waiting,
+                    s->gil,
+                    0};
     if (ML_VEC_PUSH(t->levels[k], kept) < 0) {
         return ML_ENOMEM;
     }
@@ -559,7 +571,7 @@ on_samples(ml_index *ix, const ml_record *rec)
     int running = (rec->u.samples.state & ML_STATE_RUNNING) != 0;
     uint64_t last = rec->time_us + rec->u.samples.span_us;
     ix_builder_feed(ix, &t->b, rec->u.samples.thread, rec->time_us, last,
-                    count, fnode, running, index_emit, ix);
+                    count, fnode, rec->u.samples.state, index_emit, ix);
     leaf_note(t, rec->time_us, fnode, count, running);
     if (t->samples == 0 || rec->time_us < t->first_us) {
         t->first_us = rec->time_us;
@@ -589,8 +601,12 @@ on_samples(ml_index *ix, const ml_record *rec)
 static int
 on_frame(ml_index *ix, const ml_record *rec)
 {
-    ix_func f = {rec->u.frame.name, rec->u.frame.file, rec->u.frame.firstline,
-                 0, UINT64_MAX, 0};
+    ix_func f = {rec->u.frame.name,
+                 rec->u.frame.file,
+                 rec->u.frame.firstline,
+                 0,
+                 UINT64_MAX,
+                 0};
     uint32_t fid = intern_func(ix, &f);
     return fid != 0 && ML_VEC_PUSH(ix->frame_fid, fid) == 0 ? ML_OK
                                                             : ML_ENOMEM;

@@ -79,7 +79,8 @@ typedef struct {
 typedef struct {
     uint64_t start, end;
     uint32_t fid;
-    uint32_t running, waiting;
+    uint32_t running, waiting; /* samples on CPU and off it */
+    uint32_t gil;              /* of the waiting: waiting for the GIL */
     uint16_t depth;
     uint16_t pad;
 } ix_span;
@@ -89,7 +90,7 @@ typedef struct {
 typedef struct {
     uint64_t start_depth;
     uint32_t dur, fid;
-    uint32_t running, waiting;
+    uint32_t running, waiting, gil, pad;
 } ix_kept;
 
 /* Per-block aggregates of one thread. */
@@ -106,14 +107,14 @@ typedef struct {
 /* The open spans of one thread's current stack, by depth. */
 typedef struct {
     uint32_t depth, cap;
-    uint32_t *node;    /* fnode at each depth (the path from the root) */
-    uint64_t *start;   /* span start at each depth */
-    uint64_t *r0, *w0; /* cumulative counts when the span opened */
-    uint8_t *unknown;  /* opened by the first sample seen: start not known */
-    uint64_t running, waiting; /* cumulative sample counts */
-    uint64_t last_t;           /* time of the last sample */
-    uint64_t first_known;      /* a first sample at or before this time is
-                                  the thread's first: its spans start there */
+    uint32_t *node;         /* fnode at each depth (the path from the root) */
+    uint64_t *start;        /* span start at each depth */
+    uint64_t *r0, *w0, *g0; /* cumulative counts when the span opened */
+    uint8_t *unknown; /* opened by the first sample seen: start not known */
+    uint64_t running, waiting, gil; /* cumulative sample counts */
+    uint64_t last_t;                /* time of the last sample */
+    uint64_t first_known;           /* a first sample at or before this time is
+                                       the thread's first: its spans start there */
     int any;
 } ix_builder;
 
@@ -237,6 +238,7 @@ ix_kept_span(const ix_kept *k)
     s.fid = k->fid;
     s.running = k->running;
     s.waiting = k->waiting;
+    s.gil = k->gil;
     s.depth = (uint16_t)(k->start_depth >> 48);
     s.pad = 0;
     return s;
@@ -247,7 +249,7 @@ ix_kept_span(const ix_kept *k)
  * opening spans through emit. */
 void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
                      uint64_t t_last, uint32_t count, uint32_t fnode,
-                     int running, ix_emit_fn emit, void *ctx);
+                     uint8_t state, ix_emit_fn emit, void *ctx);
 void ix_builder_free(ix_builder *b);
 /* Closes the open spans at depths >= keep, ending at end. */
 void ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,

@@ -212,6 +212,7 @@ vw_long_spans(ml_index *ix, uint32_t thread, uint64_t from, uint64_t to,
         s.fid = ix->fnodes.items[b->node[d]].fid;
         s.running = (uint32_t)(b->running - b->r0[d]);
         s.waiting = (uint32_t)(b->waiting - b->w0[d]);
+        s.gil = (uint32_t)(b->gil - b->g0[d]);
         s.depth = (uint16_t)d;
         s.pad = 0;
         if (s.start < to && s.end > from && s.end - s.start >= min_len) {
@@ -250,10 +251,10 @@ short_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     if (!c->builders[th].any) {
         c->builders[th].first_known = c->ix->threads.items[th - 1]->first_us;
     }
-    ix_builder_feed(
-        c->ix, &c->builders[th], th, rec->time_us,
-        rec->time_us + rec->u.samples.span_us, rec->u.samples.count, fnode,
-        (rec->u.samples.state & ML_STATE_RUNNING) != 0, short_emit, c);
+    ix_builder_feed(c->ix, &c->builders[th], th, rec->time_us,
+                    rec->time_us + rec->u.samples.span_us,
+                    rec->u.samples.count, fnode, rec->u.samples.state,
+                    short_emit, c);
 }
 
 int

@@ -199,6 +199,7 @@ ml_view_span(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     ml_jsonw_ku64(w, "duration_us", s.end - s.start);
     ml_jsonw_ku64(w, "running", s.running);
     ml_jsonw_ku64(w, "waiting", s.waiting);
+    ml_jsonw_ku64(w, "gil_wait", s.gil);
     ml_jsonw_kf64(w, "cpu_share",
                   samples ? (double)s.running / (double)samples : 0.0);
     ml_jsonw_key(w, "function");

@@ -67,6 +67,7 @@ write_thread(tl_ctx *c, ml_jsonw *w, uint32_t th)
         ml_jsonw_u64(w, a[i].fid);
         ml_jsonw_u64(w, a[i].running);
         ml_jsonw_u64(w, a[i].waiting);
+        ml_jsonw_u64(w, a[i].gil);
         ml_jsonw_arr_end(w);
     }
     ml_jsonw_arr_end(w);

@@ -57,7 +57,8 @@ def test_timeline_at_full_and_coarse_width(server: Server,
     names = {int(k): v["name"] for k, v in whole["functions"].items()}
     roots = [s for s in t["spans"] if s[2] == 0]
     assert len(roots) == 1
-    start, end, _, fid, running, waiting = roots[0]
+    start, end, _, fid, running, waiting, gil_wait = roots[0]
+    assert gil_wait == 0  # ml_gen writes no GIL waits
     assert (start, end) == (0, K * I)
     assert names[fid] == "worker_loop"
     assert running + waiting == K

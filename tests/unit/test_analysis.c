@@ -165,7 +165,8 @@ test_jsonw(void **state)
  * -------------------------------------------- */
 
 /* Thread 1: 30 samples at 1 ms under main: f for 10, g for 10, f for 10
- * (running, waiting, running); then END at 30 ms. Thread 2: 5 samples of
+ * (running, waiting (the last 5 for the GIL), running); then END at
+ * 30 ms. Thread 2: 5 samples of
  * h, running. */
 static char *
 known_recording(void)
@@ -198,6 +199,9 @@ known_recording(void)
     for (uint64_t k = 0; k < 30; k++) {
         uint32_t st = k < 10 || k >= 20 ? st_f : st_g;
         uint8_t state = k >= 10 && k < 20 ? 0 : ML_STATE_RUNNING;
+        if (k >= 15 && k < 20) {
+            state = ML_STATE_WANTS_GIL; /* the last 5 waiting for the GIL */
+        }
         assert_int_equal(ml_writer_sample(w, th1, k * 1000, st, state), 0);
         if (k < 5) {
             ml_writer_sample(w, th2, k * 1000, st_h, ML_STATE_RUNNING);
@@ -288,6 +292,7 @@ test_views(void **state)
         0);
     assert_int_equal(json_integer_value(json_array_get(root, 4)), 20);
     assert_int_equal(json_integer_value(json_array_get(root, 5)), 10);
+    assert_int_equal(json_integer_value(json_array_get(root, 6)), 5);
     json_decref(tl);
 
     /* At 3 pixels a pixel is 16 ms: the 10 ms spans go, their parent
