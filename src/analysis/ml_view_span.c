@@ -136,7 +136,9 @@ write_similar(ml_index *ix, ml_jsonw *w, uint32_t caller, const ix_span *s,
         calls[i].anomaly = ml_anomaly_is(&rule, calls[i].c.dur_us);
         anomalies += calls[i].anomaly;
     }
-    qsort(calls, n, sizeof *calls, by_anomaly_then_start);
+    if (n > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(calls, n, sizeof *calls, by_anomaly_then_start);
+    }
     *anomalous = ml_anomaly_is(&rule, (double)dur);
     ml_jsonw_key(w, "similar");
     ml_jsonw_obj(w);

@@ -67,7 +67,9 @@ function_rows(const ml_index *ix, vw_range *r, size_t *nrows)
             rows[k++] = rows[f];
         }
     }
-    qsort(rows, k, sizeof *rows, by_total);
+    if (k > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(rows, k, sizeof *rows, by_total);
+    }
     *nrows = k;
     return rows;
 }
