@@ -320,3 +320,26 @@ def test_query_cli_gives_the_server_answer(server: Server, recordings: Path):
                            "thread=2", "at=60000", "depth=7"],
                           capture_output=True, text=True)
     assert none.returncode == 1
+
+
+def test_memory_budget_evicts_and_reopens(recordings: Path):
+    """With a budget smaller than the indexes of the runs visited in turn,
+    indexes are closed and opened again; every answer stays the same."""
+    from server_util import tool
+    (recordings / "m").mkdir()
+    ids = []
+    for i in range(4):
+        path = recordings / "m" / f"run{i}.mlog"
+        subprocess.run([tool("ml_synth"), str(path), "--seconds", "40",
+                        "--seed", str(i + 1)], check=True, timeout=60)
+        ids.append(f"m/{path.stem}")
+    s = Server(recordings, "--memory", "16")
+    try:
+        first = {rid: s.get(f"/api/runs/{rid}/functions") for rid in ids}
+        sizes = [s.get(f"/api/runs/{rid}/changes")["index_bytes"]
+                 for rid in ids]
+        assert sum(sizes) > 16 << 20, sizes  # they cannot all stay open
+        for rid in ids:
+            assert s.get(f"/api/runs/{rid}/functions") == first[rid]
+    finally:
+        s.stop()
