@@ -87,7 +87,16 @@ stage_pytest()
 # (tests/server); once, from .venv: the server is C, not per-Python.
 stage_server()
 {
-    "$VENV/bin/python" -m pytest -q tests/server
+    "$VENV/bin/python" -m pytest -q tests/server || return
+    # Again with the server built with ASan+UBSan (the asan stage builds
+    # it): any report makes its exit status, and so the test, fail.
+    if [[ -x $BUILD_ASAN/microlog ]]; then
+        echo "server API tests with $BUILD_ASAN/microlog (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            "$VENV/bin/python" -m pytest -q tests/server
+    fi
 }
 
 # One venv per CPython version found under pyenv, package installed there.
