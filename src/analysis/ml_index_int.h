@@ -251,6 +251,11 @@ void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
                      uint64_t t_last, uint32_t count, uint32_t fnode,
                      uint8_t state, ix_emit_fn emit, void *ctx);
 void ix_builder_free(ix_builder *b);
+/* The open span at depth d as it would be if it ended at end. */
+ix_span ix_builder_span(const ml_index *ix, const ix_builder *b, uint32_t d,
+                        uint64_t end);
+/* Notes a closed span of the pair's function under its caller. */
+void ix_pair_note(ix_pair *p, uint32_t thread, const ix_span *s);
 /* Closes the open spans at depths >= keep, ending at end. */
 void ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
                       uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx);

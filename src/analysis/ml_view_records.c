@@ -18,20 +18,7 @@
 
 typedef struct ix_value value;
 
-static size_t
-value_lower(const value *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].t < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(value_lower, value, VW_TIME_OF)
 
 typedef struct {
     uint64_t start, count;
@@ -221,20 +208,7 @@ log_write(const ml_index *ix, ml_jsonw *w, size_t index)
     ml_jsonw_obj_end(w);
 }
 
-static size_t
-log_lower(const ix_log *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].t < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(log_lower, ix_log, VW_TIME_OF)
 
 int
 ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
