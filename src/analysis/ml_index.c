@@ -15,6 +15,8 @@
 #include "core/ml_error.h"
 #include "core/ml_hash.h"
 
+#define IX_TIME_OF(x) ((x)->t)
+
 int
 ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem)
 {
@@ -203,13 +205,7 @@ level_insert(ix_thread *t, const ix_span *s)
     if (ML_VEC_PUSH(t->levels[k], kept) < 0) {
         return ML_ENOMEM;
     }
-    ix_kept *a = t->levels[k].items;
-    size_t i = t->levels[k].len - 1;
-    while (i > 0 && ix_kept_start(&a[i - 1]) > s->start) {
-        a[i] = a[i - 1];
-        i--;
-    }
-    a[i] = kept;
+    ML_VEC_SETTLE_LAST(t->levels[k], ix_kept_start);
     return ML_OK;
 }
 
@@ -436,13 +432,7 @@ on_value(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(s->values, v) < 0) {
         return ML_ENOMEM;
     }
-    /* Values arrive nearly in time order; keep them sorted. */
-    struct ix_value *a = s->values.items;
-    for (size_t i = s->values.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        struct ix_value tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
-    }
+    ML_VEC_SETTLE_LAST(s->values, IX_TIME_OF);
     return ML_OK;
 }
 
@@ -480,12 +470,7 @@ on_log(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(ix->logs, e) < 0) {
         return ML_ENOMEM;
     }
-    ix_log *a = ix->logs.items;
-    for (size_t i = ix->logs.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        ix_log tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
-    }
+    ML_VEC_SETTLE_LAST(ix->logs, IX_TIME_OF);
     return ML_OK;
 }
 
@@ -499,12 +484,7 @@ on_span(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(ix->timed, e) < 0) {
         return ML_ENOMEM;
     }
-    ix_timed *a = ix->timed.items;
-    for (size_t i = ix->timed.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        ix_timed tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
-    }
+    ML_VEC_SETTLE_LAST(ix->timed, IX_TIME_OF);
     return ML_OK;
 }
 

@@ -32,6 +32,18 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
          ? ((v).items[(v).len++] = (x), 0)                                    \
          : -1)
 
+/* Moves the last item of v back to its place by KEY: for items that arrive
+ * nearly in order (records of different threads), so it moves past few. */
+#define ML_VEC_SETTLE_LAST(v, KEY)                                            \
+    do {                                                                      \
+        for (size_t i_ = (v).len - 1;                                         \
+             i_ > 0 && KEY(&(v).items[i_ - 1]) > KEY(&(v).items[i_]); i_--) { \
+            __typeof__((v).items[0]) tmp_ = (v).items[i_];                    \
+            (v).items[i_] = (v).items[i_ - 1];                                \
+            (v).items[i_ - 1] = tmp_;                                         \
+        }                                                                     \
+    } while (0)
+
 /* ---- sizes -------------------------------------------------------------- */
 
 /* Spans at least this long (2^14 us, about 16 ms) are kept; shorter ones
