@@ -14,6 +14,7 @@
 
 #include "core/ml_error.h"
 #include "core/ml_hash.h"
+#include "ml_summary.h"
 
 #define IX_TIME_OF(x) ((x)->t)
 
@@ -549,6 +550,9 @@ static int
 on_record(ml_index *ix, const ml_record *rec)
 {
     int err = note_chunk(ix);
+    if (err == 0) {
+        err = ml_summary_builder_add(ix->sum, rec);
+    }
     if (err < 0) {
         return err;
     }
@@ -633,6 +637,7 @@ ml_index_update(ml_index *ix)
         }
         got = 1;
     }
+    ix->truncated = rc == ML_ETRUNC;
     ml_reader_stats s;
     ml_reader_get_stats(ix->r, &s);
     ix->bytes = rc == ML_ETRUNC ? s.bytes_read : s.file_bytes;
@@ -719,6 +724,9 @@ ml_index_open(const char *path, ml_index **out)
         err = ml_reader_open(path, &ix->r);
     }
     if (err == 0) {
+        err = ml_summary_builder_new(ix->r, &ix->sum);
+    }
+    if (err == 0) {
         err = ml_index_update(ix);
     }
     if (err < 0) {
@@ -770,6 +778,7 @@ ml_index_free(ml_index *ix)
     ml_map_free(&ix->func_map);
     ml_map_free(&ix->fnode_map);
     ml_map_free(&ix->pair_map);
+    ml_summary_builder_free(ix->sum);
     ml_reader_free(ix->r);
     pthread_mutex_destroy(&ix->lock);
     free(ix->path);
@@ -792,6 +801,15 @@ const char *
 ml_index_message(const ml_index *ix)
 {
     return ix->msg;
+}
+
+int
+ml_index_summary(const ml_index *ix, ml_summary **out)
+{
+    ml_reader_stats st;
+    ml_reader_get_stats(ix->r, &st);
+    return ml_summary_builder_result(ix->sum, ix->truncated, st.bytes_read,
+                                     out);
 }
 
 void

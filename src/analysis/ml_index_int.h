@@ -204,6 +204,8 @@ struct ml_index {
     pthread_mutex_t lock;
     char *path;
     ml_reader *r;
+    struct ml_summary_builder *sum; /* the run summary, kept up to date */
+    int truncated;                  /* the file ends inside a chunk */
     int err;
     char msg[320];
 

@@ -186,29 +186,10 @@ info_find(ml_runs *r, const char *id)
     return NULL;
 }
 
-/* A new entry for the file (read outside the lock). */
-static info_entry *
-info_compute(const char *id, const char *path, const struct stat *st)
+/* Fills e from a summary. */
+static void
+info_fill(info_entry *e, const ml_summary *s)
 {
-    info_entry *e = calloc(1, sizeof *e);
-    if (e == NULL || (e->id = strdup(id)) == NULL) {
-        free(e);
-        return NULL;
-    }
-    e->size = (uint64_t)st->st_size;
-    e->mtime_ns = mtime_ns(st);
-    ml_reader *rd = NULL;
-    ml_summary *s = NULL;
-    int err = ml_reader_open(path, &rd);
-    if (err == 0) {
-        err = ml_summary_build(rd, &s);
-    }
-    if (err < 0) {
-        const char *m = rd ? ml_reader_message(rd) : "";
-        e->error = strdup(m[0] ? m : ml_strerror(err));
-        ml_reader_free(rd);
-        return e;
-    }
     uint64_t start = 0;
     ml_summary_meta_uint(s, "start_unix_ns", &start);
     e->start_unix_ns = start;
@@ -223,6 +204,65 @@ info_compute(const char *id, const char *path, const struct stat *st)
         e->json_len = e->json ? strlen(e->json) : 0;
         json_decref(j);
     }
+}
+
+static int
+recently_written(const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age =
+        (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - mtime_ns(st);
+    return age < (int64_t)LIVE_SECONDS * 1000000000;
+}
+
+/* The summary from the run's index (kept up to date as the file grows):
+ * 0, or an error (message in why). */
+static int
+index_summary(ml_runs *r, const char *id, ml_summary **out, char *why,
+              size_t why_len)
+{
+    ml_index *ix;
+    int err = ml_runs_acquire(r, id, &ix, why, why_len);
+    if (err != 0) {
+        return err > 0 ? ML_EIO : err;
+    }
+    err = ml_index_summary(ix, out);
+    ml_runs_release(r, ix);
+    return err;
+}
+
+/* A new entry for the file (read outside the lock): a run still being
+ * written is summed up by its index, which reads only what was appended
+ * since the last look; a finished one by one pass of its own, so that
+ * listing runs does not keep their indexes. */
+static info_entry *
+info_compute(ml_runs *r, const char *id, const char *path,
+             const struct stat *st)
+{
+    info_entry *e = calloc(1, sizeof *e);
+    if (e == NULL || (e->id = strdup(id)) == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->size = (uint64_t)st->st_size;
+    e->mtime_ns = mtime_ns(st);
+    ml_reader *rd = NULL;
+    ml_summary *s = NULL;
+    char why[200] = "";
+    int err;
+    if (recently_written(st)) {
+        err = index_summary(r, id, &s, why, sizeof why);
+    } else if ((err = ml_reader_open(path, &rd)) == 0) {
+        err = ml_summary_build(rd, &s);
+    }
+    if (err < 0) {
+        const char *m = rd ? ml_reader_message(rd) : why;
+        e->error = strdup(m[0] ? m : ml_strerror(err));
+        ml_reader_free(rd);
+        return e;
+    }
+    info_fill(e, s);
     ml_summary_free(s);
     ml_reader_free(rd);
     return e;
@@ -250,7 +290,7 @@ info_get(ml_runs *r, const char *id)
         return e;
     }
     pthread_mutex_unlock(&r->lock);
-    info_entry *fresh = info_compute(id, path, &st);
+    info_entry *fresh = info_compute(r, id, path, &st);
     free(path);
     pthread_mutex_lock(&r->lock);
     if (fresh == NULL) {
@@ -271,20 +311,26 @@ info_get(ml_runs *r, const char *id)
 int
 ml_runs_summary(ml_runs *r, const char *id, char **json, size_t *len)
 {
-    info_entry *e = info_get(r, id);
-    int rc = 1;
-    if (e != NULL && e->json != NULL) {
-        *json = malloc(e->json_len + 1);
-        rc = *json ? ML_OK : ML_ENOMEM;
-        if (*json) {
-            memcpy(*json, e->json, e->json_len + 1);
-            *len = e->json_len;
-        }
-    } else if (e != NULL) {
-        rc = ML_ECORRUPT;
+    char why[200];
+    ml_summary *s;
+    int err = index_summary(r, id, &s, why, sizeof why);
+    if (err == ML_EIO) {
+        return 1; /* no such run */
     }
-    pthread_mutex_unlock(&r->lock);
-    return rc;
+    if (err < 0) {
+        return err;
+    }
+    json_t *j = ml_summary_to_json(s, -1);
+    ml_summary_free(s);
+    *json = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER
+                                  | JSON_REAL_PRECISION(12))
+              : NULL;
+    json_decref(j);
+    if (*json == NULL) {
+        return ML_ENOMEM;
+    }
+    *len = strlen(*json);
+    return ML_OK;
 }
 
 /* ---- listing ------------------------------------------------------------ */

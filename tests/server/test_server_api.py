@@ -343,3 +343,11 @@ def test_memory_budget_evicts_and_reopens(recordings: Path):
             assert s.get(f"/api/runs/{rid}/functions") == first[rid]
     finally:
         s.stop()
+
+
+def test_summary_of_a_cut_recording_equals_show(server: Server,
+                                                recordings: Path):
+    rid = gen(recordings, "cut", "run", "--truncate-last")
+    summary = server.get(f"/api/runs/{rid}/summary")
+    assert summary["truncated_at"] is not None
+    assert summary == show(recordings / f"{rid}.mlog")
