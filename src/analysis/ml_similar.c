@@ -3,6 +3,8 @@
 // the number of calls, a uniform sample of them (reservoir sampling) and
 // the longest ones (a min-heap), in bounded memory whatever the run's
 // length. The anomaly rule is fitted on the sample (ml_anomaly.h).
+#include <math.h>
+
 #include "core/ml_error.h"
 #include "ml_index_int.h"
 
@@ -13,6 +15,24 @@ rng_next(uint64_t *s)
     *s ^= *s >> 7;
     *s ^= *s << 17;
     return *s;
+}
+
+/* Uniform in (0, 1). */
+static double
+uniform(uint64_t *s)
+{
+    return ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* Algorithm L (Li, 1994): instead of a random draw per call, the index of
+ * the next call to enter the full sample, so most calls cost a compare. */
+static void
+schedule_next_pick(ix_pair *p)
+{
+    p->w *= exp(log(uniform(&p->rng)) / IX_RESERVOIR);
+    double skip = floor(log(uniform(&p->rng)) / log1p(-p->w));
+    p->next_pick =
+        p->count + 1 + (skip < 1e18 ? (uint64_t)skip : UINT64_C(1) << 60);
 }
 
 static void heap_settle(ix_call *h, size_t n);
@@ -78,12 +98,14 @@ ix_pair_note(ix_pair *p, uint32_t thread, const ix_span *s)
     p->count++;
     if (p->sample.len < IX_RESERVOIR) {
         (void)ML_VEC_PUSH(p->sample, c);
-    } else {
-        /* Reservoir sampling: each call kept with probability R / count. */
-        uint64_t j = rng_next(&p->rng) % p->count;
-        if (j < IX_RESERVOIR) {
-            p->sample.items[j] = c;
+        if (p->sample.len == IX_RESERVOIR) {
+            p->w = 1.0;
+            schedule_next_pick(p);
         }
+    } else if (p->count == p->next_pick) {
+        /* Each call ends up in the sample with probability R / count. */
+        p->sample.items[rng_next(&p->rng) % IX_RESERVOIR] = c;
+        schedule_next_pick(p);
     }
     /* Once the longest are full, most calls are shorter than all of them:
      * the cached minimum answers without touching the heap. */

@@ -17,6 +17,7 @@
 
 #include "analysis/ml_anomaly.h"
 #include "analysis/ml_index.h"
+#include "analysis/ml_index_int.h"
 #include "analysis/ml_jsonw.h"
 #include "analysis/ml_names.h"
 #include "analysis/ml_regex.h"
@@ -76,6 +77,44 @@ test_anomaly_rule(void **state)
     ml_anomaly_fit(d, 14, 1, &r);
     assert_true(ml_anomaly_is(&r, 200)); /* 2x the median */
     assert_true(ml_anomaly_is(&r, 100000));
+}
+
+/* The similar-calls sample is uniform over all calls (Algorithm L), and
+ * the longest are kept exactly. */
+static void
+test_similar_sample(void **state)
+{
+    (void)state;
+    ix_pair p;
+    memset(&p, 0, sizeof p);
+    p.rng = 12345;
+    const uint32_t n = 200000;
+    for (uint32_t i = 0; i < n; i++) {
+        ix_span s = {0};
+        s.start = i;
+        s.end = i + 1 + (i % 1000 == 0 ? 100000 + i : 10);
+        ix_pair_note(&p, 1, &s);
+    }
+    assert_int_equal(p.count, n);
+    assert_int_equal(p.sample.len, IX_RESERVOIR);
+    double mean = 0;
+    size_t late = 0;
+    for (size_t i = 0; i < p.sample.len; i++) {
+        mean += (double)p.sample.items[i].start / (double)p.sample.len;
+        late += p.sample.items[i].start >= n / 2;
+    }
+    /* A uniform sample of 256 has its mean within a few percent of n/2
+     * (standard error n / sqrt(12 * 256), about 1.8% of n). */
+    assert_true(fabs(mean - n / 2.0) < n * 0.08);
+    assert_true(late > 80 && late < 176);
+    /* The 32 longest: calls 199000, 198000, ... 168000. */
+    assert_int_equal(p.longest.len, IX_LONGEST);
+    for (size_t i = 0; i < p.longest.len; i++) {
+        assert_true(p.longest.items[i].start >= 168000);
+        assert_true(p.longest.items[i].start % 1000 == 0);
+    }
+    free(p.sample.items);
+    free(p.longest.items);
 }
 
 /* ---- names
@@ -395,6 +434,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_anomaly_rule),
+        cmocka_unit_test(test_similar_sample),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_jsonw),
         cmocka_unit_test(test_views),
