@@ -163,9 +163,9 @@ typedef struct {
     uint32_t longest_min; /* shortest of the kept longest, once full */
     uint64_t count;
     uint64_t rng;
-    uint64_t next_pick; /* the call that next replaces one in the sample */
-    double w;           /* Algorithm L's running weight */
-    ML_VEC(ix_call) sample;  /* reservoir of at most IX_RESERVOIR */
+    uint64_t next_pick;     /* the call that next replaces one in the sample */
+    double w;               /* Algorithm L's running weight */
+    ML_VEC(ix_call) sample; /* reservoir of at most IX_RESERVOIR */
     ML_VEC(ix_call) longest; /* min-heap by duration, IX_LONGEST */
 } ix_pair;
 
