@@ -38,6 +38,9 @@ vw_resolve(ml_index *ix, const ml_view_query *q, int snap, vw_window *out)
     memset(out, 0, sizeof *out);
     uint64_t end = ix->end_us + ix->interval_us;
     uint64_t from = q->from, to = q->to == UINT64_MAX ? end : q->to;
+    if (q->to == UINT64_MAX && to <= from) {
+        to = from + 1; /* past the end of a (live) run: an empty window */
+    }
     if (to <= from || q->width == 0 || q->width > ML_VIEW_MAX_WIDTH) {
         return ML_EINVAL;
     }
