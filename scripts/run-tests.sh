@@ -16,6 +16,10 @@ VENV=${VENV:-.venv}
 PY_VERSIONS=${PY_VERSIONS:-3.9 3.10 3.11 3.12 3.13}
 PYENV_ROOT=${PYENV_ROOT:-$HOME/.pyenv}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+# A test run that hangs (a server or browser left waiting) is stopped after
+# this many seconds and counts as failed, so CI always finishes.
+STAGE_TIMEOUT=${STAGE_TIMEOUT:-1200}
+bounded() { timeout --kill-after=30 "$STAGE_TIMEOUT" "$@"; }
 export ML_DEPS_QUIET=1 # `make test` checked them already
 
 results=()
@@ -69,7 +73,7 @@ pytest_in()
         echo "no tests/python yet"
         return 77
     fi
-    "$1" -m pytest -q tests/python
+    bounded "$1" -m pytest -q tests/python
     rc=$?
     if [[ $rc -eq 5 ]]; then
         echo "pytest: no tests collected"
@@ -87,7 +91,7 @@ stage_pytest()
 # (tests/server); once, from .venv: the server is C, not per-Python.
 stage_server()
 {
-    "$VENV/bin/python" -m pytest -q tests/server || return
+    bounded "$VENV/bin/python" -m pytest -q tests/server || return
     # Again with the server built with ASan+UBSan (the asan stage builds
     # it): any report makes its exit status, and so the test, fail.
     if [[ -x $BUILD_ASAN/microlog ]]; then
@@ -95,7 +99,7 @@ stage_server()
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
             UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
             MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
-            "$VENV/bin/python" -m pytest -q tests/server
+            bounded "$VENV/bin/python" -m pytest -q tests/server
     fi
 }
 
@@ -135,7 +139,7 @@ stage_web()
     $MAKE --no-print-directory web || return
     (cd web && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) \
         || return
-    node --test tests/web/
+    bounded node --test tests/web/
 }
 
 stages=("$@")
