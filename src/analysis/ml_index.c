@@ -489,6 +489,26 @@ on_span(ml_index *ix, const ml_record *rec)
     return ML_OK;
 }
 
+static int
+on_report(ml_index *ix, const ml_record *rec)
+{
+    const ml_bytes *b = &rec->u.report.body;
+    if (b->len > IX_REPORT_MAX || ix->reports.len >= 64) {
+        return ML_OK; /* not what a run's end writes: left out */
+    }
+    ix_report r = {rec->u.report.kind, malloc(b->len + 1), b->len};
+    if (r.body == NULL) {
+        return ML_ENOMEM;
+    }
+    memcpy(r.body, b->ptr, b->len);
+    r.body[b->len] = '\0';
+    if (ML_VEC_PUSH(ix->reports, r) < 0) {
+        free(r.body);
+        return ML_ENOMEM;
+    }
+    return ML_OK;
+}
+
 static void
 on_meta(ml_index *ix, const ml_record *rec)
 {
@@ -592,6 +612,8 @@ on_record(ml_index *ix, const ml_record *rec)
         return on_log(ix, rec);
     case ML_KIND_SPAN:
         return on_span(ix, rec);
+    case ML_KIND_REPORT:
+        return on_report(ix, rec);
     case ML_KIND_END:
         ix->complete = 1;
         ix->exit_status = rec->u.end.exit_status;
@@ -775,6 +797,10 @@ ml_index_free(ml_index *ix)
     free(ix->log_text.items);
     free(ix->timed.items);
     free(ix->chunks.items);
+    for (size_t i = 0; i < ix->reports.len; i++) {
+        free(ix->reports.items[i].body);
+    }
+    free(ix->reports.items);
     ml_map_free(&ix->func_map);
     ml_map_free(&ix->fnode_map);
     ml_map_free(&ix->pair_map);

@@ -196,6 +196,15 @@ typedef struct {
     uint8_t error;
 } ix_timed;
 
+/* An end-of-run report (docs/METRICS.md), its JSON body kept whole up to
+ * IX_REPORT_MAX bytes (larger ones are dropped). */
+#define IX_REPORT_MAX (256u << 10)
+typedef struct {
+    uint8_t kind;
+    char *body;
+    size_t len;
+} ix_report;
+
 typedef struct {
     uint64_t off;
     uint32_t seq;
@@ -232,6 +241,7 @@ struct ml_index {
     ML_VEC(char) log_text;
     ML_VEC(ix_timed) timed; /* in time order */
     ML_VEC(ix_chunk) chunks;
+    ML_VEC(ix_report) reports;
     uint64_t samples;
     uint64_t bytes;
 };

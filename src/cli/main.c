@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ml_cli_dump.h"
+#include "ml_cli_explain.h"
 #include "ml_cli_query.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
@@ -23,12 +24,16 @@ typedef struct {
 static const command commands[] = {
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
+    {"explain", ml_cli_explain, ml_cli_explain_usage,
+     "a language model's account of a run (--prompt-only: the prompt)"},
     {"query", ml_cli_query, ml_cli_query_usage,
      "print one view of docs/API.md for a recording, as JSON"},
     {"serve", ml_cli_serve, ml_cli_serve_usage,
      "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,
      "print a summary of a recording (--json for JSON)"},
+    {"tips", ml_cli_tips, ml_cli_tips_usage,
+     "observations about a run and links for its modules"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

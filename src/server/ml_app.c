@@ -14,11 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analysis/ml_explain.h"
 #include "analysis/ml_jsonw.h"
 #include "analysis/ml_regex.h"
 #include "analysis/ml_view_params.h"
 #include "analysis/ml_views.h"
 #include "core/ml_error.h"
+#include "ml_explainer.h"
 #include "ml_runs.h"
 #include "ml_ui.h"
 
@@ -204,9 +206,16 @@ typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
 typedef struct {
     const char *name;
     view_fn view;         /* an analysis view over the run's index, or */
-    int special;          /* 1 summary, 2 source */
+    int special;          /* 1 summary, 2 source, 3 explain */
     const char *required; /* a parameter that must be there, or NULL */
 } route;
+
+static int
+tips_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
+{
+    (void)q;
+    return ml_explain_tips(ix, w);
+}
 
 static const route run_routes[] = {
     {"summary", NULL, 1, NULL},
@@ -220,6 +229,8 @@ static const route run_routes[] = {
     {"flamegraph", ml_view_flamegraph, 0, NULL},
     {"search", ml_view_search, 0, "q"},
     {"source", NULL, 2, "file"},
+    {"tips", tips_view, 0, NULL},
+    {"explain", NULL, 3, NULL},
 };
 
 static int
@@ -269,6 +280,62 @@ answer_source(ml_index *ix, const char *file, ml_app_response *res)
     set_body(res, 200, "text/plain; charset=utf-8", buf, (size_t)got);
 }
 
+/* GET: the prompt, whether a model is set, and a cached answer. POST: the
+ * answer (the endpoint is asked without the index's lock held). The key
+ * stays here: it is never part of an answer. */
+static void
+answer_explain(ml_app *app, const char *id, ml_index *ix,
+               const ml_app_request *req, ml_app_response *res)
+{
+    char *path;
+    if (ml_runs_path(app->runs, id, &path) != 0) {
+        ml_index_unlock(ix);
+        fail(res, 404, "no run %s", id);
+        return;
+    }
+    ml_llm_config c;
+    int configured = ml_llm_config_from_env(&c);
+    ml_explain_job job;
+    int err =
+        ml_explainer_prepare(ix, path, configured ? c.model : NULL, &job);
+    ml_index_unlock(ix); /* the rest reads no index */
+    ml_jsonw w;
+    ml_jsonw_init(&w, MAX_ANSWER);
+    if (err < 0) {
+        fail(res, 503, "explain: out of memory");
+    } else if (strcmp(req->method, "POST") == 0 && !configured) {
+        fail(res, 409,
+             "explain: no model is set: start the server with "
+             "MICROLOG_LLM_URL and MICROLOG_LLM_MODEL (and "
+             "MICROLOG_LLM_KEY)");
+    } else if (strcmp(req->method, "POST") == 0) {
+        char *answer, why[300];
+        if (ml_explainer_ask(&c, path, &job, &answer, why, sizeof why) < 0) {
+            fail(res, 502, "explain: %s", why);
+        } else {
+            ml_jsonw_obj(&w);
+            ml_jsonw_kstr(&w, "answer", answer);
+            ml_jsonw_kbool(&w, "cached", job.cached != NULL);
+            ml_jsonw_kstr(&w, "model", c.model);
+            ml_jsonw_obj_end(&w);
+            free(answer);
+            answer_json(res, &w);
+        }
+    } else {
+        ml_jsonw_obj(&w);
+        ml_jsonw_kbool(&w, "configured", configured);
+        ml_jsonw_kstr(&w, "model", configured ? c.model : NULL);
+        ml_jsonw_kstr(&w, "prompt", job.prompt);
+        ml_jsonw_kstr(&w, "answer", job.cached);
+        ml_jsonw_obj_end(&w);
+        answer_json(res, &w);
+    }
+    ml_jsonw_free(&w);
+    ml_explain_job_free(&job);
+    free(path);
+    ml_index_lock(ix); /* given back locked, as it was taken */
+}
+
 static void
 answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
             const ml_app_request *req, ml_app_response *res)
@@ -292,6 +359,8 @@ answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
     res->live = ml_runs_is_live(app->runs, id, ix);
     if (rt->special == 2) {
         answer_source(ix, param(req, "file"), res);
+    } else if (rt->special == 3) {
+        answer_explain(app, id, ix, req, res);
     } else {
         ml_jsonw w;
         ml_jsonw_init(&w, MAX_ANSWER);
@@ -516,6 +585,36 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
     return 0;
 }
 
+/* A POST spends the user's model key, so it must come from this server's
+ * own page: a JSON content type (other sites' forms cannot send one
+ * without a preflight this server never grants) and, when the browser
+ * says where it comes from, this very host. */
+static int
+post_allowed(const ml_app_request *req, const char *path)
+{
+    size_t n = strlen(path);
+    if (strncmp(path, "/api/runs/", 10) != 0 || n < 8
+        || strcmp(path + n - 8, "/explain") != 0) {
+        return 0;
+    }
+    if (req->content_type == NULL
+        || strncmp(req->content_type, "application/json", 16) != 0) {
+        return 0;
+    }
+    if (req->origin != NULL) {
+        const char *o = req->origin;
+        if (strncmp(o, "http://", 7) == 0) {
+            o += 7;
+        } else if (strncmp(o, "https://", 8) == 0) {
+            o += 8;
+        } else {
+            return 0;
+        }
+        return req->host != NULL && strcmp(o, req->host) == 0;
+    }
+    return 1;
+}
+
 /* ---- entry -------------------------------------------------------------- */
 
 void
@@ -523,8 +622,17 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
 {
     memset(res, 0, sizeof *res);
     const char *path = req->path ? req->path : "";
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        fail(res, 405, "only GET and HEAD are served");
+    int post = strcmp(req->method, "POST") == 0;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0
+        && !post) {
+        fail(res, 405, "only GET, HEAD and POST (explain) are served");
+        return;
+    }
+    if (post && !post_allowed(req, path)) {
+        fail(res, 403,
+             "POST is taken only for /api/runs/ID/explain, with "
+             "Content-Type: application/json from this server's "
+             "own pages");
         return;
     }
     if (strlen(path) > MAX_PATH_LEN) {
