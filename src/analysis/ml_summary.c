@@ -612,7 +612,9 @@ copy_base(const ml_summary *src)
             return NULL;
         }
     }
-    memcpy(s->threads, src->threads, src->nthreads * sizeof *s->threads);
+    if (src->nthreads > 0) { /* a live run may have none yet (NULL) */
+        memcpy(s->threads, src->threads, src->nthreads * sizeof *s->threads);
+    }
     for (size_t i = 0; i < src->nthreads; i++) {
         s->threads[i].name = NULL;
     }

@@ -590,13 +590,16 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
  * without a preflight this server never grants) and, when the browser
  * says where it comes from, this very host. */
 static int
-post_allowed(const ml_app_request *req, const char *path)
+is_explain(const char *path)
 {
     size_t n = strlen(path);
-    if (strncmp(path, "/api/runs/", 10) != 0 || n < 8
-        || strcmp(path + n - 8, "/explain") != 0) {
-        return 0;
-    }
+    return strncmp(path, "/api/runs/", 10) == 0 && n >= 18
+           && strcmp(path + n - 8, "/explain") == 0;
+}
+
+static int
+post_from_own_page(const ml_app_request *req)
+{
     if (req->content_type == NULL
         || strncmp(req->content_type, "application/json", 16) != 0) {
         return 0;
@@ -628,11 +631,14 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
         fail(res, 405, "only GET, HEAD and POST (explain) are served");
         return;
     }
-    if (post && !post_allowed(req, path)) {
+    if (post && !is_explain(path)) {
+        fail(res, 405, "POST is taken only by /api/runs/ID/explain");
+        return;
+    }
+    if (post && !post_from_own_page(req)) {
         fail(res, 403,
-             "POST is taken only for /api/runs/ID/explain, with "
-             "Content-Type: application/json from this server's "
-             "own pages");
+             "explain takes a POST only with Content-Type: "
+             "application/json from this server's own pages");
         return;
     }
     if (strlen(path) > MAX_PATH_LEN) {

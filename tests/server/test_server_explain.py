@@ -195,7 +195,7 @@ def test_server_explain_endpoint(recordings: Path, recorded: Path):
         assert status == 403
         status, _, _ = s.request(f"/api/runs/{rid}/summary", method="POST",
                                  headers=json_post)
-        assert status == 403
+        assert status == 405
         status, _, body = s.request(
             f"/api/runs/{rid}/explain", method="POST",
             headers={**json_post, "Origin": s.base})
