@@ -224,7 +224,7 @@ def test_recorded_program(server: Server, recordings: Path, tmp_path: Path):
     fns = {f["name"]: f for f in
            server.get(f"/api/runs/{rid}/functions")["functions"]}
     assert fns["busy"]["calls"] >= 2
-    assert fns["busy"]["running"] > 0.5
+    assert fns["busy"]["running"] > 0.3  # spinning, even on a busy machine
     # The source view serves the script the frames name, nothing else.
     src = warn["stack"][-1]["file"]
     status, headers, body = server.request(
