@@ -186,7 +186,9 @@ def test_micrologs_own_work_is_not_the_programs(runner: Runner):
     ours = [f for f in summary["functions"]
             if "/microlog/" in f["file"] and f["total"] > 0
             and f["name"] != "_join_threads"]
-    assert ours == [], ours
+    # A sample may still fall in the few bytecodes of stop() before it
+    # says so: at most one or two, against 15% before.
+    assert sum(f["self"] for f in ours) <= 2, ours
     spans = [s for s in runner.dump(path, "span")
              if s["name"].startswith("microlog: ")]
     assert [s["name"] for s in spans] == ["microlog: start",

@@ -407,3 +407,22 @@ def test_threads_not_started_yet_are_not_phantoms(runner):
     same = [t for t in summary["threads"]
             if t["native_id"] == main["native_id"]]
     assert same == [main], same
+
+
+def test_short_lived_threads_have_their_names(runner):
+    # Names used to be read every 100 ms only: most request threads of a
+    # threaded server were recorded nameless.
+    summary, _ = record(runner, """
+        import threading, time
+        def request():
+            end = time.perf_counter() + 0.002
+            while time.perf_counter() < end:
+                pass
+        for i in range(200):
+            t = threading.Thread(target=request, name=f"req-{i}")
+            t.start(); t.join()
+    """)
+    others = [t for t in summary["threads"] if t["name"] != "MainThread"]
+    assert len(others) > 50, summary["threads"]
+    nameless = [t for t in others if not t["name"].startswith("req-")]
+    assert nameless == [], nameless
