@@ -244,6 +244,9 @@ def test_exec(n=60):
         gc.collect()
     print("exec: %d of %d code objects reused an earlier address"
           % (reused, n))
+    # The point of this test: a code object at a freed one's address must
+    # be resolved as itself. Without any reuse it tested nothing.
+    check(reused > 0, "exec: no code address was reused")
 
 
 # GIL holder --------------------------------------------------------------
@@ -297,6 +300,10 @@ def main():
     test_churn()
     st = W.stop()
     check(st["errors"] == 0, "sample errors %d" % st["errors"])
+    # The memfd run must have read through the memfd all along, not
+    # switched back to process_vm_readv on the way.
+    want = "file" if fallback else "vm"
+    check(st["mode"] == want, "read mode %s, not %s" % (st["mode"], want))
     if not fallback and "--no-bench" not in sys.argv:
         bench()
     print("FAILED: %d" % len(FAILS) if FAILS else "OK")
