@@ -27,6 +27,7 @@ from microlog._timed import catch_errors, span, timed
 _recording.register(_capture.Capture())
 _recording.register(_children.ChildRuns())
 _recording.register(_threads.ThreadNames())
+_recording.register(_threads.ForkWarning())
 # Reports before Metrics: reports then stop after the sampling thread is gone.
 _recording.register(_reports.Reports())
 _recording.register(_metrics.Metrics())

@@ -75,6 +75,13 @@ def metric(name, fn=None, *, unit: str = ""):
 # The Metrics component of the running recording, while it has no sampling
 # thread yet (nothing to sample). Changed with the GIL held.
 _idle = None
+# The Metrics component of the running recording. Changed with the GIL.
+_running = None
+
+
+def sampling() -> bool:
+    """Whether the "microlog-metrics" thread runs now."""
+    return _running is not None and _running._thread is not None
 
 
 def wake() -> None:
@@ -374,7 +381,8 @@ class Metrics:
         self._watcher = None
 
     def start(self, config) -> None:
-        global _idle
+        global _idle, _running
+        _running = self
         self._config = config
         if _something_to_sample():
             self._start_thread()
@@ -398,8 +406,8 @@ class Metrics:
         thread.start()
 
     def _unwatch(self) -> None:
-        global _idle
-        _idle = None
+        global _idle, _running
+        _idle = _running = None
         from microlog._capture import remove_watcher
         remove_watcher(self._watcher)
         self._watcher = None

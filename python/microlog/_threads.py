@@ -41,7 +41,7 @@ class MethodHook:
             sys.meta_path.insert(0, self._watcher)
 
     def _hook(self, module) -> None:
-        base = getattr(module, self.cls)
+        base = getattr(module, self.cls) if self.cls else module
         original = getattr(base, self.method)
         ours = self.wrap(original)
         self._original = (base, original, ours)
@@ -60,6 +60,61 @@ class MethodHook:
     def forget(self) -> None:
         """In a forked child: the parent's hook is not this process's."""
         self.stop(0)
+
+
+def _os_threads() -> int:
+    """Threads of this process, as CPython 3.12's fork warning counts
+    them (the 20th field of /proc/self/stat); 0 when unknown."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[17])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class ForkWarning(MethodHook):
+    """From 3.12, os.fork() warns (DeprecationWarning) when the process has
+    other threads, counting the kernel's: microlog's own would make every
+    fork of a recorded single-threaded program warn, which it would not do
+    unrecorded. While recording, the warning is left out when microlog's
+    threads are the only others."""
+
+    module, cls, method = "os", "", "fork"
+
+    def start(self, config) -> None:
+        if sys.version_info >= (3, 12):
+            super().start(config)
+
+    def wrap(self, original):
+        def fork():
+            import warnings
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pid = original()
+            if pid == 0 or not caught:
+                return pid
+            metrics = sys.modules.get("microlog._metrics")
+            own = _microlog.native_threads() + (
+                1 if metrics is not None and metrics.sampling() else 0)
+            theirs = _os_threads() - own > 1
+            caller = sys._getframe(1)
+            for w in caught:
+                fork_warning = w.category is DeprecationWarning \
+                    and "is multi-threaded" in str(w.message)
+                if fork_warning and not theirs:
+                    continue  # only microlog's threads: not the program's
+                # Again, as the program's own call would have warned.
+                where = (caller.f_code.co_filename, caller.f_lineno) \
+                    if fork_warning else (w.filename, w.lineno)
+                warnings.warn_explicit(
+                    w.message, w.category, *where,
+                    module=caller.f_globals.get("__name__"),
+                    registry=caller.f_globals.setdefault(
+                        "__warningregistry__", {}))
+            return pid
+
+        return fork
 
 
 class ThreadNames(MethodHook):

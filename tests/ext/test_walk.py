@@ -148,7 +148,9 @@ def churn_work(n):
 
 def test_churn(seconds=2.0):
     W.stop()
-    W.start(1024, 0, 1)  # sample back to back
+    # Restarted in the same read mode (it used to restart the memfd run on
+    # process_vm_readv).
+    W.start(1024, 0, 1, int(FALLBACK))  # sample back to back
     end = time.monotonic() + seconds
     started = 0
     while time.monotonic() < end:
@@ -169,7 +171,7 @@ def test_churn(seconds=2.0):
           "churn: resolve errors %d" % st["resolve_errors"])
     check(st["samples"] > 100, "churn: too few samples")
     check(st["max_threads"] > 3, "churn: never saw many threads")
-    W.start(1024, 100, 1)
+    W.start(1024, 100, 1, int(FALLBACK))
 
 
 # (d) generators and coroutines -----------------------------------------
@@ -287,8 +289,11 @@ def bench():
           "resolution, %d frames/sample" % (exp, us, us_resolved, frames))
 
 
+FALLBACK = "--fallback" in sys.argv  # read through the memfd
+
+
 def main():
-    fallback = "--fallback" in sys.argv
+    fallback = FALLBACK
     print("python", sys.version.split()[0], "fallback" if fallback else "")
     check(W.saferead_selftest() == 0, "saferead self test")
     W.start(1024, 100, 1, int(fallback))

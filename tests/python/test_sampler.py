@@ -157,7 +157,13 @@ def test_deep_recursion(runner):
             return down(n - 1) + 1
         assert down(5000) == 5000
     """)
-    assert function(summary, "down")["self"] > 100
+    # What must hold: the 5,000-deep stack is read and its leaf is down.
+    # How many rounds fit in 0.5 s depends on the version (3.9 and 3.10
+    # read one frame at a time: milliseconds per round at this depth) and
+    # on the machine's load: measured by the benchmark, not here.
+    down = function(summary, "down")["self"]
+    assert down >= 10 and down >= 0.8 * summary["running_samples"], \
+        (down, summary["running_samples"])
 
 
 def test_generators_and_coroutines(runner):
@@ -245,7 +251,9 @@ def test_fork_child_runs_and_parent_keeps_recording(runner):
     """)
     assert out.stdout == b"parent done\n"
     assert summary["complete"] is True
-    assert summary["samples"] > 200
+    # The parent spins 0.3 s after its forks: still sampled (how often a
+    # loaded machine lets it is the benchmark's business).
+    assert summary["samples"] > 50
     # The os.fork() child ran unrecorded; the multiprocessing child has its
     # own recording, linked to the parent's.
     assert len(runner.recordings("t")) == 2
@@ -316,7 +324,10 @@ def test_signals_reach_the_program(runner):
 # walking a thread state freed under it. ML_STRESS_SECONDS runs it
 # longer (minutes, under ASan: see docs/SAMPLER.md).
 STRESS = """
-    import gc, os, sys, threading, time
+    import gc, os, sys, threading, time, warnings
+    # Joined threads may not have left the kernel yet when it forks: 3.12+
+    # would warn about them with or without microlog.
+    warnings.filterwarnings("ignore", "This process", DeprecationWarning)
     seconds = float(os.environ.get("ML_STRESS_SECONDS", "2"))
     class Noisy:
         def __init__(self):
@@ -465,3 +476,27 @@ def test_short_lived_threads_have_their_names(runner):
     assert len(others) > 50, summary["threads"]
     nameless = [t for t in others if not t["name"].startswith("req-")]
     assert nameless == [], nameless
+
+
+@pytest.mark.parametrize("own_thread", [False, True])
+def test_fork_warns_exactly_as_without_microlog(runner, own_thread):
+    # From 3.12 os.fork() warns when the process has other threads, counting
+    # the kernel's: microlog's own must not make a program warn that would
+    # not unrecorded, and a program with threads of its own still warns.
+    script = runner.script("f.py", f"""
+        import os, threading
+        stop = threading.Event()
+        if {own_thread}:
+            threading.Thread(target=stop.wait).start()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        stop.set()
+    """)
+    env = runner.env(MICROLOG_QUIET="1")
+    plain = runner.python([str(script)], env=env)
+    recorded = runner.python(["-m", "microlog", "f", str(script)], env=env)
+    assert plain.returncode == recorded.returncode == 0
+    warned = [b"multi-threaded" in out.stderr for out in (plain, recorded)]
+    assert warned[0] == warned[1], (plain.stderr, recorded.stderr)
