@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan pytest server pythons walker
-# web
+# the exit status 1. Stages: format unit asan tsan pytest server pythons
+# walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 BUILD=${BUILD:-build}
 BUILD_ASAN=${BUILD_ASAN:-build-asan}
+BUILD_TSAN=${BUILD_TSAN:-build-tsan}
 VENV=${VENV:-.venv}
 PY_VERSIONS=${PY_VERSIONS:-3.9 3.10 3.11 3.12 3.13}
 PYENV_ROOT=${PYENV_ROOT:-$HOME/.pyenv}
@@ -65,6 +66,16 @@ stage_asan()
             ctest --output-on-failure -j "$JOBS")
 }
 
+# The C tests under ThreadSanitizer (the walker's thread runs under TSan in
+# the walker stage).
+stage_tsan()
+{
+    $MAKE --no-print-directory tsan || return
+    (cd "$BUILD_TSAN" \
+        && TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+            ctest --output-on-failure -j "$JOBS")
+}
+
 # pytest_in PYTHON: run tests/python; "no tests collected" is not a failure.
 pytest_in()
 {
@@ -111,8 +122,8 @@ stage_python_version()
     pytest_in "$BUILD/py/$v/bin/python"
 }
 
-# The GIL-free frame walker against every CPython found, three ways: plain,
-# with the memfd read fallback, and under ASan+UBSan (tests/ext).
+# The GIL-free frame walker against every CPython found, four ways: plain,
+# with the memfd read fallback, under ASan+UBSan and under TSan (tests/ext).
 stage_walker()
 {
     local pythons=()
@@ -144,13 +155,14 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan pytest server pythons walker web)
+    || stages=(format unit asan tsan pytest server pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
     format) run_stage "clang-format" stage_format ;;
     unit) run_stage "ctest $BUILD" stage_unit ;;
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
+    tsan) run_stage "ctest $BUILD_TSAN" stage_tsan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
