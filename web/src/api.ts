@@ -53,7 +53,7 @@ export interface Summary {
 }
 
 export interface ChangesAnswer {
-  live: boolean;
+  live?: boolean;
   end_us: Us;
   bytes: number;
   threads: SummaryThread[];

@@ -35,7 +35,7 @@ export function makeTracks(threads: SummaryThread[], durationUs: number, minGrou
     }
   }
   for (const t of threads) {
-    if (!grouped.has(t.id)) tracks.push({ key: String(t.id), label: `${t.name} #${t.id}`, threads: [t.id], samples: t.samples });
+    if (!grouped.has(t.id)) tracks.push({ key: String(t.id), label: `${t.name || "(unnamed)"} #${t.id}`, threads: [t.id], samples: t.samples });
   }
   tracks.sort((a, b) => Math.min(...a.threads) - Math.min(...b.threads));
   return tracks;

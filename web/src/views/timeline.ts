@@ -71,6 +71,7 @@ export class TimelineView {
   private statusTiles = new Lru<TileEntry<StatusAnswer>>(200);
   private markerTiles = new Lru<TileEntry<MarkerTile>>(200);
   private inflight = new Set<string>();
+  private failed = new Map<string, number>(); // key -> when it failed: asked again 2 s later
   private width = 800;
   private charPx = 6.6;
   private labelWidths = new Map<string, number>();
@@ -132,6 +133,7 @@ export class TimelineView {
     this.statusTiles.clear();
     this.markerTiles.clear();
     this.inflight.clear();
+    this.failed.clear();
     this.picked = null;
     this.complete = false;
     this.status.clear();
@@ -219,6 +221,11 @@ export class TimelineView {
     const hit = cache.get(key);
     if (hit) return hit;
     if (this.inflight.has(key)) return null;
+    const failedAt = this.failed.get(key);
+    if (failedAt !== undefined && performance.now() - failedAt < 2000) {
+      this.retryLater();
+      return null;
+    }
     const runId = this.store.state.runId;
     this.inflight.add(key);
     const end = this.store.state.endUs;
@@ -228,13 +235,24 @@ export class TimelineView {
         cache.set(key, { data, endUs: end, to });
       })
       .catch((e: unknown) => {
-        if (this.store.state.runId === runId) this.note.textContent = `could not load: ${String(e)}`;
+        if (this.store.state.runId !== runId) return;
+        this.failed.set(key, performance.now());
+        this.note.textContent = `could not load: ${String(e)}`;
       })
       .finally(() => {
         this.inflight.delete(key);
         this.schedule();
       });
     return null;
+  }
+
+  private retryTimer = 0;
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = window.setTimeout(() => {
+      this.retryTimer = 0;
+      this.schedule();
+    }, 2100);
   }
 
   private trackTile(tv: TrackView, t: TileRef): TileEntry<TileData> | null {
