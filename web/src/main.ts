@@ -107,7 +107,7 @@ function highlightFunction(fid: number): void {
 }
 
 let openSeq = 0;
-async function openRun(id: string, link: ReturnType<typeof parseLink> | null): Promise<void> {
+async function openRun(id: string, link: ReturnType<typeof parseLink> | null, runs: Promise<void> | null = null): Promise<void> {
   const seq = ++openSeq;
   popup.close();
   // Nothing of the previous run may be asked of this one: no tracks until its summary.
@@ -117,6 +117,7 @@ async function openRun(id: string, link: ReturnType<typeof parseLink> | null): P
     if (seq !== openSeq) return;
     const sum = a.body;
     const find = () => store.state.runs?.labels.flatMap((l) => l.runs).find((r) => r.id === id) ?? null;
+    if (runs) await runs;
     if (!find()) await pollRuns(); // a run newer than the tree
     if (seq !== openSeq) return;
     const run = find();
@@ -426,10 +427,12 @@ declare global {
 }
 window.__ml = { store, timeline, popup, runSearch, stepHit };
 
-void pollRuns().then(() => {
+{
+  // The run of the link opens at once, while the tree loads beside it.
   const link = parseLink(location.hash);
-  if (link.run) void openRun(link.run, link);
-});
+  const runs = pollRuns();
+  if (link.run) void openRun(link.run, link, runs);
+}
 window.setInterval(() => void pollRuns(), 3000);
 window.setInterval(() => void pollLive(), 1000);
 renderHeader(store.state);

@@ -123,6 +123,8 @@ export class TimelineView {
   private onState(s: State, ch: Set<keyof State>): void {
     if (ch.has("runId")) this.reset();
     if (ch.has("tracks") || ch.has("selectedTracks")) this.buildTracks(s);
+    // A run just opened: ask for its tiles now rather than at the next frame.
+    if (ch.has("summary") && s.summary) this.draw();
     if (ch.has("dataVersion")) this.dropStale(s.endUs);
     if (ch.has("highlight")) for (const t of this.tracks) t.listKey = "";
     if (ch.has("view") || ch.has("tracks") || ch.has("selectedTracks") || ch.has("highlight") || ch.has("selection") || ch.has("hover") || ch.has("endUs") || ch.has("dataVersion") || ch.has("search") || ch.has("dialog") || ch.has("tab")) this.schedule();
@@ -318,7 +320,7 @@ export class TimelineView {
 
   private draw(): void {
     const s = this.store.state;
-    if (!s.runId || s.tab !== "timeline") return;
+    if (!s.runId || !s.summary || s.tab !== "timeline") return;
     const W = this.width;
     const need = tilesFor(s.view, W, s.endUs);
     let complete = true;
