@@ -257,6 +257,37 @@ test("the Markdown of log messages is sanitized", async () => {
   await shot(p, "12-app-timeline");
 });
 
+test("the slow call of a recorded program is marked anomalous in its popup", async () => {
+  const runs = await env.api("/api/runs");
+  const app = runs.labels.find((l) => l.label === "app");
+  if (!app) return;
+  const id = app.runs[0].id;
+  const sum = await env.api(`/api/runs/${id}/summary`);
+  const main = sum.threads.reduce((a, b) => (b.samples > a.samples ? b : a));
+  const tl = await env.api(`/api/runs/${id}/timeline?thread=${main.id}&width=16384`);
+  const fid = Object.entries(tl.functions).find(([, f]) => f.name === "handle")?.[0];
+  assert.ok(fid, "handle() was sampled");
+  const spans = tl.threads[0].spans.filter((s) => String(s[3]) === fid);
+  const slow = spans.reduce((a, b) => (b[1] - b[0] > a[1] - a[0] ? b : a));
+  const d = slow[1] - slow[0];
+  await p.evaluate(([a, b]) => window.__ml.timeline.setView({ from: a, to: b }), [slow[0] - d, slow[1] + d]);
+  await complete(p);
+  const track = await p.evaluate((t) => window.__ml.timeline.drawnSpans().findIndex((x) => x.track === String(t)), main.id);
+  assert.ok(track >= 0, "the main thread is shown");
+  const box = await flameBox(track);
+  const v = (await state()).view; // clamped to the run: not centred on the call
+  const mid = slow[0] + d / 2;
+  await p.mouse.click(box.x + ((mid - v.from) / (v.to - v.from)) * box.width, box.y + slow[2] * 17 + 8);
+  await p.waitForFunction(() => document.querySelector(".span-popup")?.dataset.startUs !== undefined && !document.querySelector(".span-popup").hidden);
+  const a = await env.api(`/api/runs/${id}/span?thread=${main.id}&at=${Math.round(mid)}&depth=${slow[2]}`);
+  assert.equal(a.function.name, "handle");
+  assert.equal(Number(await p.locator(".span-popup").getAttribute("data-duration-us")), a.duration_us);
+  assert.equal(await p.locator(".span-popup .sim.anomaly").count(), Math.min(200, a.similar.calls.filter((c) => c.anomaly).length));
+  assert.equal(await p.locator(".span-popup .anomaly-note").count(), a.anomaly ? 1 : 0);
+  await shot(p, "12-app-span-anomaly");
+  await p.keyboard.press("Escape");
+});
+
 test("follow a live run that grows", async () => {
   let child = null;
   if (env.dir) child = record(env.dir, "live", join(ROOT, "tests/web/sample_app.py"), ["8"], false);

@@ -539,7 +539,7 @@ export class TimelineView {
       this.selBox.style.width = `${Math.max(1, b - a)}px`;
     } else this.selBox.style.display = "none";
     const v = s.view;
-    this.note.textContent = `${fmtTime(v.from, v.to - v.from)} – ${fmtTime(v.to, v.to - v.from)}  (${fmtDuration(v.to - v.from)} shown)${
+    this.note.textContent = `${fmtTime(v.from, (v.to - v.from) / 10)} – ${fmtTime(v.to, (v.to - v.from) / 10)}  (${fmtDuration(v.to - v.from)} shown)${
       s.selection ? `   selection ${fmtDuration(s.selection.to - s.selection.from)}` : ""
     }`;
   }
