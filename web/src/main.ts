@@ -224,7 +224,11 @@ function renderHeader(s: State): void {
   if (s.error) title.append(el("span", "error", s.error));
   else if (s.runId) {
     title.append(el("b", undefined, s.runId), " ");
-    if (s.summary) title.append(el("span", "sub", `${s.summary.command} · Python ${s.summary.python} · ${fmtDuration(s.endUs)}${run ? ` · started ${fmtStamp(run.start_unix_ns)}` : ""}`));
+    if (s.summary) {
+      // A run just started may not have said its command and Python yet.
+      const parts = [s.summary.command, s.summary.python ? `Python ${s.summary.python}` : null, fmtDuration(s.endUs), run && run.start_unix_ns ? `started ${fmtStamp(run.start_unix_ns)}` : null];
+      title.append(el("span", "sub", parts.filter(Boolean).join(" · ")));
+    }
     if (s.live) title.append(el("span", "live", "live"));
   }
   for (const b of tabsEl.querySelectorAll<HTMLButtonElement>("button")) b.classList.toggle("active", b.dataset.tab === s.tab);

@@ -27,7 +27,7 @@ export function makeTracks(threads: SummaryThread[], durationUs: number, minGrou
     if (short.length >= minGroup) {
       tracks.push({
         key: `g:${p}`,
-        label: `${p} (${short.length} threads)`,
+        label: `${p || "(unnamed)"} (${short.length} threads)`,
         threads: short.map((t) => t.id),
         samples: short.reduce((n, t) => n + t.samples, 0),
       });

@@ -262,8 +262,11 @@ export class TimelineView {
     if (!id) return null;
     const threads = tv.track.threads;
     return this.want(this.tiles, tileKey(tv.track.key, t), t.to, async () => {
-      const a = await api.timeline(id, threads, t.from, t.to, Math.round((t.to - t.from) / t.bucket));
-      return { threads: a.body.threads, functions: a.body.functions };
+      // A group of many threads is asked in slices, to keep URLs short.
+      const slices: number[][] = [];
+      for (let i = 0; i < threads.length; i += 200) slices.push(threads.slice(i, i + 200));
+      const answers = await Promise.all(slices.map((s) => api.timeline(id, s, t.from, t.to, Math.round((t.to - t.from) / t.bucket))));
+      return { threads: answers.flatMap((a) => a.body.threads), functions: Object.assign({}, ...answers.map((a) => a.body.functions)) };
     });
   }
 
