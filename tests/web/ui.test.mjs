@@ -113,6 +113,8 @@ async function pickSpan() {
 
 test("click a span: the popup's numbers are the API's", async () => {
   const { sp, box } = await pickSpan();
+  await p.mouse.move(box.x + sp.x, box.y + sp.depth * 17 + 8);
+  await p.waitForSelector(".tl-tip:not([hidden])");
   await p.mouse.click(box.x + sp.x, box.y + sp.depth * 17 + 8);
   await p.waitForFunction(() => document.querySelector(".span-popup")?.dataset.durationUs !== undefined && !document.querySelector(".span-popup").hidden);
   const shown = await p.evaluate(() => ({ ...document.querySelector(".span-popup").dataset }));

@@ -65,6 +65,7 @@ export class TimelineView {
   private hair: HTMLElement;
   private selBox: HTMLElement;
   private note: HTMLElement;
+  private tip: HTMLElement;
   private status: StatusCharts;
   private tracks: TrackView[] = [];
   private tiles = new Lru<TileEntry<TileData>>(600);
@@ -95,8 +96,10 @@ export class TimelineView {
     this.hair = el("div", "tl-hair");
     this.selBox = el("div", "tl-sel");
     this.note = el("div", "tl-note");
+    this.tip = el("div", "tl-tip");
+    this.tip.hidden = true;
     this.body.append(this.status.root, this.markers, this.axis, this.tracksBox, this.hair, this.selBox);
-    this.root.append(this.note, this.body);
+    this.root.append(this.note, this.body, this.tip);
     this.measureFont();
     this.bindInput();
     new ResizeObserver(() => this.resize()).observe(this.body);
@@ -588,6 +591,7 @@ export class TimelineView {
         }
       }
       this.store.set({ hover: this.tOf(x) });
+      this.hoverTip(e, d !== null);
     });
     b.addEventListener("pointerup", (e) => {
       const d = this.drag;
@@ -596,6 +600,7 @@ export class TimelineView {
       if (d && d.mode === "select" && !d.moved) this.store.set({ selection: null });
     });
     b.addEventListener("pointerleave", () => {
+      this.tip.hidden = true;
       if (!this.drag) this.store.set({ hover: null });
     });
     b.addEventListener("dblclick", (e) => this.click(e, true));
@@ -649,24 +654,57 @@ export class TimelineView {
     return false;
   }
 
+  /** The span under the pointer, or null (from the draw list of its canvas). */
+  private spanAt(e: MouseEvent): { tv: TrackView; sp: DrawSpan } | null {
+    const target = document.elementFromPoint(e.clientX, e.clientY);
+    if (!(target instanceof HTMLCanvasElement) || !target.dataset.track) return null;
+    const tv = this.tracks.find((t) => t.canvas === target);
+    if (!tv || !tv.list) return null;
+    const depth = Math.floor((e.clientY - target.getBoundingClientRect().top) / ROW);
+    const v = this.store.state.view;
+    const sp = hitTest(tv.list, this.tOf(this.localX(e)), depth, (2 * (v.to - v.from)) / this.width);
+    return sp ? { tv, sp } : null;
+  }
+
+  private markerAt(x: number): LogEntry | null {
+    let best: { x: number; e: LogEntry } | null = null;
+    for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
+    return best?.e ?? null;
+  }
+
+  private hoverTip(e: MouseEvent, dragging: boolean): void {
+    let text: string | null = null;
+    if (!dragging && document.elementFromPoint(e.clientX, e.clientY) === this.markers) {
+      const m = this.markerAt(this.localX(e));
+      if (m) text = `${m.level_name} ${fmtTime(m.time_us, 1000)}: ${m.text.slice(0, 100)}`;
+    } else if (!dragging) {
+      const hit = this.spanAt(e);
+      if (hit) {
+        const { sp, tv } = hit;
+        const n = sp.running + sp.waiting;
+        text = `${this.fname(tv.list!, sp.fid)}  ${fmtDuration(sp.e - sp.s)}${n ? ` · CPU ${Math.round((100 * sp.running) / n)}%` : ""}`;
+      }
+    }
+    if (text === null) {
+      this.tip.hidden = true;
+      return;
+    }
+    if (this.tip.textContent !== text) this.tip.textContent = text;
+    this.tip.hidden = false;
+    this.tip.style.left = `${Math.min(e.clientX + 14, window.innerWidth - 320)}px`;
+    this.tip.style.top = `${e.clientY + 16}px`;
+  }
+
   private click(e: MouseEvent, dbl: boolean): void {
     // Pointer capture makes the body the target: ask what is under the pointer.
     const target = document.elementFromPoint(e.clientX, e.clientY);
     const x = this.localX(e);
     if (target === this.markers) {
-      let best: { x: number; e: LogEntry } | null = null;
-      for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
-      if (best) this.hooks.openLog(best.e);
+      const m = this.markerAt(x);
+      if (m) this.hooks.openLog(m);
       return;
     }
-    if (!(target instanceof HTMLCanvasElement) || !target.dataset.track) return;
-    const tv = this.tracks.find((t) => t.canvas === target);
-    if (!tv || !tv.list) return;
-    const y = e.clientY - target.getBoundingClientRect().top;
-    const depth = Math.floor(y / ROW);
-    const t = this.tOf(x);
-    const v = this.store.state.view;
-    const sp = hitTest(tv.list, t, depth, (2 * (v.to - v.from)) / this.width);
+    const sp = this.spanAt(e)?.sp;
     if (!sp) {
       this.picked = null;
       this.schedule();
