@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The browser UI benchmark (a program that prints a table, not a test).
-// On a generated one-hour, 4-thread, 1 kHz recording (or --file F), served
+// On the realistic one-hour, 4-thread, 1 kHz recording of the server's
+// benchmark (tests/tools/ml_synth: stacks 10 to 60 deep; --generator gen for
+// ml_gen's shallow one, --file F for a recording of yours), served
 // by the real `microlog serve`, in headless Debian chromium:
 //  - time from navigation to the first complete timeline (every tile of
 //    every selected thread, the status lines and log markers drawn), with
@@ -8,13 +10,16 @@
 //  - frame times over a scripted 200-step pan/zoom sequence: the time the
 //    UI spends drawing each frame, and frame-to-frame intervals (median, p95);
 //  - page memory: JS heap (CDP) and the renderer process's RSS.
-// Usage: node bench/ui/bench.mjs [--file F.mlog] [--seconds 3600] [--width 1600]
+// Usage: node bench/ui/bench.mjs [--file F.mlog] [--generator synth|gen]
+//        [--seconds 3600] [--width 1600]
 //        [--out bench/ui/RESULTS.md]
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { generate, launch, ROOT, serve } from "../../tests/web/harness.mjs";
+
+const SYNTH = join(ROOT, "build/tests/tools/ml_synth");
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +29,7 @@ const seconds = Number(arg("seconds", "3600"));
 const width = Number(arg("width", "1600"));
 const out = arg("out", join(ROOT, "bench/ui/RESULTS.md"));
 const file = arg("file", null);
+const generator = arg("generator", "synth");
 
 const dir = mkdtempSync(join(tmpdir(), "ml-ui-bench-"));
 const stamp = "2026_12_01_10_00_00_1";
@@ -32,9 +38,15 @@ if (file) {
   mkdirSync(join(dir, "bench"), { recursive: true });
   copyFileSync(file, join(dir, "bench", `${stamp}.mlog`));
   what = file;
-} else {
+} else if (generator === "gen") {
   generate(dir, stamp, ["--seconds", String(seconds), "--threads", "4", "--rate", "1000"]);
   what = `ml_gen --seconds ${seconds} --threads 4 --rate 1000`;
+} else {
+  mkdirSync(join(dir, "gen"), { recursive: true });
+  const args = ["--seconds", String(seconds), "--threads", "4", "--rate", "1000"];
+  const r = spawnSync(SYNTH, [join(dir, "gen", `${stamp}.mlog`), ...args], { encoding: "utf8", timeout: 600000 });
+  if (r.status !== 0) throw new Error(`ml_synth failed: ${r.stderr}`);
+  what = `ml_synth ${args.join(" ")} (stacks 10 to 60 deep)`;
 }
 const label = file ? "bench" : "gen";
 const runId = `${label}/${stamp}`;
