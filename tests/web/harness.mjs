@@ -114,8 +114,11 @@ export async function page(env, width = 1400, height = 900) {
   const p = await env.browser.newPage({ viewport: { width, height } });
   p.problems = [];
   p.on("pageerror", (e) => p.problems.push(`page error: ${e.message}`));
+  p.on("response", (r) => {
+    if (r.status() >= 400 && !/favicon/.test(r.url())) p.problems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   p.on("console", (m) => {
-    if (m.type() === "error" && !/favicon/.test(m.text())) p.problems.push(`console: ${m.text()}`);
+    if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) p.problems.push(`console: ${m.text()}`);
   });
   return p;
 }

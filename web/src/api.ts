@@ -41,8 +41,8 @@ export interface SummaryThread {
 }
 export interface Summary {
   label: string;
-  command: string;
-  python: string;
+  command: string | null;
+  python: string | null;
   duration_s: number;
   complete: boolean;
   exit_status: number | null;
@@ -53,7 +53,7 @@ export interface Summary {
 }
 
 export interface ChangesAnswer {
-  live: boolean;
+  live?: boolean;
   end_us: Us;
   bytes: number;
   threads: SummaryThread[];

@@ -33,6 +33,7 @@ export class SpanPopup {
       this.root.style.top = `${Math.min(y + 12, window.innerHeight - 380)}px`;
     }
     this.root.hidden = false;
+    for (const k of ["data-duration-us", "data-cpu-share", "data-start-us", "data-similar"]) this.root.removeAttribute(k);
     this.head.replaceChildren(el("span", "dialog-title", "loading…"), button("×", "close", () => this.close()));
     this.body.replaceChildren();
     try {

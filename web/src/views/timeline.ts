@@ -35,13 +35,14 @@ interface TileEntry<T> {
 
 interface TrackView {
   track: Track;
-  box: HTMLElement;
-  canvas: HTMLCanvasElement;
-  ctx: CanvasRenderingContext2D;
+  head: HTMLElement; // the label, placed over the canvas at `top`
   list: DrawList | null;
   listKey: string;
-  rows: number;
+  rows: number; // stack depths shown: grows, never shrinks
+  top: number; // px from the top of the track area
 }
+
+const HEAD = 17; // px of a track's label row
 
 interface MarkerTile {
   entries: LogEntry[];
@@ -62,15 +63,27 @@ export class TimelineView {
   private markers: HTMLCanvasElement;
   private axis: HTMLCanvasElement;
   private tracksBox: HTMLElement;
+  // The flame charts share one canvas the size of what is visible: it
+  // sticks to the top of the scrolled area and draws the part of the
+  // (virtual) track area under it, so memory and drawing do not grow with
+  // the number of tracks or their depth.
+  private flame: HTMLCanvasElement;
+  private fctx: CanvasRenderingContext2D;
+  private spacer: HTMLElement;
+  private totalHeight = 0;
+  private flameHeight = 0;
+  private scroller: HTMLElement | null = null;
   private hair: HTMLElement;
   private selBox: HTMLElement;
   private note: HTMLElement;
+  private tip: HTMLElement;
   private status: StatusCharts;
   private tracks: TrackView[] = [];
   private tiles = new Lru<TileEntry<TileData>>(600);
   private statusTiles = new Lru<TileEntry<StatusAnswer>>(200);
   private markerTiles = new Lru<TileEntry<MarkerTile>>(200);
   private inflight = new Set<string>();
+  private failed = new Map<string, number>(); // key -> when it failed: asked again 2 s later
   private width = 800;
   private charPx = 6.6;
   private labelWidths = new Map<string, number>();
@@ -91,11 +104,16 @@ export class TimelineView {
     this.markers = el("canvas", "tl-markers");
     this.axis = el("canvas", "tl-axis");
     this.tracksBox = el("div", "tl-tracks");
+    this.flame = el("canvas", "tl-flame");
+    this.fctx = this.flame.getContext("2d")!;
+    this.spacer = el("div", "tl-spacer");
     this.hair = el("div", "tl-hair");
     this.selBox = el("div", "tl-sel");
     this.note = el("div", "tl-note");
+    this.tip = el("div", "tl-tip");
+    this.tip.hidden = true;
     this.body.append(this.status.root, this.markers, this.axis, this.tracksBox, this.hair, this.selBox);
-    this.root.append(this.note, this.body);
+    this.root.append(this.note, this.body, this.tip);
     this.measureFont();
     this.bindInput();
     new ResizeObserver(() => this.resize()).observe(this.body);
@@ -122,6 +140,8 @@ export class TimelineView {
   private onState(s: State, ch: Set<keyof State>): void {
     if (ch.has("runId")) this.reset();
     if (ch.has("tracks") || ch.has("selectedTracks")) this.buildTracks(s);
+    // A run just opened: ask for its tiles now rather than at the next frame.
+    if (ch.has("summary") && s.summary) this.draw();
     if (ch.has("dataVersion")) this.dropStale(s.endUs);
     if (ch.has("highlight")) for (const t of this.tracks) t.listKey = "";
     if (ch.has("view") || ch.has("tracks") || ch.has("selectedTracks") || ch.has("highlight") || ch.has("selection") || ch.has("hover") || ch.has("endUs") || ch.has("dataVersion") || ch.has("search") || ch.has("dialog") || ch.has("tab")) this.schedule();
@@ -132,6 +152,7 @@ export class TimelineView {
     this.statusTiles.clear();
     this.markerTiles.clear();
     this.inflight.clear();
+    this.failed.clear();
     this.picked = null;
     this.complete = false;
     this.status.clear();
@@ -149,22 +170,59 @@ export class TimelineView {
   }
 
   private buildTracks(s: State): void {
-    this.tracksBox.replaceChildren();
+    const old = new Map(this.tracks.map((t) => [t.track.key, t]));
+    this.tracksBox.replaceChildren(this.flame, this.spacer);
     this.tracks = [];
     for (const track of s.tracks) {
       if (!s.selectedTracks.includes(track.key)) continue;
-      const box = el("div", "tl-track");
-      box.dataset.track = track.key;
-      const head = el("div", "tl-track-head", track.label);
-      const canvas = el("canvas", "tl-flame");
-      canvas.dataset.track = track.key;
-      const ctx = canvas.getContext("2d");
-      if (!ctx) continue;
-      box.append(head, canvas);
-      this.tracksBox.append(box);
-      this.tracks.push({ track, box, canvas, ctx, list: null, listKey: "", rows: 1 });
+      const head = el("div", "tl-track tl-track-head", track.label);
+      head.dataset.track = track.key;
+      this.tracksBox.append(head);
+      const prev = old.get(track.key);
+      this.tracks.push(prev && prev.track === track ? { ...prev, head } : { track, head, list: null, listKey: "", rows: 1, top: 0 });
     }
+    this.layout(true);
     this.resize();
+  }
+
+  /** Place the tracks one under the other; size the canvas to what can be seen. */
+  private layout(force: boolean): void {
+    let changed = force;
+    for (const t of this.tracks) {
+      const rows = Math.max(1, (t.list?.maxDepth ?? 0) + 1);
+      if (rows > t.rows) {
+        t.rows = rows;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    let top = 0;
+    for (const t of this.tracks) {
+      t.top = top;
+      t.head.style.top = `${top}px`;
+      top += HEAD + t.rows * ROW + 1;
+    }
+    this.totalHeight = top;
+    this.sizeFlame();
+  }
+
+  private sizeFlame(): void {
+    this.scroller ??= this.root.closest<HTMLElement>(".content");
+    if (this.scroller && !this.scroller.dataset.tl) {
+      this.scroller.dataset.tl = "1";
+      this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    }
+    const visible = this.scroller?.clientHeight || window.innerHeight;
+    const h = Math.max(1, Math.min(this.totalHeight, visible));
+    const dpr = window.devicePixelRatio || 1;
+    if (h !== this.flameHeight || this.flame.width !== this.width * dpr) {
+      this.flameHeight = h;
+      this.flame.width = this.width * dpr;
+      this.flame.height = h * dpr;
+      this.flame.style.width = `${this.width}px`;
+      this.flame.style.height = `${h}px`;
+    }
+    this.spacer.style.height = `${Math.max(0, this.totalHeight - h)}px`;
   }
 
   private resize(): void {
@@ -184,20 +242,9 @@ export class TimelineView {
       c.style.width = `${w}px`;
       c.style.height = `${h}px`;
     }
-    for (const t of this.tracks) this.sizeTrack(t, true);
+    this.sizeFlame();
     this.status.resize(w);
     this.schedule();
-  }
-
-  private sizeTrack(t: TrackView, force: boolean): void {
-    const rows = Math.max(1, (t.list?.maxDepth ?? 0) + 1);
-    if (!force && rows <= t.rows) return;
-    t.rows = Math.max(rows, force ? t.rows : 0);
-    const dpr = window.devicePixelRatio || 1;
-    t.canvas.width = this.width * dpr;
-    t.canvas.height = t.rows * ROW * dpr;
-    t.canvas.style.width = `${this.width}px`;
-    t.canvas.style.height = `${t.rows * ROW}px`;
   }
 
   schedule(): void {
@@ -219,6 +266,11 @@ export class TimelineView {
     const hit = cache.get(key);
     if (hit) return hit;
     if (this.inflight.has(key)) return null;
+    const failedAt = this.failed.get(key);
+    if (failedAt !== undefined && performance.now() - failedAt < 2000) {
+      this.retryLater();
+      return null;
+    }
     const runId = this.store.state.runId;
     this.inflight.add(key);
     const end = this.store.state.endUs;
@@ -228,7 +280,9 @@ export class TimelineView {
         cache.set(key, { data, endUs: end, to });
       })
       .catch((e: unknown) => {
-        if (this.store.state.runId === runId) this.note.textContent = `could not load: ${String(e)}`;
+        if (this.store.state.runId !== runId) return;
+        this.failed.set(key, performance.now());
+        this.note.textContent = `could not load: ${String(e)}`;
       })
       .finally(() => {
         this.inflight.delete(key);
@@ -237,13 +291,25 @@ export class TimelineView {
     return null;
   }
 
+  private retryTimer = 0;
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = window.setTimeout(() => {
+      this.retryTimer = 0;
+      this.schedule();
+    }, 2100);
+  }
+
   private trackTile(tv: TrackView, t: TileRef): TileEntry<TileData> | null {
     const id = this.store.state.runId;
     if (!id) return null;
     const threads = tv.track.threads;
     return this.want(this.tiles, tileKey(tv.track.key, t), t.to, async () => {
-      const a = await api.timeline(id, threads, t.from, t.to, Math.round((t.to - t.from) / t.bucket));
-      return { threads: a.body.threads, functions: a.body.functions };
+      // A group of many threads is asked in slices, to keep URLs short.
+      const slices: number[][] = [];
+      for (let i = 0; i < threads.length; i += 200) slices.push(threads.slice(i, i + 200));
+      const answers = await Promise.all(slices.map((s) => api.timeline(id, s, t.from, t.to, Math.round((t.to - t.from) / t.bucket))));
+      return { from: t.from, to: t.to, threads: answers.flatMap((a) => a.body.threads), functions: Object.assign({}, ...answers.map((a) => a.body.functions)) };
     });
   }
 
@@ -300,7 +366,7 @@ export class TimelineView {
 
   private draw(): void {
     const s = this.store.state;
-    if (!s.runId || s.tab !== "timeline") return;
+    if (!s.runId || !s.summary || s.tab !== "timeline") return;
     const W = this.width;
     const need = tilesFor(s.view, W, s.endUs);
     let complete = true;
@@ -327,10 +393,10 @@ export class TimelineView {
       if (key !== tv.listKey && got.data.length) {
         tv.list = buildDrawList(got.data, s.highlight);
         tv.listKey = key;
-        this.sizeTrack(tv, false);
       }
-      this.drawTrack(tv, times);
     }
+    this.layout(false);
+    this.drawFlame(times);
     this.drawOverlay(s);
     const wasComplete = this.complete;
     this.complete = complete && this.inflight.size === 0;
@@ -418,13 +484,37 @@ export class TimelineView {
     this.markers.classList.toggle("dense", dense);
   }
 
-  private drawTrack(tv: TrackView, times: number[]): void {
-    const c = tv.ctx;
-    const W = this.width;
-    const H = tv.rows * ROW;
+  /** Where the canvas's first pixel row is in the track area. */
+  private flameOffset(): number {
+    return this.flame.getBoundingClientRect().top - this.tracksBox.getBoundingClientRect().top;
+  }
+
+  private drawFlame(times: number[]): void {
+    const c = this.fctx;
     const dpr = window.devicePixelRatio || 1;
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
-    c.clearRect(0, 0, W, H);
+    c.clearRect(0, 0, this.width, this.flameHeight);
+    const off = this.flameOffset();
+    for (const tv of this.tracks) {
+      const y0 = tv.top + HEAD - off;
+      const h = tv.rows * ROW;
+      if (y0 + h < 0 || y0 > this.flameHeight) continue;
+      // Only the depths the canvas shows.
+      const dmin = Math.max(0, Math.floor(-y0 / ROW));
+      const dmax = Math.min(tv.rows - 1, Math.floor((this.flameHeight - y0) / ROW));
+      c.save();
+      c.translate(0, y0);
+      c.beginPath();
+      c.rect(0, 0, this.width, h);
+      c.clip();
+      this.drawTrack(c, tv, times, dmin, dmax);
+      c.restore();
+    }
+  }
+
+  private drawTrack(c: CanvasRenderingContext2D, tv: TrackView, times: number[], dmin: number, dmax: number): void {
+    const W = this.width;
+    const H = tv.rows * ROW;
     const s = this.store.state;
     const endX = this.xOf(s.endUs);
     // Not loaded yet: a checkerboard, as Perfetto does.
@@ -448,6 +538,7 @@ export class TimelineView {
       c.fillStyle = style;
       c.beginPath();
       for (const sp of spans) {
+        if (sp.depth < dmin || sp.depth > dmax) continue;
         let x0 = (sp.s - from) * k;
         let x1 = (sp.e - from) * k;
         if (x1 < 0 || x0 > W) continue;
@@ -465,6 +556,7 @@ export class TimelineView {
     c.lineWidth = 1;
     c.beginPath();
     for (const sp of tv.list.hatched) {
+      if (sp.depth < dmin || sp.depth > dmax) continue;
       const x0 = Math.max(-1, (sp.s - from) * k);
       const x1 = Math.min(W + 1, (sp.e - from) * k);
       if (x1 < 0 || x0 > W || x1 - x0 < 3) continue;
@@ -519,7 +611,7 @@ export class TimelineView {
       this.selBox.style.width = `${Math.max(1, b - a)}px`;
     } else this.selBox.style.display = "none";
     const v = s.view;
-    this.note.textContent = `${fmtTime(v.from, v.to - v.from)} – ${fmtTime(v.to, v.to - v.from)}  (${fmtDuration(v.to - v.from)} shown)${
+    this.note.textContent = `${fmtTime(v.from, (v.to - v.from) / 10)} – ${fmtTime(v.to, (v.to - v.from) / 10)}  (${fmtDuration(v.to - v.from)} shown)${
       s.selection ? `   selection ${fmtDuration(s.selection.to - s.selection.from)}` : ""
     }`;
   }
@@ -565,6 +657,7 @@ export class TimelineView {
         }
       }
       this.store.set({ hover: this.tOf(x) });
+      this.hoverTip(e, d !== null);
     });
     b.addEventListener("pointerup", (e) => {
       const d = this.drag;
@@ -573,6 +666,7 @@ export class TimelineView {
       if (d && d.mode === "select" && !d.moved) this.store.set({ selection: null });
     });
     b.addEventListener("pointerleave", () => {
+      this.tip.hidden = true;
       if (!this.drag) this.store.set({ hover: null });
     });
     b.addEventListener("dblclick", (e) => this.click(e, true));
@@ -626,24 +720,57 @@ export class TimelineView {
     return false;
   }
 
+  /** The span under the pointer, or null (from the draw list of its canvas). */
+  private spanAt(e: MouseEvent): { tv: TrackView; sp: DrawSpan } | null {
+    if (document.elementFromPoint(e.clientX, e.clientY) !== this.flame) return null;
+    const y = e.clientY - this.tracksBox.getBoundingClientRect().top;
+    const tv = this.tracks.find((t) => y >= t.top + HEAD && y < t.top + HEAD + t.rows * ROW);
+    if (!tv || !tv.list) return null;
+    const depth = Math.floor((y - tv.top - HEAD) / ROW);
+    const v = this.store.state.view;
+    const sp = hitTest(tv.list, this.tOf(this.localX(e)), depth, (2 * (v.to - v.from)) / this.width);
+    return sp ? { tv, sp } : null;
+  }
+
+  private markerAt(x: number): LogEntry | null {
+    let best: { x: number; e: LogEntry } | null = null;
+    for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
+    return best?.e ?? null;
+  }
+
+  private hoverTip(e: MouseEvent, dragging: boolean): void {
+    let text: string | null = null;
+    if (!dragging && document.elementFromPoint(e.clientX, e.clientY) === this.markers) {
+      const m = this.markerAt(this.localX(e));
+      if (m) text = `${m.level_name} ${fmtTime(m.time_us, 1000)}: ${m.text.slice(0, 100)}`;
+    } else if (!dragging) {
+      const hit = this.spanAt(e);
+      if (hit) {
+        const { sp, tv } = hit;
+        const n = sp.running + sp.waiting;
+        text = `${this.fname(tv.list!, sp.fid)}  ${fmtDuration(sp.e - sp.s)}${n ? ` · CPU ${Math.round((100 * sp.running) / n)}%` : ""}`;
+      }
+    }
+    if (text === null) {
+      this.tip.hidden = true;
+      return;
+    }
+    if (this.tip.textContent !== text) this.tip.textContent = text;
+    this.tip.hidden = false;
+    this.tip.style.left = `${Math.min(e.clientX + 14, window.innerWidth - 320)}px`;
+    this.tip.style.top = `${e.clientY + 16}px`;
+  }
+
   private click(e: MouseEvent, dbl: boolean): void {
     // Pointer capture makes the body the target: ask what is under the pointer.
     const target = document.elementFromPoint(e.clientX, e.clientY);
     const x = this.localX(e);
     if (target === this.markers) {
-      let best: { x: number; e: LogEntry } | null = null;
-      for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
-      if (best) this.hooks.openLog(best.e);
+      const m = this.markerAt(x);
+      if (m) this.hooks.openLog(m);
       return;
     }
-    if (!(target instanceof HTMLCanvasElement) || !target.dataset.track) return;
-    const tv = this.tracks.find((t) => t.canvas === target);
-    if (!tv || !tv.list) return;
-    const y = e.clientY - target.getBoundingClientRect().top;
-    const depth = Math.floor(y / ROW);
-    const t = this.tOf(x);
-    const v = this.store.state.view;
-    const sp = hitTest(tv.list, t, depth, (2 * (v.to - v.from)) / this.width);
+    const sp = this.spanAt(e)?.sp;
     if (!sp) {
       this.picked = null;
       this.schedule();
@@ -673,6 +800,14 @@ export class TimelineView {
   /** Log markers drawn, with x relative to the timeline body (tests use them). */
   markerPositions(): { x: number; index: number }[] {
     return this.drawnMarkers.map((m) => ({ x: m.x, index: m.e.index }));
+  }
+
+  /** Where a track's first stack row is, in page coordinates (tests use it). */
+  trackBox(key: string): { x: number; y: number; width: number } | null {
+    const tv = this.tracks.find((t) => t.track.key === key);
+    if (!tv) return null;
+    const r = this.tracksBox.getBoundingClientRect();
+    return { x: r.left, y: r.top + tv.top + HEAD, width: this.width };
   }
 
   /** Spans currently drawn for a thread (tests and search use them). */
