@@ -105,13 +105,23 @@ stage_server()
     bounded "$VENV/bin/python" -m pytest -q tests/server || return
     # Again with the server built with ASan+UBSan (the asan stage builds
     # it): any report makes its exit status, and so the test, fail.
+    local rc=0
     if [[ -x $BUILD_ASAN/microlog ]]; then
         echo "server API tests with $BUILD_ASAN/microlog (ASan+UBSan)"
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
             UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
             MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
-            bounded "$VENV/bin/python" -m pytest -q tests/server
+            bounded "$VENV/bin/python" -m pytest -q tests/server || rc=1
     fi
+    # And with the ThreadSanitizer build (the tsan stage builds it): the
+    # server's request threads share the run catalog and the indexes.
+    if [[ -x $BUILD_TSAN/microlog ]]; then
+        echo "server API tests with $BUILD_TSAN/microlog (TSan)"
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
+            MICROLOG_BIN="$PWD/$BUILD_TSAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/server || rc=1
+    fi
+    return $rc
 }
 
 # One venv per CPython version found under pyenv, package installed there.
