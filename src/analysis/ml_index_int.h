@@ -83,7 +83,8 @@ typedef struct {
     uint32_t last_child; /* the child found last: most lookups repeat it */
     uint16_t depth;      /* number of functions on the stack */
     uint8_t outermost;   /* fid does not occur among the ancestors */
-    uint8_t pad;
+    uint8_t truncated;   /* under the recorder's "<truncated>" root: the
+                            innermost part of a stack read only in part */
 } ix_fnode;
 
 /* ---- spans -------------------------------------------------------------- */
@@ -220,7 +221,8 @@ struct ml_index {
     int err;
     char msg[320];
 
-    uint64_t interval_us; /* requested interval, for span ends */
+    uint64_t interval_us;   /* requested interval, for span ends */
+    uint32_t truncated_fid; /* the recorder's "<truncated>" root, or 0 */
     uint64_t start_unix_ns;
     uint64_t end_us;
     int complete;

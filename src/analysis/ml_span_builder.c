@@ -107,6 +107,19 @@ ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
                 ix_emit_fn emit, void *ctx)
 {
     const ix_fnode *nodes = ix->fnodes.items;
+    if (nodes[fnode].truncated && b->any) {
+        /* Only the innermost part of this stack was read: the frames
+         * around it were still there, so the open spans go on and count
+         * these samples. */
+        if (state & ML_STATE_RUNNING) {
+            b->running += count;
+        } else {
+            b->waiting += count;
+            b->gil += state & ML_STATE_WANTS_GIL ? count : 0;
+        }
+        b->last_t = t_last;
+        return;
+    }
     uint32_t dn = nodes[fnode].depth;
     if (builder_reserve(b, dn) < 0) {
         return; /* out of memory: this run of samples is not shown */

@@ -429,6 +429,55 @@ test_views(void **state)
     unlink(path);
 }
 
+/* A stack the recorder read only in part (under its "<truncated>" root,
+ * docs/SAMPLER.md) does not end the spans of the frames around it. */
+static void
+test_truncated_sample_keeps_spans(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ml_test_trunc_%d.mlog", getpid());
+    unlink(path);
+    ml_writer *w;
+    assert_int_equal(ml_writer_open(path, NULL, &w), 0);
+    uint32_t s_main, s_f, s_tr, s_file, fr_main, fr_f, fr_tr, st_main, st_f;
+    uint32_t st_tr, st_trf, th;
+    ml_writer_meta_uint(w, "interval_us", 1000);
+    ml_writer_string(w, "main", 4, &s_main);
+    ml_writer_string(w, "f", 1, &s_f);
+    ml_writer_string(w, "<truncated>", 11, &s_tr);
+    ml_writer_string(w, "/app/m.py", 9, &s_file);
+    ml_writer_frame(w, s_main, s_file, 2, 1, &fr_main);
+    ml_writer_frame(w, s_f, s_file, 11, 10, &fr_f);
+    ml_writer_frame(w, s_tr, 0, 0, 0, &fr_tr);
+    ml_writer_stack(w, 0, fr_main, &st_main);
+    ml_writer_stack(w, st_main, fr_f, &st_f);
+    ml_writer_stack(w, 0, fr_tr, &st_tr);
+    ml_writer_stack(w, st_tr, fr_f, &st_trf);
+    ml_writer_thread(w, 0, 1, 1, s_main, &th);
+    for (uint64_t k = 0; k < 20; k++) {
+        ml_writer_sample(w, th, k * 1000, k == 9 ? st_trf : st_f,
+                         ML_STATE_RUNNING);
+    }
+    ml_writer_end(w, 20000, 0);
+    assert_int_equal(ml_writer_close(w), 0);
+    ml_index *ix;
+    assert_int_equal(ml_index_open(path, &ix), 0);
+    ml_view_query q;
+    ml_view_query_init(&q);
+    q.width = 10000;
+    json_t *tl = view(ix, ml_view_timeline, &q);
+    expect_spans(tl, 0, "0:0-20000 1:0-20000");
+    json_t *root = json_array_get(
+        json_object_get(json_array_get(json_object_get(tl, "threads"), 0),
+                        "spans"),
+        0);
+    assert_int_equal(json_integer_value(json_array_get(root, 4)), 20);
+    json_decref(tl);
+    ml_index_free(ix);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -438,6 +487,7 @@ main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_jsonw),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_truncated_sample_keeps_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
