@@ -48,10 +48,19 @@ typedef struct ix_entry {
     struct ix_entry *next;
 } ix_entry;
 
+/* A run whose index one request is building: the others wait for it
+ * rather than building it too. */
+typedef struct opening {
+    char *id;
+    struct opening *next;
+} opening;
+
 struct ml_runs {
     char *dir;
     size_t budget;
-    pthread_mutex_t lock; /* protects both lists and clock */
+    pthread_mutex_t lock;  /* protects both lists, openings and clock */
+    pthread_cond_t opened; /* an opening ended */
+    opening *openings;
     info_entry *infos;
     ix_entry *indexes;
     uint64_t clock;
@@ -75,6 +84,7 @@ ml_runs_new(const char *dir, size_t budget, ml_runs **out)
     r->dir = real;
     r->budget = budget;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->opened, NULL);
     *out = r;
     return ML_OK;
 }
@@ -104,6 +114,7 @@ ml_runs_free(ml_runs *r)
         free(e->id);
         free(e);
     }
+    pthread_cond_destroy(&r->opened);
     pthread_mutex_destroy(&r->lock);
     free(r->dir);
     free(r);
@@ -535,6 +546,64 @@ index_find(ml_runs *r, const char *id)
     return e;
 }
 
+static int
+is_opening(const ml_runs *r, const char *id)
+{
+    for (const opening *o = r->openings; o; o = o->next) {
+        if (strcmp(o->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Builds the index of id with the lock released; with it held again,
+ * adds the entry (NULL when out of memory or the file cannot be read:
+ * *err says). Waiters are woken either way. */
+static ix_entry *
+open_index(ml_runs *r, const char *id, const char *path, int *err, char *why,
+           size_t why_len)
+{
+    opening me = {strdup(id), r->openings};
+    if (me.id == NULL) {
+        *err = ML_ENOMEM;
+        return NULL;
+    }
+    r->openings = &me;
+    pthread_mutex_unlock(&r->lock);
+    ml_index *ix = NULL;
+    *err = ml_index_open(path, &ix);
+    if (*err < 0) {
+        snprintf(why, why_len, "%s",
+                 *err == ML_EIO ? strerror(errno) : ml_strerror(*err));
+    }
+    pthread_mutex_lock(&r->lock);
+    for (opening **p = &r->openings; *p; p = &(*p)->next) {
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    }
+    free(me.id);
+    pthread_cond_broadcast(&r->opened);
+    ix_entry *e = NULL;
+    if (*err == 0
+        && ((e = calloc(1, sizeof *e)) == NULL
+            || (e->id = strdup(id)) == NULL)) {
+        free(e);
+        e = NULL;
+        *err = ML_ENOMEM;
+    }
+    if (e == NULL) {
+        ml_index_free(ix);
+        return NULL;
+    }
+    e->ix = ix;
+    e->next = r->indexes;
+    r->indexes = e;
+    return e;
+}
+
 int
 ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
                 size_t why_len)
@@ -546,37 +615,19 @@ ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
         return rc;
     }
     pthread_mutex_lock(&r->lock);
-    ix_entry *e = index_find(r, id);
+    ix_entry *e;
+    while ((e = index_find(r, id)) == NULL && is_opening(r, id)) {
+        pthread_cond_wait(&r->opened, &r->lock);
+    }
+    int err = 0;
+    if (e == NULL) {
+        e = open_index(r, id, path, &err, why, why_len);
+    }
+    free(path);
     if (e == NULL) {
         pthread_mutex_unlock(&r->lock);
-        ml_index *ix;
-        int err = ml_index_open(path, &ix);
-        if (err < 0) {
-            snprintf(why, why_len, "%s",
-                     err == ML_EIO ? strerror(errno) : ml_strerror(err));
-            free(path);
-            return err;
-        }
-        pthread_mutex_lock(&r->lock);
-        /* Another request may have opened it meanwhile: use that one. */
-        if ((e = index_find(r, id)) != NULL) {
-            ml_index_free(ix);
-            goto found;
-        }
-        e = calloc(1, sizeof *e);
-        if (e == NULL || (e->id = strdup(id)) == NULL) {
-            pthread_mutex_unlock(&r->lock);
-            free(e);
-            ml_index_free(ix);
-            free(path);
-            return ML_ENOMEM;
-        }
-        e->ix = ix;
-        e->next = r->indexes;
-        r->indexes = e;
+        return err;
     }
-found:
-    free(path);
     e->refs++;
     e->used = ++r->clock;
     pthread_mutex_unlock(&r->lock);
