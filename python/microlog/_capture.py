@@ -1,8 +1,9 @@
 """Output capture: everything written to sys.stdout and sys.stderr, every
-``logging`` record at every level, ``warnings``, and uncaught exceptions
-become log entries with the stack that produced them. The program's own
-output is untouched (the same bytes reach the same streams), and stop()
-takes every hook away again.
+``logging`` record the program's logger levels let through (or down to
+MICROLOG_LOG_LEVEL), ``warnings``, and uncaught exceptions become log
+entries with the stack that produced them. The program's own output is
+untouched (the same bytes reach the same streams), and stop() takes every
+hook away again.
 
 Modules that are not imported yet when recording starts (logging,
 threading) are hooked when the program imports them, so that recording does
@@ -179,10 +180,12 @@ class Capture:
         self._streams: list = []
         self._restore: list = []  # (object, attribute, ours, original)
         self._watcher = None
+        self._log_level = None  # MICROLOG_LOG_LEVEL
 
     # -- start ------------------------------------------------------------
 
     def start(self, config) -> None:
+        self._log_level = config.log_level
         self._replace_stream("stdout", _microlog.LOG_STDOUT, INFO)
         self._replace_stream("stderr", _microlog.LOG_STDERR, WARNING)
         self._patch(sys, "excepthook", self._excepthook)
@@ -258,27 +261,39 @@ class Capture:
         self._patch(warnings, "showwarning", showwarning)
 
     def _hook_logging(self, logging) -> None:
-        """Every record at every level is recorded; the program's handlers
+        """Records what the program's logger levels let through, at no
+        cost to the calls they filter out (Logger.isEnabledFor and its
+        cache stay the program's). With MICROLOG_LOG_LEVEL, records at or
+        above that level are made and recorded too; the program's handlers
         still see exactly the records its levels let through."""
         logger_class = logging.Logger
-        enabled_for = logger_class.isEnabledFor
         handle = logger_class.handle
-        manager = logging.Logger.manager
+        internal = _internal
+        get_ident = _thread.get_ident
+        record_logging = self._record_logging
+        quiet = _Quiet
 
-        def is_enabled_for(logger, level):
-            return level > manager.disable
+        minimum = self._log_level
+        enabled_for = logger_class.isEnabledFor
 
         def handle_record(logger, record):
-            if _thread.get_ident() in _internal:
-                pass
-            elif not getattr(record, "_microlog_seen", False):
+            if get_ident() not in internal and \
+                    not getattr(record, "_microlog_seen", False):
                 record._microlog_seen = True
-                self._record_logging(record)
-            if enabled_for(logger, record.levelno):
-                with _Quiet():
+                record_logging(record)
+            if minimum is None or enabled_for(logger, record.levelno):
+                with quiet():
                     handle(logger, record)
 
-        self._patch(logger_class, "isEnabledFor", is_enabled_for)
+        if minimum is not None:
+            manager = logging.Logger.manager
+
+            def is_enabled_for(logger, level):
+                if level >= minimum:
+                    return level > manager.disable
+                return enabled_for(logger, level)
+
+            self._patch(logger_class, "isEnabledFor", is_enabled_for)
         self._patch(logger_class, "handle", handle_record)
 
     def _record_logging(self, record) -> None:

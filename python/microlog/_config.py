@@ -13,6 +13,8 @@ import os
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 SAMPLERS = ("auto", "native", "fallback")
+LOG_LEVELS = {"notset": 0, "debug": 10, "info": 20, "warning": 30,
+              "error": 40, "critical": 50}
 
 
 class ConfigError(ValueError):
@@ -24,14 +26,14 @@ class Config:
     """The MICROLOG_* settings in force."""
 
     __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
-                 "memory_delay", "sampler", "server", "quiet")
+                 "memory_delay", "sampler", "server", "quiet", "log_level")
 
     def __init__(self, disabled: bool = False,
                  directory: str = "~/.microlog", sample_delay: float = 0.001,
                  status_delay: float = 0.1, memory_delay: float = 1.0,
                  sampler: str = "auto",
                  server: str = "http://127.0.0.1:7777",
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, log_level=None) -> None:
         self.disabled = disabled
         self.directory = os.path.expanduser(directory)
         self.sample_delay = sample_delay
@@ -40,6 +42,9 @@ class Config:
         self.sampler = sampler
         self.server = server
         self.quiet = quiet
+        # logging records at or above this level are recorded even where
+        # the program's logger levels drop them; None: only what they pass
+        self.log_level = log_level
 
 
 def _flag(env, name: str) -> bool:
@@ -80,6 +85,23 @@ def _seconds(env, name: str, default: float, minimum: float) -> float:
     return value
 
 
+def _log_level(env, name: str):
+    raw = env.get(name, "")
+    word = raw.strip().lower()
+    if word == "":
+        return None
+    if word in LOG_LEVELS:
+        return LOG_LEVELS[word]
+    try:
+        value = int(word)
+    except ValueError:
+        value = -1
+    if 0 <= value <= 100:
+        return value
+    raise ConfigError(f"{name}={raw!r}: expected a logging level name ("
+                      + ", ".join(LOG_LEVELS) + ") or a number 0-100")
+
+
 def from_environment(env=None) -> Config:
     """Reads the MICROLOG_* variables (os.environ by default)."""
     env = os.environ if env is None else env
@@ -98,4 +120,5 @@ def from_environment(env=None) -> Config:
         server=(env.get("MICROLOG_SERVER", "").strip()
                 or "http://127.0.0.1:7777").rstrip("/"),
         quiet=_flag(env, "MICROLOG_QUIET"),
+        log_level=_log_level(env, "MICROLOG_LOG_LEVEL"),
     )
