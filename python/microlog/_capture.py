@@ -81,7 +81,10 @@ class CapturedStream:
         self._target = target
         self._source = source
         self._level = level
-        self._partial: dict = {}  # thread ident -> text without newline
+        # thread ident -> the pieces of text written since its last
+        # newline, and their total length
+        self._partial: dict = {}
+        self._partial_len: dict = {}
         self.active = True
 
     def write(self, text):
@@ -89,31 +92,56 @@ class CapturedStream:
         if self.active and type(text) is str:
             ident = _thread.get_ident()
             if ident not in _quiet:
-                self._record(ident, text, sys._getframe(1))
+                self._record(ident, text)
         return written
 
     def writelines(self, lines) -> None:
         for line in lines:
             self.write(line)
 
-    def _record(self, ident: int, text: str, frame) -> None:
+    def _record(self, ident: int, text: str) -> None:
         """One entry per line-ending write: print("a\nb") is one entry,
-        as is a line built from several writes."""
-        text = self._partial.pop(ident, "") + text
-        if not text.endswith("\n"):
+        as is a line built from several writes. The pieces of a line are
+        kept in a list and joined once, so a progress bar redrawn with
+        '\r' thousands of times costs linear time, not quadratic. Called
+        from write() only: the entry's stack is write()'s caller's, taken
+        only when an entry is made."""
+        parts = self._partial.get(ident)
+        if text.endswith("\n"):
+            if parts is not None:
+                del self._partial[ident]
+                parts.append(text)
+                text = "".join(parts)
+            _log(self._level, self._source, text[:-1], sys._getframe(2))
+            return
+        if parts is None:
             if len(text) < PARTIAL_MAX:
-                self._partial[ident] = text
+                self._partial[ident] = [text]
+                self._partial_len[ident] = len(text)
                 return
         else:
-            text = text[:-1]
-        _log(self._level, self._source, text, frame)
+            parts.append(text)
+            n = self._partial_len[ident] + len(text)
+            if n < PARTIAL_MAX:
+                self._partial_len[ident] = n
+                return
+            del self._partial[ident]
+            text = "".join(parts)
+        _log(self._level, self._source, text, sys._getframe(2))
 
     def flush_partial(self) -> None:
         """Records text still waiting for its newline."""
-        partial, self._partial = self._partial, {}
-        for text in partial.values():
+        partial = self._partial
+        self.drop_partial()
+        for parts in partial.values():
+            text = "".join(parts)
             if text:
                 _log(self._level, self._source, text, None)
+
+    def drop_partial(self) -> None:
+        """Forgets text still waiting for its newline."""
+        self._partial = {}
+        self._partial_len = {}
 
     def __getattr__(self, name):
         return getattr(self._target, name)
@@ -321,7 +349,7 @@ class Capture:
     def forget(self) -> None:
         """In a forked child: takes the hooks away, records nothing."""
         for stream in self._streams:
-            stream._partial = {}
+            stream.drop_partial()
         self.stop(0)
 
     def stop(self, exit_status: int) -> None:

@@ -343,3 +343,30 @@ def test_a_finalizer_that_prints_while_a_stack_is_read(runner):
     [path] = runner.recordings("fin")
     logs = runner.dump(path, "log")
     assert sum(1 for r in logs if r.get("text") == "deep") == 300
+
+
+def test_progress_bar_partial_lines(runner: Runner):
+    """A '\\r' progress bar never ends a line: its writes are held per
+    thread up to PARTIAL_MAX characters, then become one entry; every
+    character is kept, in order, and the cost per write does not grow
+    with what is held (the pieces are joined once)."""
+    plain, rec, logs = run_both(runner, """
+        import sys, time
+        from microlog import _capture
+        w = sys.stdout.write
+        def bar(n):
+            t = time.perf_counter()
+            for i in range(n):
+                w(f"\\r{i:6d} " + "#" * (i % 50))
+            return time.perf_counter() - t
+        short = min(bar(100) for _ in range(5)) / 100
+        long = bar(20_000) / 20_000
+        w("\\n")
+        print(f"per write {short:.2e} {long:.2e}", file=sys.stderr)
+        assert long < 20 * short + 5e-6, (short, long)
+    """, "bar")
+    assert rec.returncode == 0, rec.stderr
+    text = "".join(texts(logs, LOG_STDOUT))
+    assert len(text) == len(rec.stdout.decode()) - 1  # less the newline
+    assert text == rec.stdout.decode()[:-1]
+    assert all(len(t) <= 64 * 1024 + 60 for t in texts(logs, LOG_STDOUT))
