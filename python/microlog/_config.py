@@ -7,7 +7,6 @@ the interpreter has already loaded: start-up cost is part of the budget.)
 
 from __future__ import annotations
 
-import math
 import os
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -79,7 +78,9 @@ def _seconds(env, name: str, default: float, minimum: float) -> float:
         raise ConfigError(
             f"{name}={raw!r}: expected a number of seconds, "
             f"such as {default}") from None
-    if not math.isfinite(value) or value < minimum or value > 3600:
+    # value - value is 0 only for a finite value (math.isfinite without
+    # importing math: ~0.7 ms of every start)
+    if value - value != 0 or value < minimum or value > 3600:
         raise ConfigError(
             f"{name}={raw!r}: must be between {minimum} and 3600 seconds")
     return value

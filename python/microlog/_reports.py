@@ -156,9 +156,9 @@ class OpenFiles:
         sock = args[0]
         key = id(sock)
         try:
-            import weakref
-            ref = weakref.ref(sock,
-                              lambda _r, k=key: self.sockets.pop(k, None))
+            import _weakref
+            ref = _weakref.ref(sock,
+                               lambda _r, k=key: self.sockets.pop(k, None))
         except TypeError:
             return
         self.sockets[key] = (ref, stack)
@@ -204,16 +204,18 @@ class OpenFiles:
 # ---- leaks -----------------------------------------------------------------
 
 def _definition_types() -> tuple:
+    # _weakref, not weakref: the same types, and the interpreter has it
+    # loaded already (weakref costs ~1 ms to import, at every start)
+    import _weakref
     import types
-    import weakref
     return (types.ModuleType, type, types.FunctionType,
             types.BuiltinFunctionType, types.MethodType, types.CodeType,
             types.CellType, types.MethodDescriptorType,
             types.WrapperDescriptorType, types.GetSetDescriptorType,
             types.MemberDescriptorType, types.ClassMethodDescriptorType,
             types.MethodWrapperType, types.MappingProxyType, classmethod,
-            staticmethod, property, weakref.ref, weakref.ProxyType,
-            weakref.CallableProxyType)
+            staticmethod, property, _weakref.ref, _weakref.ProxyType,
+            _weakref.CallableProxyType)
 
 
 def _stdlib_names() -> frozenset:
