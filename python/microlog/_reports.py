@@ -42,6 +42,7 @@ _CLOCK = time.thread_time
 _SIZE_SAMPLE = 256  # objects of a type whose size is measured
 _SIZED = (list, tuple, dict, set, frozenset)
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
+_MAX_RECENT = 1024
 
 
 def _capture_stack(frame) -> tuple:
@@ -136,11 +137,15 @@ class OpenFiles:
     def __init__(self) -> None:
         self.before: dict = {}
         self.opens: dict = {}    # expected fd -> (path, mode, stack)
+        # path -> (mode, stack) of the latest opens, for a descriptor whose
+        # guess another thread's open made wrong (at most _MAX_RECENT)
+        self.recent: dict = {}
         self.sockets: dict = {}  # id -> (weak reference, stack)
 
     def start(self) -> None:
         self.before = _fd_table()
         self.opens = {}
+        self.recent = {}
         self.sockets = {}
         _microlog.open_audit(self.on_audit)
 
@@ -155,6 +160,12 @@ class OpenFiles:
                 fd = path
             if fd >= 0:
                 self.opens[fd] = (path, mode, stack)
+            if not isinstance(path, int):
+                recent = self.recent
+                recent.pop(path, None)
+                if len(recent) >= _MAX_RECENT:
+                    del recent[next(iter(recent))]
+                recent[path] = (mode, stack)
             return
         sock = args[0]
         key = id(sock)
@@ -170,6 +181,7 @@ class OpenFiles:
         _microlog.open_audit(None)
         items = []
         sockets = {}
+        by_identity = None  # made when a descriptor's guess was wrong
         for ref, stack in list(self.sockets.values()):
             sock = ref()
             try:
@@ -188,7 +200,9 @@ class OpenFiles:
             else:
                 path, mode, stack = self.opens.get(fd, (None, None, ()))
                 if path is None or not _same_file(path, fd, ident):
-                    mode, stack = None, ()
+                    if by_identity is None:
+                        by_identity = self._recent_by_identity()
+                    mode, stack = by_identity.get(ident, (None, ()))
                 kind = "file"
                 if target.startswith("socket:"):
                     kind = "socket"
@@ -200,8 +214,21 @@ class OpenFiles:
             item["stack"] = _format_stack(stack)
             items.append(item)
         self.opens, self.sockets, self.before = {}, {}, {}
+        self.recent = {}
         return {"version": 1, "count": len(items),
                 "open": items[:_MAX_ITEMS]}
+
+    def _recent_by_identity(self) -> dict:
+        """(st_dev, st_ino) -> (mode, stack) of the recent opens, the
+        latest open of a file winning."""
+        out = {}
+        for path, entry in self.recent.items():
+            try:
+                st = os.stat(path)
+            except (OSError, TypeError, ValueError):
+                continue
+            out[(st.st_dev, st.st_ino)] = entry
+        return out
 
 
 # ---- leaks -----------------------------------------------------------------
@@ -230,9 +257,15 @@ def _stdlib_names() -> frozenset:
     out = set(sys.builtin_module_names)
     for name, m in list(sys.modules.items()):
         file = getattr(m, "__file__", None) or ""
-        if any(file.startswith(p + os.sep) for p in paths) and \
-                "site-packages" not in file:
+        origin = getattr(getattr(m, "__spec__", None), "origin", None)
+        if origin == "frozen" or (
+                any(file.startswith(p + os.sep) for p in paths)
+                and "site-packages" not in file):
             out.add(name.partition(".")[0])
+            # _collections_abc calls itself collections.abc
+            own = getattr(m, "__name__", None)
+            if isinstance(own, str):
+                out.add(own.partition(".")[0])
     return frozenset(out)
 
 

@@ -218,3 +218,27 @@ def test_open_cost_does_not_grow_with_descriptors_open(runner: Runner):
     assert kept[0]["stack"][0].startswith("keep (")
     # the sockets opened during the run are reported too, by the socket
     assert body["count"] == 5001
+
+
+def test_a_wrong_descriptor_guess_still_finds_the_stack(runner: Runner):
+    """Another thread's open between the hook's guess and the program's
+    open makes the guessed descriptor wrong: the file is then found by
+    its identity among the recent opens, with its own stack."""
+    script = runner.script("prog.py", """
+        import json, sys
+        from microlog import _reports
+        files = _reports.OpenFiles()
+        files.before = _reports._fd_table()
+        def opener():
+            # the hook saw this open but guessed descriptor 999
+            files.on_audit("open", ("guessed.txt", "w"), 999)
+            return open("guessed.txt", "w")
+        KEPT = opener()
+        print(json.dumps(files.stop()))
+    """)
+    out = runner.python([str(script)], env=runner.env(**QUIET))
+    assert out.returncode == 0, out.stderr.decode()
+    body = json.loads(out.stdout)
+    [item] = [i for i in body["open"] if i["path"].endswith("guessed.txt")]
+    assert item["mode"] == "w"
+    assert item["stack"][0].startswith("opener (")
