@@ -12,8 +12,9 @@ size of a long run).
 Written: ``window_s``, the wall time of the script itself; ``program_cpu_s``,
 the CPU time the process used meanwhile less that of microlog's own
 threads, which are the threads that exist when the script starts (the
-probe starts none), read per thread from /proc/self/task/TID/schedstat
-(nanoseconds on CPU) at start and just before the recording stops;
+probe starts none) and the "microlog-metrics" thread if it started later,
+read per thread from /proc/self/task/TID/schedstat (nanoseconds on CPU) at
+start and just before the recording stops;
 ``microlog_cpu_s``, that of microlog's threads.
 """
 
@@ -57,10 +58,17 @@ class Window:
         wall = time.perf_counter() - self.t0
         cpu = time.process_time() - self.cpu0
         now = _thread_cpu_ns()
-        ours = sum(max(0, now.get(t, v) - v) for t, v in self.others.items())
+        others = dict(self.others)
+        # microlog's Python thread, when it started after the script did
+        threading = sys.modules.get("threading")
+        for t in threading.enumerate() if threading is not None else ():
+            native = getattr(t, "native_id", None)
+            if t.name.startswith("microlog") and native not in others:
+                others[native] = 0
+        ours = sum(max(0, now.get(t, v) - v) for t, v in others.items())
         self.figures = {"window_s": wall, "program_cpu_s": cpu - ours / 1e9,
                         "microlog_cpu_s": ours / 1e9,
-                        "microlog_threads": len(self.others)}
+                        "microlog_threads": len(others)}
 
 
 def _thread_self() -> int:
