@@ -9,7 +9,7 @@
 #   make demo       build and run the demo (scripts/demo.sh)
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
 #                   new inputs in tests/fuzz/corpus)
-#   make bench      the sampler benchmark (BENCH_REPS=5), bench/RESULTS.md
+#   make bench      the sampler benchmark (BENCH_REPS=11), bench/RESULTS.md
 #   make bench-server  the server on an hour-long recording, same file
 #   make format     clang-format -i every C file; format-check only checks
 #   make clean
@@ -131,7 +131,7 @@ fuzz: | deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD_FUZZ)
 
 # The sampler benchmark: a table on stdout and in bench/RESULTS.md.
-BENCH_REPS ?= 5
+BENCH_REPS ?= 11
 bench: all
 	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
 

@@ -20,9 +20,6 @@
 #include "core/ml_error.h"
 #include "ml_events.h"
 
-/* Upper bound when looking for the lowest free descriptor. */
-#define FD_SCAN_MAX (1 << 20)
-
 /* The metric series metric_series() defined in the running recording, so
  * that metric_values() never writes to a status series or to an id left
  * over from an earlier recording. Protected by the GIL. A recording is
@@ -288,17 +285,20 @@ report(PyObject *module, PyObject *args)
 /* ---- the audit hook ---------------------------------------------------- */
 
 /* The descriptor the next open() will get: POSIX gives the lowest free
- * one. A guess when another thread opens at the same moment; the caller
- * checks it against what the descriptor names later. */
+ * one, so opening and closing a descriptor of our own shows it in two
+ * calls, whatever the number of descriptors open (the kernel finds it in
+ * its bitmap). /dev/null and not a dup() of the program's descriptor:
+ * closing a descriptor drops the process's POSIX locks on its file. A
+ * guess when another thread opens at the same moment; the caller checks
+ * it against what the descriptor names later. */
 static int
 lowest_free_fd(void)
 {
-    for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
-        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
-            return fd;
-        }
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0) {
+        close(fd);
     }
-    return -1;
+    return fd;
 }
 
 /* Runs for every audit event of the process, forever (audit hooks cannot
