@@ -63,7 +63,7 @@ export interface ChangesAnswer {
   series: number;
 }
 
-/** [start_us, end_us, depth, function_id, running, waiting, ...more] */
+/** [start_us, end_us, depth, function_id, running, waiting, gil_wait?, ...more] */
 export type SpanTuple = [Us, Us, number, number, number, number, ...number[]];
 export interface TimelineThread {
   id: number;
@@ -170,6 +170,7 @@ export interface SpanAnswer {
   duration_us: number;
   running: number;
   waiting: number;
+  gil_wait?: number; // of the waiting samples, those waiting for the GIL
   cpu_share: number;
   function: FunctionInfo & { id: number };
   caller: (FunctionInfo & { id: number }) | null;

@@ -56,6 +56,7 @@ export interface DrawList {
   spans: DrawSpan[]; // sorted by depth then start, for hit-testing
   batches: Map<string, DrawSpan[]>; // fill style -> spans
   hatched: DrawSpan[]; // spans mostly waiting, hatched on top of the fill
+  gil: DrawSpan[]; // spans waiting at least a quarter of the time, mostly for the GIL (hatched red)
   maxDepth: number;
   functions: FunctionTable;
 }
@@ -82,9 +83,10 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
   for (const t of order) Object.assign(functions, t.functions);
   const byDepth: DrawSpan[][] = [];
   const unsorted = new Set<number>();
-  const styleOf = new Map<number, { style: string; hatch: boolean }>();
+  const styleOf = new Map<number, { style: string; hatch: boolean; gil: boolean }>();
   const batches = new Map<string, DrawSpan[]>();
   const hatched: DrawSpan[] = [];
+  const gil: DrawSpan[] = [];
   let covered = -Infinity;
   for (let i = 0; i < order.length; i++) {
     const t = order[i]!;
@@ -98,11 +100,13 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
         const running = sp[4];
         const waiting = sp[5];
         const level = waitLevel(running, waiting);
-        const key = fid * 4 + level;
+        // Waiting mostly for the GIL: the thread wanted to run (hatched red when it matters).
+        const gilBound = level > 0 && (sp[6] ?? 0) * 2 > waiting;
+        const key = fid * 8 + level * 2 + (gilBound ? 1 : 0);
         let st = styleOf.get(key);
         if (!st) {
           const lit = highlight === null || highlight.has(fid);
-          st = { style: lit ? batchColor(hueOf(functions[String(fid)]), level) : GREY, hatch: lit && level === 2 };
+          st = { style: lit ? batchColor(hueOf(functions[String(fid)]), level) : GREY, hatch: lit && (level === 2 || gilBound), gil: gilBound };
           styleOf.set(key, st);
         }
         const d: DrawSpan = { s, e: sp[1], depth, fid, running, waiting, thread: th.id, batch: st.style };
@@ -114,7 +118,7 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
         let b = batches.get(st.style);
         if (!b) batches.set(st.style, (b = []));
         b.push(d);
-        if (st.hatch) hatched.push(d);
+        if (st.hatch) (st.gil ? gil : hatched).push(d);
       }
     }
     if (overlap || t.threads.length > 1) for (let d = 0; d < byDepth.length; d++) unsorted.add(d);
@@ -127,7 +131,7 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
     if (unsorted.has(d)) row.sort((a, b) => a.s - b.s);
     for (const sp of row) spans.push(sp);
   }
-  return { spans, batches, hatched, maxDepth: byDepth.length - 1, functions };
+  return { spans, batches, hatched, gil, maxDepth: byDepth.length - 1, functions };
 }
 
 /** The span under a point, from the draw list (not the DOM). */

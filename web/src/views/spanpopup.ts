@@ -58,7 +58,8 @@ export class SpanPopup {
     row("source", sourceLink(a.function.file, a.function.line), "source");
     row("duration", fmtDuration(a.duration_us), "duration");
     row("start", fmtTime(a.start_us, 1000), "start");
-    row("CPU while it ran", `${fmtPercent(a.cpu_share)} (${a.running} running, ${a.waiting} waiting samples)`, "cpu");
+    const gil = a.gil_wait ? `, ${a.gil_wait} of them for the GIL` : "";
+    row("CPU while it ran", `${fmtPercent(a.cpu_share)} (${a.running} running, ${a.waiting} waiting samples${gil})`, "cpu");
     row("thread · depth", `#${a.thread} · ${a.depth}`, "thread");
     if (a.caller) row("called by", a.caller.name, "caller");
     this.root.dataset.durationUs = String(a.duration_us);

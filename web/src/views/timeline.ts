@@ -79,7 +79,7 @@ export class TimelineView {
   private tip: HTMLElement;
   private status: StatusCharts;
   private tracks: TrackView[] = [];
-  private tiles = new Lru<TileEntry<TileData>>(600);
+  private tiles = new Lru<TileEntry<TileData>>(256);
   private statusTiles = new Lru<TileEntry<StatusAnswer>>(200);
   private markerTiles = new Lru<TileEntry<MarkerTile>>(200);
   private inflight = new Set<string>();
@@ -113,7 +113,20 @@ export class TimelineView {
     this.tip = el("div", "tl-tip");
     this.tip.hidden = true;
     this.body.append(this.status.root, this.markers, this.axis, this.tracksBox, this.hair, this.selBox);
-    this.root.append(this.note, this.body, this.tip);
+    const legend = el("div", "tl-legend");
+    for (const [cls, text] of [
+      ["run", "running"],
+      ["mixed", "partly waiting"],
+      ["wait", "waiting (off CPU)"],
+      ["gil", "waiting for the GIL"],
+    ] as const) {
+      const item = el("span", "item");
+      item.append(el("span", `swatch ${cls}`), text);
+      legend.append(item);
+    }
+    const top = el("div", "tl-top");
+    top.append(this.note, legend);
+    this.root.append(top, this.body, this.tip);
     this.measureFont();
     this.bindInput();
     new ResizeObserver(() => this.resize()).observe(this.body);
@@ -551,25 +564,9 @@ export class TimelineView {
       }
       c.fill();
     }
-    // Mostly waiting: hatched over the pale fill.
-    c.strokeStyle = "rgba(90,90,90,0.35)";
-    c.lineWidth = 1;
-    c.beginPath();
-    for (const sp of tv.list.hatched) {
-      if (sp.depth < dmin || sp.depth > dmax) continue;
-      const x0 = Math.max(-1, (sp.s - from) * k);
-      const x1 = Math.min(W + 1, (sp.e - from) * k);
-      if (x1 < 0 || x0 > W || x1 - x0 < 3) continue;
-      const y0 = sp.depth * ROW;
-      for (let x = Math.ceil((x0 - ROW) / 6) * 6; x < x1; x += 6) {
-        const a = Math.max(x, x0);
-        const b = Math.min(x + ROW - 1, x1);
-        if (b <= a) continue;
-        c.moveTo(a, y0 + ROW - 1 - (a - x));
-        c.lineTo(b, y0 + ROW - 1 - (b - x));
-      }
-    }
-    c.stroke();
+    // Mostly waiting: hatched over the pale fill; grey off CPU, red waiting for the GIL.
+    this.hatch(c, tv.list.hatched, "rgba(90,90,90,0.35)", dmin, dmax);
+    this.hatch(c, tv.list.gil, "rgba(200,30,30,0.55)", dmin, dmax);
     c.font = FONT;
     c.textBaseline = "middle";
     c.fillStyle = "#1d1d1d";
@@ -590,6 +587,31 @@ export class TimelineView {
       c.fillStyle = "rgba(0,0,0,0.04)";
       c.fillRect(Math.max(0, endX), 0, W - Math.max(0, endX), H);
     }
+  }
+
+  private hatch(c: CanvasRenderingContext2D, spans: DrawSpan[], colour: string, dmin: number, dmax: number): void {
+    const s = this.store.state;
+    const W = this.width;
+    const k = W / (s.view.to - s.view.from);
+    const from = s.view.from;
+    c.strokeStyle = colour;
+    c.lineWidth = 1;
+    c.beginPath();
+    for (const sp of spans) {
+      if (sp.depth < dmin || sp.depth > dmax) continue;
+      const x0 = Math.max(-1, (sp.s - from) * k);
+      const x1 = Math.min(W + 1, (sp.e - from) * k);
+      if (x1 < 0 || x0 > W || x1 - x0 < 3) continue;
+      const y0 = sp.depth * ROW;
+      for (let x = Math.ceil((x0 - ROW) / 6) * 6; x < x1; x += 6) {
+        const a = Math.max(x, x0);
+        const b = Math.min(x + ROW - 1, x1);
+        if (b <= a) continue;
+        c.moveTo(a, y0 + ROW - 1 - (a - x));
+        c.lineTo(b, y0 + ROW - 1 - (b - x));
+      }
+    }
+    c.stroke();
   }
 
   private fname(list: DrawList, fid: number): string {
