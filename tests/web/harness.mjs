@@ -16,7 +16,9 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const SHOTS = join(ROOT, "build/screenshots");
 // playwright-core lives in web/node_modules, beside the UI it tests.
-const { chromium } = createRequire(join(ROOT, "web/package.json"))("playwright-core");
+const { chromium } = createRequire(join(ROOT, "web/package.json"))(
+  "playwright-core",
+);
 const PY = join(ROOT, ".venv/bin/python");
 const SERVE = process.env.ML_SERVE ?? join(ROOT, "build/microlog");
 const GEN = join(ROOT, "build/tests/tools/ml_gen");
@@ -34,28 +36,43 @@ export function freePort() {
 
 export function record(dir, label, script, args = [], wait = true) {
   const env = { ...process.env, MICROLOG_DIR: dir };
-  if (!wait) return spawn(PY, ["-m", "microlog", label, script, ...args], { env, stdio: "ignore" });
-  const r = spawnSync(PY, ["-m", "microlog", label, script, ...args], { env, encoding: "utf8", timeout: 60000 });
+  if (!wait)
+    return spawn(PY, ["-m", "microlog", label, script, ...args], {
+      env,
+      stdio: "ignore",
+    });
+  const r = spawnSync(PY, ["-m", "microlog", label, script, ...args], {
+    env,
+    encoding: "utf8",
+    timeout: 60000,
+  });
   if (r.status !== 0) throw new Error(`recording ${label} failed: ${r.stderr}`);
   return null;
 }
 
 export function generate(dir, stamp, args) {
   mkdirSync(join(dir, "gen"), { recursive: true });
-  const r = spawnSync(GEN, [join(dir, "gen", `${stamp}.mlog`), ...args], { encoding: "utf8", timeout: 120000 });
+  const r = spawnSync(GEN, [join(dir, "gen", `${stamp}.mlog`), ...args], {
+    encoding: "utf8",
+    timeout: 120000,
+  });
   if (r.status !== 0) throw new Error(`ml_gen failed: ${r.stderr}`);
 }
 
 /** Start `microlog serve --dir DIR` on a free port; resolves to { url, stop }. */
 export async function serve(dir) {
   const port = await freePort();
-  const child = spawn(SERVE, ["serve", "--dir", dir, "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MICROLOG_UI_DIR: join(ROOT, "build/web") } });
+  const child = spawn(SERVE, ["serve", "--dir", dir, "--port", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, MICROLOG_UI_DIR: join(ROOT, "build/web") },
+  });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   child.stdout.on("data", () => {});
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`microlog serve exited: ${err}`);
+    if (child.exitCode !== null)
+      throw new Error(`microlog serve exited: ${err}`);
     try {
       if ((await fetch(`${url}/api/runs`)).ok) break;
     } catch {
@@ -75,7 +92,10 @@ export async function serve(dir) {
 }
 
 export async function launch() {
-  return chromium.launch({ executablePath: process.env.ML_CHROMIUM ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+  return chromium.launch({
+    executablePath: process.env.ML_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu"],
+  });
 }
 
 /** One server, recordings and a browser for a whole test file. */
@@ -83,11 +103,17 @@ export async function setup({ live = false } = {}) {
   mkdirSync(SHOTS, { recursive: true });
   let dir = null;
   let server;
-  if (process.env.ML_E2E_URL) server = { url: process.env.ML_E2E_URL, stop: async () => {} };
+  if (process.env.ML_E2E_URL)
+    server = { url: process.env.ML_E2E_URL, stop: async () => {} };
   else {
     dir = mkdtempSync(join(tmpdir(), "ml-ui-"));
     record(dir, "app", join(ROOT, "tests/web/sample_app.py"));
-    generate(dir, "2026_12_01_09_00_00_1", ["--seconds", "20", "--threads", "4"]);
+    generate(dir, "2026_12_01_09_00_00_1", [
+      "--seconds",
+      "20",
+      "--threads",
+      "4",
+    ]);
     server = await serve(dir);
   }
   const browser = await launch();
@@ -115,10 +141,15 @@ export async function page(env, width = 1400, height = 900) {
   p.problems = [];
   p.on("pageerror", (e) => p.problems.push(`page error: ${e.message}`));
   p.on("response", (r) => {
-    if (r.status() >= 400 && !/favicon/.test(r.url())) p.problems.push(`HTTP ${r.status()} ${r.url()}`);
+    if (r.status() >= 400 && !/favicon/.test(r.url()))
+      p.problems.push(`HTTP ${r.status()} ${r.url()}`);
   });
   p.on("console", (m) => {
-    if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) p.problems.push(`console: ${m.text()}`);
+    if (
+      m.type() === "error" &&
+      !/favicon|Failed to load resource/.test(m.text())
+    )
+      p.problems.push(`console: ${m.text()}`);
   });
   return p;
 }
@@ -129,6 +160,11 @@ export async function shot(p, name) {
 
 /** Wait until the timeline has drawn everything it asked for (after a fresh frame). */
 export async function complete(p, timeout = 15000) {
-  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await p.waitForFunction(() => document.body.dataset.complete === "1", null, { timeout });
+  await p.evaluate(
+    () =>
+      new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+  );
+  await p.waitForFunction(() => document.body.dataset.complete === "1", null, {
+    timeout,
+  });
 }

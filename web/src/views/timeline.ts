@@ -169,7 +169,20 @@ export class TimelineView {
     // A run just opened: ask for its tiles now rather than at the next frame.
     if (ch.has("summary") && s.summary) this.draw();
     if (ch.has("dataVersion")) this.dropStale(s.endUs);
-    if (ch.has("view") || ch.has("tracks") || ch.has("selectedTracks") || ch.has("highlight") || ch.has("selection") || ch.has("hover") || ch.has("endUs") || ch.has("dataVersion") || ch.has("search") || ch.has("dialog") || ch.has("tab")) this.schedule();
+    if (
+      ch.has("view") ||
+      ch.has("tracks") ||
+      ch.has("selectedTracks") ||
+      ch.has("highlight") ||
+      ch.has("selection") ||
+      ch.has("hover") ||
+      ch.has("endUs") ||
+      ch.has("dataVersion") ||
+      ch.has("search") ||
+      ch.has("dialog") ||
+      ch.has("tab")
+    )
+      this.schedule();
   }
 
   private reset(): void {
@@ -333,7 +346,12 @@ export class TimelineView {
       const slices: number[][] = [];
       for (let i = 0; i < threads.length; i += 200) slices.push(threads.slice(i, i + 200));
       const answers = await Promise.all(slices.map((s) => api.timeline(id, s, t.from, t.to, Math.round((t.to - t.from) / t.bucket))));
-      const data: TileData = { from: t.from, to: t.to, threads: answers.flatMap((a) => a.body.threads), functions: Object.assign({}, ...answers.map((a) => a.body.functions)) };
+      const data: TileData = {
+        from: t.from,
+        to: t.to,
+        threads: answers.flatMap((a) => a.body.threads),
+        functions: Object.assign({}, ...answers.map((a) => a.body.functions)),
+      };
       const hl = this.store.state.highlight;
       // Only the draw list is kept (the answer's arrays go): half the memory per tile.
       return { data: { ...data, threads: [] }, list: buildDrawList([data], hl), hl };
@@ -417,7 +435,12 @@ export class TimelineView {
     const sdata: StatusAnswer[] = [];
     for (const t of need) {
       const id = s.runId;
-      const e = this.want(this.statusTiles, `s|${t.bucket}|${t.index}`, t.to, async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body);
+      const e = this.want(
+        this.statusTiles,
+        `s|${t.bucket}|${t.index}`,
+        t.to,
+        async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body,
+      );
       if (e) sdata.push(e.data);
       else complete = false;
     }
@@ -572,24 +595,24 @@ export class TimelineView {
     const from = s.view.from;
     const labels: { x: number; w: number; y: number; text: string }[] = [];
     for (const layer of tv.layers) {
-     const lfrom = layer.skipEarlier ? layer.from : -Infinity;
-     for (const [style, spans] of layer.list.batches) {
-      c.fillStyle = style;
-      c.beginPath();
-      for (const sp of spans) {
-        if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
-        let x0 = (sp.s - from) * k;
-        let x1 = (sp.e - from) * k;
-        if (x1 < 0 || x0 > W) continue;
-        if (x0 < -1) x0 = -1;
-        if (x1 > W + 1) x1 = W + 1;
-        const w = x1 - x0;
-        if (w < 0.3) continue;
-        c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
-        if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(layer.list, sp.fid) });
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      for (const [style, spans] of layer.list.batches) {
+        c.fillStyle = style;
+        c.beginPath();
+        for (const sp of spans) {
+          if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
+          let x0 = (sp.s - from) * k;
+          let x1 = (sp.e - from) * k;
+          if (x1 < 0 || x0 > W) continue;
+          if (x0 < -1) x0 = -1;
+          if (x1 > W + 1) x1 = W + 1;
+          const w = x1 - x0;
+          if (w < 0.3) continue;
+          c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
+          if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(layer.list, sp.fid) });
+        }
+        c.fill();
       }
-      c.fill();
-     }
     }
     // Mostly waiting: hatched over the pale fill; grey off CPU, red waiting for the GIL.
     for (const layer of tv.layers) {
