@@ -14,15 +14,7 @@
 //        [--seconds 3600] [--width 1600]
 //        [--out bench/ui/RESULTS.md]
 import { spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { generate, launch, ROOT, serve } from "../../tests/web/harness.mjs";
@@ -47,25 +39,11 @@ if (file) {
   copyFileSync(file, join(dir, "bench", `${stamp}.mlog`));
   what = file;
 } else if (generator === "gen") {
-  generate(dir, stamp, [
-    "--seconds",
-    String(seconds),
-    "--threads",
-    "4",
-    "--rate",
-    "1000",
-  ]);
+  generate(dir, stamp, ["--seconds", String(seconds), "--threads", "4", "--rate", "1000"]);
   what = `ml_gen --seconds ${seconds} --threads 4 --rate 1000`;
 } else {
   mkdirSync(join(dir, "gen"), { recursive: true });
-  const args = [
-    "--seconds",
-    String(seconds),
-    "--threads",
-    "4",
-    "--rate",
-    "1000",
-  ];
+  const args = ["--seconds", String(seconds), "--threads", "4", "--rate", "1000"];
   const r = spawnSync(SYNTH, [join(dir, "gen", `${stamp}.mlog`), ...args], {
     encoding: "utf8",
     timeout: 600000,
@@ -88,13 +66,9 @@ function rendererMemory() {
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!cmd.includes("--type=renderer") || !cmd.includes("chromium"))
-        continue;
+      if (!cmd.includes("--type=renderer") || !cmd.includes("chromium")) continue;
       const roll = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-      const field = (name) =>
-        Number(
-          (new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(roll) ?? [0, 0])[1],
-        );
+      const field = (name) => Number((new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(roll) ?? [0, 0])[1]);
       if (field("Rss") > rss) {
         rss = field("Rss");
         own = field("Private_Clean") + field("Private_Dirty");
@@ -124,20 +98,9 @@ try {
     });
     const t0 = Date.now();
     await page.goto(`${server.url}/#run=${runId}`);
-    await page.waitForFunction(
-      () =>
-        document.body.dataset.complete === "1" &&
-        window.__ml.store.state.endUs > 0,
-      null,
-      { timeout: 120000, polling: "raf" },
-    );
+    await page.waitForFunction(() => document.body.dataset.complete === "1" && window.__ml.store.state.endUs > 0, null, { timeout: 120000, polling: "raf" });
     const ms = Date.now() - t0;
-    rows.push([
-      `first complete timeline, ${name}`,
-      `${ms} ms`,
-      "< 1000 ms",
-      ms < 1000 ? "met" : "MISSED",
-    ]);
+    rows.push([`first complete timeline, ${name}`, `${ms} ms`, "< 1000 ms", ms < 1000 ? "met" : "MISSED"]);
     return page;
   }
   const cold = await firstRender("server cold");
@@ -149,11 +112,9 @@ try {
     const tl = window.__ml.timeline;
     const st = window.__ml.store;
     const end = st.state.endUs;
-    const frame = () =>
-      new Promise((r) => requestAnimationFrame(() => r(performance.now())));
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r(performance.now())));
     let seed = 7;
-    const rnd = () =>
-      (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     tl.frameTimes.length = 0;
     const gaps = [];
     let last = await frame();
@@ -162,10 +123,8 @@ try {
       const w = v.to - v.from;
       const phase = Math.floor(i / 25) % 4;
       if (phase === 0) tl.zoomAt(v.from + w * rnd(), 0.7);
-      else if (phase === 1)
-        tl.setView({ from: v.from + w * 0.08, to: v.to + w * 0.08 });
-      else if (phase === 2)
-        tl.setView({ from: v.from - w * 0.05, to: v.to - w * 0.05 });
+      else if (phase === 1) tl.setView({ from: v.from + w * 0.08, to: v.to + w * 0.08 });
+      else if (phase === 2) tl.setView({ from: v.from - w * 0.05, to: v.to - w * 0.05 });
       else tl.zoomAt(v.from + w * rnd(), 1.35);
       const now = await frame();
       gaps.push(now - last);
@@ -174,82 +133,28 @@ try {
     const draws = [...tl.frameTimes];
     // Let the last picture complete, to count it.
     const t0 = performance.now();
-    while (
-      document.body.dataset.complete !== "1" &&
-      performance.now() - t0 < 20000
-    )
-      await frame();
+    while (document.body.dataset.complete !== "1" && performance.now() - t0 < 20000) await frame();
     return { draws, gaps, end, settle: performance.now() - t0 };
   });
   const med = quantile(result.draws, 0.5);
   const p95 = quantile(result.draws, 0.95);
   rows.push(["draw time per frame, median", `${med.toFixed(2)} ms`, "", ""]);
-  rows.push([
-    "draw time per frame, p95",
-    `${p95.toFixed(2)} ms`,
-    "< 16 ms",
-    p95 < 16 ? "met" : "MISSED",
-  ]);
-  rows.push([
-    "frame interval, median",
-    `${quantile(result.gaps, 0.5).toFixed(1)} ms`,
-    "",
-    "",
-  ]);
-  rows.push([
-    "frame interval, p95",
-    `${quantile(result.gaps, 0.95).toFixed(1)} ms`,
-    "(headless, no GPU)",
-    "",
-  ]);
+  rows.push(["draw time per frame, p95", `${p95.toFixed(2)} ms`, "< 16 ms", p95 < 16 ? "met" : "MISSED"]);
+  rows.push(["frame interval, median", `${quantile(result.gaps, 0.5).toFixed(1)} ms`, "", ""]);
+  rows.push(["frame interval, p95", `${quantile(result.gaps, 0.95).toFixed(1)} ms`, "(headless, no GPU)", ""]);
   rows.push(["frames drawn / steps", `${result.draws.length} / 200`, "", ""]);
-  rows.push([
-    "detail settled after the last step",
-    `${result.settle.toFixed(0)} ms`,
-    "",
-    "",
-  ]);
+  rows.push(["detail settled after the last step", `${result.settle.toFixed(0)} ms`, "", ""]);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Performance.enable");
   await cdp.send("HeapProfiler.collectGarbage");
-  const metrics = Object.fromEntries(
-    (await cdp.send("Performance.getMetrics")).metrics.map((m) => [
-      m.name,
-      m.value,
-    ]),
-  );
+  const metrics = Object.fromEntries((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
   const heap = metrics.JSHeapUsedSize / 2 ** 20;
   const mem = rendererMemory();
-  rows.push([
-    "page JS heap used (after GC)",
-    `${heap.toFixed(1)} MB`,
-    "< 150 MB",
-    heap < 150 ? "met" : "MISSED",
-  ]);
-  rows.push([
-    "page JS heap total",
-    `${(metrics.JSHeapTotalSize / 2 ** 20).toFixed(1)} MB`,
-    "",
-    "",
-  ]);
-  rows.push([
-    "renderer private memory (USS)",
-    `${mem.own.toFixed(0)} MB`,
-    "< 150 MB",
-    mem.own < 150 ? "met" : "MISSED",
-  ]);
-  rows.push([
-    "renderer RSS (with shared libraries)",
-    `${mem.rss.toFixed(0)} MB`,
-    "",
-    "",
-  ]);
-  rows.push([
-    "about:blank renderer: USS / RSS",
-    `${baseline.own.toFixed(0)} / ${baseline.rss.toFixed(0)} MB`,
-    "",
-    "",
-  ]);
+  rows.push(["page JS heap used (after GC)", `${heap.toFixed(1)} MB`, "< 150 MB", heap < 150 ? "met" : "MISSED"]);
+  rows.push(["page JS heap total", `${(metrics.JSHeapTotalSize / 2 ** 20).toFixed(1)} MB`, "", ""]);
+  rows.push(["renderer private memory (USS)", `${mem.own.toFixed(0)} MB`, "< 150 MB", mem.own < 150 ? "met" : "MISSED"]);
+  rows.push(["renderer RSS (with shared libraries)", `${mem.rss.toFixed(0)} MB`, "", ""]);
+  rows.push(["about:blank renderer: USS / RSS", `${baseline.own.toFixed(0)} / ${baseline.rss.toFixed(0)} MB`, "", ""]);
   rows.push(["DOM nodes", String(metrics.Nodes), "", ""]);
 } finally {
   await browser.close();
@@ -257,9 +162,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const cpu =
-  (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ??
-    [])[1] ?? "?";
+const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "?";
 const chromium = spawnSync("/usr/bin/chromium", ["--version"], {
   encoding: "utf8",
 }).stdout.trim();
@@ -272,7 +175,4 @@ const table = [
 ].join("\n");
 console.log(table);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(
-  out,
-  `# UI benchmark (bench/ui/bench.mjs)\n\n\`node bench/ui/bench.mjs\`, ${new Date().toISOString().slice(0, 16)} UTC.\n\n${table}\n`,
-);
+writeFileSync(out, `# UI benchmark (bench/ui/bench.mjs)\n\n\`node bench/ui/bench.mjs\`, ${new Date().toISOString().slice(0, 16)} UTC.\n\n${table}\n`);

@@ -16,9 +16,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const SHOTS = join(ROOT, "build/screenshots");
 // playwright-core lives in web/node_modules, beside the UI it tests.
-const { chromium } = createRequire(join(ROOT, "web/package.json"))(
-  "playwright-core",
-);
+const { chromium } = createRequire(join(ROOT, "web/package.json"))("playwright-core");
 const PY = join(ROOT, ".venv/bin/python");
 const SERVE = process.env.ML_SERVE ?? join(ROOT, "build/microlog");
 const GEN = join(ROOT, "build/tests/tools/ml_gen");
@@ -71,8 +69,7 @@ export async function serve(dir) {
   child.stdout.on("data", () => {});
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`microlog serve exited: ${err}`);
+    if (child.exitCode !== null) throw new Error(`microlog serve exited: ${err}`);
     try {
       if ((await fetch(`${url}/api/runs`)).ok) break;
     } catch {
@@ -103,17 +100,11 @@ export async function setup({ live = false } = {}) {
   mkdirSync(SHOTS, { recursive: true });
   let dir = null;
   let server;
-  if (process.env.ML_E2E_URL)
-    server = { url: process.env.ML_E2E_URL, stop: async () => {} };
+  if (process.env.ML_E2E_URL) server = { url: process.env.ML_E2E_URL, stop: async () => {} };
   else {
     dir = mkdtempSync(join(tmpdir(), "ml-ui-"));
     record(dir, "app", join(ROOT, "tests/web/sample_app.py"));
-    generate(dir, "2026_12_01_09_00_00_1", [
-      "--seconds",
-      "20",
-      "--threads",
-      "4",
-    ]);
+    generate(dir, "2026_12_01_09_00_00_1", ["--seconds", "20", "--threads", "4"]);
     server = await serve(dir);
   }
   const browser = await launch();
@@ -141,15 +132,10 @@ export async function page(env, width = 1400, height = 900) {
   p.problems = [];
   p.on("pageerror", (e) => p.problems.push(`page error: ${e.message}`));
   p.on("response", (r) => {
-    if (r.status() >= 400 && !/favicon/.test(r.url()))
-      p.problems.push(`HTTP ${r.status()} ${r.url()}`);
+    if (r.status() >= 400 && !/favicon/.test(r.url())) p.problems.push(`HTTP ${r.status()} ${r.url()}`);
   });
   p.on("console", (m) => {
-    if (
-      m.type() === "error" &&
-      !/favicon|Failed to load resource/.test(m.text())
-    )
-      p.problems.push(`console: ${m.text()}`);
+    if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) p.problems.push(`console: ${m.text()}`);
   });
   return p;
 }
@@ -160,10 +146,7 @@ export async function shot(p, name) {
 
 /** Wait until the timeline has drawn everything it asked for (after a fresh frame). */
 export async function complete(p, timeout = 15000) {
-  await p.evaluate(
-    () =>
-      new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
-  );
+  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await p.waitForFunction(() => document.body.dataset.complete === "1", null, {
     timeout,
   });
