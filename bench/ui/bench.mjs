@@ -163,11 +163,12 @@ try {
 }
 
 const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "?";
+const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const chromium = spawnSync("/usr/bin/chromium", ["--version"], {
   encoding: "utf8",
 }).stdout.trim();
 const table = [
-  `Recording: ${what}; viewport ${width} px of timeline; ${chromium}, headless, --disable-gpu; ${cpu}, 2 cores.`,
+  `Recording: ${what}; viewport ${width} px of timeline; ${chromium}, headless, --disable-gpu; ${cpu}, 2 cores, load average ${load} at the end (the cores are shared: frame figures grow with it).`,
   "",
   "| measure | value | goal | |",
   "| --- | --- | --- | --- |",
