@@ -153,12 +153,12 @@ stage_walker()
     OUT="$BUILD/walktest" tests/ext/run_walk_tests.sh "${pythons[@]}"
 }
 
-# The browser UI: lint, type-check, then the end-to-end tests in headless
+# The browser UI: lint and format check, type-check, then the end-to-end tests in headless
 # chromium against the real server (tests/web, screenshots in build/screenshots).
 stage_web()
 {
     $MAKE --no-print-directory web || return
-    (cd web && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) \
+    (cd web && npm run --silent lint && npx --no-install tsc --noEmit -p .) \
         || return
     bounded node --test tests/web/
 }

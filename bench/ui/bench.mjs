@@ -44,7 +44,10 @@ if (file) {
 } else {
   mkdirSync(join(dir, "gen"), { recursive: true });
   const args = ["--seconds", String(seconds), "--threads", "4", "--rate", "1000"];
-  const r = spawnSync(SYNTH, [join(dir, "gen", `${stamp}.mlog`), ...args], { encoding: "utf8", timeout: 600000 });
+  const r = spawnSync(SYNTH, [join(dir, "gen", `${stamp}.mlog`), ...args], {
+    encoding: "utf8",
+    timeout: 600000,
+  });
   if (r.status !== 0) throw new Error(`ml_synth failed: ${r.stderr}`);
   what = `ml_synth ${args.join(" ")} (stacks 10 to 60 deep)`;
 }
@@ -90,7 +93,9 @@ try {
     await blank.close();
   }
   async function firstRender(name) {
-    const page = await browser.newPage({ viewport: { width: width + 270, height: 1000 } });
+    const page = await browser.newPage({
+      viewport: { width: width + 270, height: 1000 },
+    });
     const t0 = Date.now();
     await page.goto(`${server.url}/#run=${runId}`);
     await page.waitForFunction(() => document.body.dataset.complete === "1" && window.__ml.store.state.endUs > 0, null, { timeout: 120000, polling: "raf" });
@@ -109,7 +114,7 @@ try {
     const end = st.state.endUs;
     const frame = () => new Promise((r) => requestAnimationFrame(() => r(performance.now())));
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     tl.frameTimes.length = 0;
     const gaps = [];
     let last = await frame();
@@ -158,9 +163,12 @@ try {
 }
 
 const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "?";
-const chromium = spawnSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).stdout.trim();
+const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const chromium = spawnSync("/usr/bin/chromium", ["--version"], {
+  encoding: "utf8",
+}).stdout.trim();
 const table = [
-  `Recording: ${what}; viewport ${width} px of timeline; ${chromium}, headless, --disable-gpu; ${cpu}, 2 cores.`,
+  `Recording: ${what}; viewport ${width} px of timeline; ${chromium}, headless, --disable-gpu; ${cpu}, 2 cores, load average ${load} at the end (the cores are shared: frame figures grow with it).`,
   "",
   "| measure | value | goal | |",
   "| --- | --- | --- | --- |",

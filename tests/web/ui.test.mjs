@@ -25,10 +25,21 @@ after(async () => {
   await env?.close();
 });
 
-const state = () => p.evaluate(() => {
-  const s = window.__ml.store.state;
-  return { runId: s.runId, view: s.view, endUs: s.endUs, tab: s.tab, selection: s.selection, live: s.live, follow: s.follow, selectedTracks: s.selectedTracks, tracks: s.tracks.length };
-});
+const state = () =>
+  p.evaluate(() => {
+    const s = window.__ml.store.state;
+    return {
+      runId: s.runId,
+      view: s.view,
+      endUs: s.endUs,
+      tab: s.tab,
+      selection: s.selection,
+      live: s.live,
+      follow: s.follow,
+      selectedTracks: s.selectedTracks,
+      tracks: s.tracks.length,
+    };
+  });
 
 /** Where the i-th shown track's first stack row is, in page coordinates. */
 async function flameBox(i = 0) {
@@ -106,7 +117,14 @@ async function pickSpan() {
     const sp = cands[0] ?? tr.spans[0];
     const a = Math.max(sp.s, v.from);
     const b = Math.min(sp.e, v.to);
-    return { thread: sp.thread, depth: sp.depth, s: sp.s, e: sp.e, x: (((a + b) / 2 - v.from) * k), mid: (a + b) / 2 };
+    return {
+      thread: sp.thread,
+      depth: sp.depth,
+      s: sp.s,
+      e: sp.e,
+      x: ((a + b) / 2 - v.from) * k,
+      mid: (a + b) / 2,
+    };
   }, box.width);
   return { sp, box };
 }
@@ -117,9 +135,11 @@ test("click a span: the popup's numbers are the API's", async () => {
   await p.waitForSelector(".tl-tip:not([hidden])");
   await p.mouse.click(box.x + sp.x, box.y + sp.depth * 17 + 8);
   await p.waitForFunction(() => document.querySelector(".span-popup")?.dataset.durationUs !== undefined && !document.querySelector(".span-popup").hidden);
-  const shown = await p.evaluate(() => ({ ...document.querySelector(".span-popup").dataset }));
+  const shown = await p.evaluate(() => ({
+    ...document.querySelector(".span-popup").dataset,
+  }));
   const view = (await state()).view;
-  const at = Math.round(view.from + ((sp.x) / box.width) * (view.to - view.from));
+  const at = Math.round(view.from + (sp.x / box.width) * (view.to - view.from));
   const a = await env.api(`/api/runs/${genRun.id}/span?thread=${sp.thread}&at=${at}&depth=${sp.depth}`);
   assert.equal(Number(shown.durationUs), a.duration_us);
   assert.equal(Number(shown.startUs), a.start_us);
@@ -235,7 +255,12 @@ test("a deep link reopens the same view", async () => {
   await complete(q);
   const t = await q.evaluate(() => {
     const s = window.__ml.store.state;
-    return { runId: s.runId, view: s.view, selection: s.selection, tracks: s.selectedTracks };
+    return {
+      runId: s.runId,
+      view: s.view,
+      selection: s.selection,
+      tracks: s.selectedTracks,
+    };
   });
   assert.equal(t.runId, s.runId);
   assert.ok(Math.abs(t.view.from - s.view.from) <= 1 && Math.abs(t.view.to - s.view.to) <= 1);
@@ -321,7 +346,9 @@ test("follow a live run that grows", async () => {
     // Pan away: the view stays where the user put it while the run grows.
     await p.evaluate(() => window.__ml.timeline.setView({ from: 0, to: 1000000 }));
     const e1 = (await state()).endUs;
-    await p.waitForFunction((e) => window.__ml.store.state.endUs > e, e1, { timeout: 5000 });
+    await p.waitForFunction((e) => window.__ml.store.state.endUs > e, e1, {
+      timeout: 5000,
+    });
     const s2 = await state();
     assert.ok(!s2.follow && s2.view.from === 0 && s2.view.to === 1000000, "the view stays put");
   } finally {

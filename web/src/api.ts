@@ -284,16 +284,12 @@ export const api = {
   changes: (id: string, since: Us) => getJson<ChangesAnswer>(runPath(id, "changes"), { since }),
   timeline: (id: string, threads: number[], from: Us, to: Us, width: number, signal?: AbortSignal) =>
     getJson<TimelineAnswer>(runPath(id, "timeline"), { thread: threads.join(","), from, to, width }, signal),
-  status: (id: string, from: Us, to: Us, width: number, signal?: AbortSignal) =>
-    getJson<StatusAnswer>(runPath(id, "status"), { from, to, width }, signal),
+  status: (id: string, from: Us, to: Us, width: number, signal?: AbortSignal) => getJson<StatusAnswer>(runPath(id, "status"), { from, to, width }, signal),
   logs: (id: string, p: { from?: Us; to?: Us; level?: number; q?: string; thread?: string; offset?: number; limit?: number }) =>
     getJson<LogsAnswer>(runPath(id, "logs"), p),
-  functions: (id: string, from?: Us, to?: Us, thread?: string) =>
-    getJson<FunctionsAnswer>(runPath(id, "functions"), { from, to, thread }),
-  span: (id: string, thread: number, at: Us, depth: number) =>
-    getJson<SpanAnswer>(runPath(id, "span"), { thread, at: Math.round(at), depth }),
+  functions: (id: string, from?: Us, to?: Us, thread?: string) => getJson<FunctionsAnswer>(runPath(id, "functions"), { from, to, thread }),
+  span: (id: string, thread: number, at: Us, depth: number) => getJson<SpanAnswer>(runPath(id, "span"), { thread, at: Math.round(at), depth }),
   callgraph: (id: string) => getJson<CallgraphAnswer>(runPath(id, "callgraph")),
-  flamegraph: (id: string, from?: Us, to?: Us, thread?: string) =>
-    getJson<FlamegraphAnswer>(runPath(id, "flamegraph"), { from, to, thread }),
+  flamegraph: (id: string, from?: Us, to?: Us, thread?: string) => getJson<FlamegraphAnswer>(runPath(id, "flamegraph"), { from, to, thread }),
   search: (id: string, q: string) => getJson<SearchAnswer>(runPath(id, "search"), { q }),
 };

@@ -48,6 +48,7 @@ export interface DrawSpan {
   fid: number;
   running: number;
   waiting: number;
+  gil: number;
   thread: number;
   batch: string;
 }
@@ -109,7 +110,7 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
           st = { style: lit ? batchColor(hueOf(functions[String(fid)]), level) : GREY, hatch: lit && (level === 2 || gilBound), gil: gilBound };
           styleOf.set(key, st);
         }
-        const d: DrawSpan = { s, e: sp[1], depth, fid, running, waiting, thread: th.id, batch: st.style };
+        const d: DrawSpan = { s, e: sp[1], depth, fid, running, waiting, gil: sp[6] ?? 0, thread: th.id, batch: st.style };
         let row = byDepth[depth];
         if (!row) byDepth[depth] = row = [];
         const last = row[row.length - 1];
@@ -132,6 +133,17 @@ export function buildDrawList(tiles: TileData[], highlight: Set<number> | null):
     for (const sp of row) spans.push(sp);
   }
   return { spans, batches, hatched, gil, maxDepth: byDepth.length - 1, functions };
+}
+
+/** A draw list's spans as a tile again (to colour them anew without keeping the answer). */
+export function listAsTile(list: DrawList, from: number, to: number): TileData {
+  const byThread = new Map<number, SpanTuple[]>();
+  for (const sp of list.spans) {
+    let a = byThread.get(sp.thread);
+    if (!a) byThread.set(sp.thread, (a = []));
+    a.push([sp.s, sp.e, sp.depth, sp.fid, sp.running, sp.waiting, sp.gil]);
+  }
+  return { from, to, functions: list.functions, threads: [...byThread].map(([id, spans]) => ({ id, spans })) };
 }
 
 /** The span under a point, from the draw list (not the DOM). */

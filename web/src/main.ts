@@ -71,7 +71,16 @@ const selFlame = new FlameGraph();
 const selLogs = el("div", "sellogs");
 selPanel.hidden = true;
 const selHead = el("h3", undefined, "selection");
-selPanel.append(selHead, selStats, el("h4", undefined, "functions in the range"), selFuncs.root, el("h4", undefined, "flame graph of the range"), selFlame.root, el("h4", undefined, "log of the range"), selLogs);
+selPanel.append(
+  selHead,
+  selStats,
+  el("h4", undefined, "functions in the range"),
+  selFuncs.root,
+  el("h4", undefined, "flame graph of the range"),
+  selFlame.root,
+  el("h4", undefined, "log of the range"),
+  selLogs,
+);
 
 const timelineTab = el("section", "tab-timeline");
 timelineTab.append(timeline.root, selPanel);
@@ -111,7 +120,23 @@ async function openRun(id: string, link: ReturnType<typeof parseLink> | null, ru
   const seq = ++openSeq;
   popup.close();
   // Nothing of the previous run may be asked of this one: no tracks until its summary.
-  store.set({ runId: id, run: null, summary: null, tracks: [], selectedTracks: [], endUs: 0, live: false, follow: false, dialog: null, selection: link?.selection ?? null, highlight: null, highlightFrom: null, search: { q: "", answer: null, hits: [], index: -1, error: null }, error: null, tab: link?.tab ?? store.state.tab });
+  store.set({
+    runId: id,
+    run: null,
+    summary: null,
+    tracks: [],
+    selectedTracks: [],
+    endUs: 0,
+    live: false,
+    follow: false,
+    dialog: null,
+    selection: link?.selection ?? null,
+    highlight: null,
+    highlightFrom: null,
+    search: { q: "", answer: null, hits: [], index: -1, error: null },
+    error: null,
+    tab: link?.tab ?? store.state.tab,
+  });
   try {
     const a = await api.summary(id);
     if (seq !== openSeq) return;
@@ -154,7 +179,11 @@ async function runSearch(q: string): Promise<void> {
   const id = s.runId;
   const seq = ++searchSeq;
   if (!id || !q) {
-    store.set({ search: { q: "", answer: null, hits: [], index: -1, error: null }, highlight: s.highlightFrom === "search" ? null : s.highlight, highlightFrom: s.highlightFrom === "search" ? null : s.highlightFrom });
+    store.set({
+      search: { q: "", answer: null, hits: [], index: -1, error: null },
+      highlight: s.highlightFrom === "search" ? null : s.highlight,
+      highlightFrom: s.highlightFrom === "search" ? null : s.highlightFrom,
+    });
     return;
   }
   try {
@@ -226,7 +255,12 @@ function renderHeader(s: State): void {
     title.append(el("b", undefined, s.runId), " ");
     if (s.summary) {
       // A run just started may not have said its command and Python yet.
-      const parts = [s.summary.command, s.summary.python ? `Python ${s.summary.python}` : null, fmtDuration(s.endUs), run && run.start_unix_ns ? `started ${fmtStamp(run.start_unix_ns)}` : null];
+      const parts = [
+        s.summary.command,
+        s.summary.python ? `Python ${s.summary.python}` : null,
+        fmtDuration(s.endUs),
+        run && run.start_unix_ns ? `started ${fmtStamp(run.start_unix_ns)}` : null,
+      ];
       title.append(el("span", "sub", parts.filter(Boolean).join(" · ")));
     }
     if (s.live) title.append(el("span", "live", "live"));
@@ -297,7 +331,8 @@ async function renderSelection(s: State): Promise<void> {
   selLogs.replaceChildren();
   if (lg.status === "fulfilled") {
     for (const e of lg.value.body.entries) selLogs.append(logLine(e, showLog, null));
-    if (lg.value.body.total > lg.value.body.entries.length) selLogs.append(el("div", "sub", `${lg.value.body.total - lg.value.body.entries.length} more in the Log tab`));
+    if (lg.value.body.total > lg.value.body.entries.length)
+      selLogs.append(el("div", "sub", `${lg.value.body.total - lg.value.body.entries.length} more in the Log tab`));
   }
 }
 
@@ -323,7 +358,14 @@ let urlTimer = 0;
 function writeUrl(s: State): void {
   clearTimeout(urlTimer);
   urlTimer = window.setTimeout(() => {
-    const h = formatLink({ run: s.runId, tab: s.tab, threads: s.runId ? s.selectedTracks : null, view: s.runId ? s.view : null, selection: s.selection, q: s.search.q });
+    const h = formatLink({
+      run: s.runId,
+      tab: s.tab,
+      threads: s.runId ? s.selectedTracks : null,
+      view: s.runId ? s.view : null,
+      selection: s.selection,
+      q: s.search.q,
+    });
     if (h !== location.hash && h !== written) {
       written = h;
       history.replaceState(null, "", h);
@@ -342,7 +384,8 @@ function applyLink(): void {
 window.addEventListener("hashchange", applyLink);
 
 store.subscribe((s, ch) => {
-  if (ch.has("runId") || ch.has("run") || ch.has("summary") || ch.has("tab") || ch.has("live") || ch.has("follow") || ch.has("error") || ch.has("endUs")) renderHeader(s);
+  if (ch.has("runId") || ch.has("run") || ch.has("summary") || ch.has("tab") || ch.has("live") || ch.has("follow") || ch.has("error") || ch.has("endUs"))
+    renderHeader(s);
   if (ch.has("tracks") || ch.has("selectedTracks")) renderThreads(s);
   if (ch.has("search")) renderSearch(s);
   if (ch.has("selection") || ch.has("selectedTracks") || (ch.has("dataVersion") && s.selection)) void renderSelection(s);
@@ -364,7 +407,8 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (store.state.tab === "timeline" && store.state.runId && !(t.closest(".runs") && (e.key === "ArrowUp" || e.key === "ArrowDown")) && timeline.key(e)) e.preventDefault();
+  if (store.state.tab === "timeline" && store.state.runId && !(t.closest(".runs") && (e.key === "ArrowUp" || e.key === "ArrowDown")) && timeline.key(e))
+    e.preventDefault();
 });
 
 // ---- polling: the run tree, and a live run about once a second ----------------

@@ -34,7 +34,10 @@ export class SpanPopup {
     }
     this.root.hidden = false;
     for (const k of ["data-duration-us", "data-cpu-share", "data-start-us", "data-similar"]) this.root.removeAttribute(k);
-    this.head.replaceChildren(el("span", "dialog-title", "loading…"), button("×", "close", () => this.close()));
+    this.head.replaceChildren(
+      el("span", "dialog-title", "loading…"),
+      button("×", "close", () => this.close()),
+    );
     this.body.replaceChildren();
     try {
       const a = (await api.span(runId, thread, at, depth)).body;
@@ -47,7 +50,10 @@ export class SpanPopup {
   private render(a: SpanAnswer): void {
     this.answer = a;
     const name = a.function.class && !a.function.name.includes(".") ? `${a.function.class}.${a.function.name}` : a.function.name;
-    this.head.replaceChildren(el("span", "dialog-title", name), button("×", "close", () => this.close()));
+    this.head.replaceChildren(
+      el("span", "dialog-title", name),
+      button("×", "close", () => this.close()),
+    );
     const dl = el("dl", "facts");
     const row = (k: string, v: string | Node, key: string) => {
       const dd = el("dd");
@@ -67,7 +73,14 @@ export class SpanPopup {
     this.root.dataset.startUs = String(a.start_us);
     this.root.dataset.similar = String(a.similar.count);
     this.body.replaceChildren(dl);
-    if (a.anomaly) this.body.append(el("div", "anomaly-note", `anomalous: longer than ${fmtDuration(a.similar.threshold_us)} (median ${fmtDuration(a.similar.median_us)} + 3 × 1.4826 × MAD)`));
+    if (a.anomaly)
+      this.body.append(
+        el(
+          "div",
+          "anomaly-note",
+          `anomalous: longer than ${fmtDuration(a.similar.threshold_us)} (median ${fmtDuration(a.similar.median_us)} + 3 × 1.4826 × MAD)`,
+        ),
+      );
     const sim = a.similar;
     this.body.append(
       el(

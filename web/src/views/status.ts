@@ -59,7 +59,12 @@ export class StatusCharts {
           x: { time: false, auto: false },
           y: { auto: true, range: (_u, lo, hi) => (percent ? [0, Math.max(100, hi)] : [Math.min(0, lo), hi > lo ? hi * 1.05 : lo + 1]) },
         },
-        series: [{}, { stroke: "transparent", width: 0, points: { show: false } }, { stroke: "transparent", width: 0, points: { show: false } }, { stroke: colour, width: 1.25, points: { show: false } }],
+        series: [
+          {},
+          { stroke: "transparent", width: 0, points: { show: false } },
+          { stroke: "transparent", width: 0, points: { show: false } },
+          { stroke: colour, width: 1.25, points: { show: false } },
+        ],
         bands: [{ series: [2, 1], fill: `${colour}40` }],
       },
       [[], [], [], []],

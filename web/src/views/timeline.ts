@@ -8,7 +8,7 @@
 // arrives.
 
 import { api, type LogEntry, type StatusAnswer } from "../api";
-import { buildDrawList, fitLabel, hitTest, ROW, ticks, type DrawList, type DrawSpan, type TileData } from "../draw";
+import { buildDrawList, fitLabel, hitTest, listAsTile, ROW, ticks, type DrawList, type DrawSpan, type TileData } from "../draw";
 import { fmtDuration, fmtTime, fmtValue } from "../format";
 import { coarserTiles, finerTiles, Lru, tileKey, tilesFor, type TileRef, type Window } from "../lod";
 import { clampView, type State, type Store, type Track } from "../store";
@@ -33,11 +33,24 @@ interface TileEntry<T> {
   to: number; // the tile's end
 }
 
+/** A timeline tile with its draw list, built when it arrives (not in a frame). */
+interface FlameTile {
+  data: TileData;
+  list: DrawList;
+  hl: Set<number> | null; // the highlight the list was built for
+}
+
+/** A tile's draw list as drawn in a frame: spans starting before `from` came with an earlier tile. */
+interface Layer {
+  from: number;
+  skipEarlier: boolean;
+  list: DrawList;
+}
+
 interface TrackView {
   track: Track;
   head: HTMLElement; // the label, placed over the canvas at `top`
-  list: DrawList | null;
-  listKey: string;
+  layers: Layer[] | null;
   rows: number; // stack depths shown: grows, never shrinks
   top: number; // px from the top of the track area
 }
@@ -79,7 +92,7 @@ export class TimelineView {
   private tip: HTMLElement;
   private status: StatusCharts;
   private tracks: TrackView[] = [];
-  private tiles = new Lru<TileEntry<TileData>>(256);
+  private tiles = new Lru<TileEntry<FlameTile>>(160);
   private statusTiles = new Lru<TileEntry<StatusAnswer>>(200);
   private markerTiles = new Lru<TileEntry<MarkerTile>>(200);
   private inflight = new Set<string>();
@@ -156,8 +169,20 @@ export class TimelineView {
     // A run just opened: ask for its tiles now rather than at the next frame.
     if (ch.has("summary") && s.summary) this.draw();
     if (ch.has("dataVersion")) this.dropStale(s.endUs);
-    if (ch.has("highlight")) for (const t of this.tracks) t.listKey = "";
-    if (ch.has("view") || ch.has("tracks") || ch.has("selectedTracks") || ch.has("highlight") || ch.has("selection") || ch.has("hover") || ch.has("endUs") || ch.has("dataVersion") || ch.has("search") || ch.has("dialog") || ch.has("tab")) this.schedule();
+    if (
+      ch.has("view") ||
+      ch.has("tracks") ||
+      ch.has("selectedTracks") ||
+      ch.has("highlight") ||
+      ch.has("selection") ||
+      ch.has("hover") ||
+      ch.has("endUs") ||
+      ch.has("dataVersion") ||
+      ch.has("search") ||
+      ch.has("dialog") ||
+      ch.has("tab")
+    )
+      this.schedule();
   }
 
   private reset(): void {
@@ -179,7 +204,6 @@ export class TimelineView {
         if (e && e.endUs < end && e.to > e.endUs) cache.delete(k);
       }
     }
-    for (const t of this.tracks) t.listKey = "";
   }
 
   private buildTracks(s: State): void {
@@ -192,7 +216,7 @@ export class TimelineView {
       head.dataset.track = track.key;
       this.tracksBox.append(head);
       const prev = old.get(track.key);
-      this.tracks.push(prev && prev.track === track ? { ...prev, head } : { track, head, list: null, listKey: "", rows: 1, top: 0 });
+      this.tracks.push(prev && prev.track === track ? { ...prev, head } : { track, head, layers: null, rows: 1, top: 0 });
     }
     this.layout(true);
     this.resize();
@@ -202,7 +226,7 @@ export class TimelineView {
   private layout(force: boolean): void {
     let changed = force;
     for (const t of this.tracks) {
-      const rows = Math.max(1, (t.list?.maxDepth ?? 0) + 1);
+      const rows = Math.max(1, ...(t.layers ?? []).map((l) => l.list.maxDepth + 1));
       if (rows > t.rows) {
         t.rows = rows;
         changed = true;
@@ -313,7 +337,7 @@ export class TimelineView {
     }, 2100);
   }
 
-  private trackTile(tv: TrackView, t: TileRef): TileEntry<TileData> | null {
+  private trackTile(tv: TrackView, t: TileRef): TileEntry<FlameTile> | null {
     const id = this.store.state.runId;
     if (!id) return null;
     const threads = tv.track.threads;
@@ -322,21 +346,32 @@ export class TimelineView {
       const slices: number[][] = [];
       for (let i = 0; i < threads.length; i += 200) slices.push(threads.slice(i, i + 200));
       const answers = await Promise.all(slices.map((s) => api.timeline(id, s, t.from, t.to, Math.round((t.to - t.from) / t.bucket))));
-      return { from: t.from, to: t.to, threads: answers.flatMap((a) => a.body.threads), functions: Object.assign({}, ...answers.map((a) => a.body.functions)) };
+      const data: TileData = {
+        from: t.from,
+        to: t.to,
+        threads: answers.flatMap((a) => a.body.threads),
+        functions: Object.assign({}, ...answers.map((a) => a.body.functions)),
+      };
+      const hl = this.store.state.highlight;
+      // Only the draw list is kept (the answer's arrays go): half the memory per tile.
+      return { data: { ...data, threads: [] }, list: buildDrawList([data], hl), hl };
     });
   }
 
   /** The best tiles to draw now for a track, and whether they are the right level. */
-  private tilesForTrack(tv: TrackView, need: TileRef[]): { data: TileData[]; key: string; exact: boolean } {
-    const data: TileData[] = [];
-    const keys: string[] = [];
+  private tilesForTrack(tv: TrackView, need: TileRef[]): { tiles: FlameTile[]; exact: boolean } {
+    const tiles: FlameTile[] = [];
+    const seen = new Set<string>();
+    const add = (k: string, e: TileEntry<FlameTile>) => {
+      if (seen.has(k)) return;
+      seen.add(k);
+      tiles.push(e.data);
+    };
     let exact = true;
     for (const t of need) {
-      const k = tileKey(tv.track.key, t);
       const hit = this.trackTile(tv, t);
       if (hit) {
-        data.push(hit.data);
-        keys.push(k);
+        add(tileKey(tv.track.key, t), hit);
         continue;
       }
       exact = false;
@@ -345,8 +380,7 @@ export class TimelineView {
         const ck = tileKey(tv.track.key, c);
         const e = this.tiles.peek(ck);
         if (e) {
-          data.push(e.data);
-          keys.push(ck);
+          add(ck, e);
           found = true;
           break;
         }
@@ -355,14 +389,26 @@ export class TimelineView {
         for (const f of finerTiles(t)) {
           const fk = tileKey(tv.track.key, f);
           const e = this.tiles.peek(fk);
-          if (e) {
-            data.push(e.data);
-            keys.push(fk);
-          }
+          if (e) add(fk, e);
         }
       }
     }
-    return { data, key: [...new Set(keys)].join(","), exact };
+    return { tiles, exact };
+  }
+
+  /** Layers to draw from tiles: in time order, each skipping what an earlier one drew. */
+  private layersOf(tiles: FlameTile[], hl: Set<number> | null): Layer[] {
+    const sorted = [...tiles].sort((a, b) => a.data.from - b.data.from);
+    let covered = -Infinity;
+    return sorted.map((t, i) => {
+      if (t.hl !== hl) {
+        t.list = buildDrawList([listAsTile(t.list, t.data.from, t.data.to)], hl); // the highlight changed: once per tile
+        t.hl = hl;
+      }
+      const layer = { from: t.data.from, skipEarlier: i > 0 && t.data.from >= covered, list: t.list };
+      covered = Math.max(covered, t.data.to);
+      return layer;
+    });
   }
 
   // ---- drawing -----------------------------------------------------------
@@ -389,7 +435,12 @@ export class TimelineView {
     const sdata: StatusAnswer[] = [];
     for (const t of need) {
       const id = s.runId;
-      const e = this.want(this.statusTiles, `s|${t.bucket}|${t.index}`, t.to, async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body);
+      const e = this.want(
+        this.statusTiles,
+        `s|${t.bucket}|${t.index}`,
+        t.to,
+        async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body,
+      );
       if (e) sdata.push(e.data);
       else complete = false;
     }
@@ -402,11 +453,7 @@ export class TimelineView {
     for (const tv of this.tracks) {
       const got = this.tilesForTrack(tv, need);
       if (!got.exact) complete = false;
-      const key = `${got.key}#${s.dataVersion}`;
-      if (key !== tv.listKey && got.data.length) {
-        tv.list = buildDrawList(got.data, s.highlight);
-        tv.listKey = key;
-      }
+      if (got.tiles.length) tv.layers = this.layersOf(got.tiles, s.highlight);
     }
     this.layout(false);
     this.drawFlame(times);
@@ -531,7 +578,7 @@ export class TimelineView {
     const s = this.store.state;
     const endX = this.xOf(s.endUs);
     // Not loaded yet: a checkerboard, as Perfetto does.
-    if (!tv.list) {
+    if (!tv.layers) {
       c.fillStyle = "#eee";
       for (let x = 0; x < W; x += 16) c.fillRect(x, 0, 8, ROW);
       return;
@@ -547,26 +594,32 @@ export class TimelineView {
     const k = W / (s.view.to - s.view.from);
     const from = s.view.from;
     const labels: { x: number; w: number; y: number; text: string }[] = [];
-    for (const [style, spans] of tv.list.batches) {
-      c.fillStyle = style;
-      c.beginPath();
-      for (const sp of spans) {
-        if (sp.depth < dmin || sp.depth > dmax) continue;
-        let x0 = (sp.s - from) * k;
-        let x1 = (sp.e - from) * k;
-        if (x1 < 0 || x0 > W) continue;
-        if (x0 < -1) x0 = -1;
-        if (x1 > W + 1) x1 = W + 1;
-        const w = x1 - x0;
-        if (w < 0.3) continue;
-        c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
-        if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(tv.list, sp.fid) });
+    for (const layer of tv.layers) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      for (const [style, spans] of layer.list.batches) {
+        c.fillStyle = style;
+        c.beginPath();
+        for (const sp of spans) {
+          if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
+          let x0 = (sp.s - from) * k;
+          let x1 = (sp.e - from) * k;
+          if (x1 < 0 || x0 > W) continue;
+          if (x0 < -1) x0 = -1;
+          if (x1 > W + 1) x1 = W + 1;
+          const w = x1 - x0;
+          if (w < 0.3) continue;
+          c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
+          if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(layer.list, sp.fid) });
+        }
+        c.fill();
       }
-      c.fill();
     }
     // Mostly waiting: hatched over the pale fill; grey off CPU, red waiting for the GIL.
-    this.hatch(c, tv.list.hatched, "rgba(90,90,90,0.35)", dmin, dmax);
-    this.hatch(c, tv.list.gil, "rgba(200,30,30,0.55)", dmin, dmax);
+    for (const layer of tv.layers) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      this.hatch(c, layer.list.hatched, "rgba(90,90,90,0.35)", dmin, dmax, lfrom);
+      this.hatch(c, layer.list.gil, "rgba(200,30,30,0.55)", dmin, dmax, lfrom);
+    }
     c.font = FONT;
     c.textBaseline = "middle";
     c.fillStyle = "#1d1d1d";
@@ -576,7 +629,7 @@ export class TimelineView {
     }
     if (this.picked && tv.track.threads.includes(this.picked.thread)) {
       const p = this.picked;
-      const sp = tv.list.spans.find((x) => x.s === p.s && x.depth === p.depth);
+      const sp = this.spansOf(tv).find((x) => x.s === p.s && x.depth === p.depth);
       if (sp) {
         c.strokeStyle = "#000";
         c.lineWidth = 2;
@@ -589,7 +642,7 @@ export class TimelineView {
     }
   }
 
-  private hatch(c: CanvasRenderingContext2D, spans: DrawSpan[], colour: string, dmin: number, dmax: number): void {
+  private hatch(c: CanvasRenderingContext2D, spans: DrawSpan[], colour: string, dmin: number, dmax: number, lfrom: number): void {
     const s = this.store.state;
     const W = this.width;
     const k = W / (s.view.to - s.view.from);
@@ -598,7 +651,7 @@ export class TimelineView {
     c.lineWidth = 1;
     c.beginPath();
     for (const sp of spans) {
-      if (sp.depth < dmin || sp.depth > dmax) continue;
+      if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
       const x0 = Math.max(-1, (sp.s - from) * k);
       const x1 = Math.min(W + 1, (sp.e - from) * k);
       if (x1 < 0 || x0 > W || x1 - x0 < 3) continue;
@@ -743,15 +796,19 @@ export class TimelineView {
   }
 
   /** The span under the pointer, or null (from the draw list of its canvas). */
-  private spanAt(e: MouseEvent): { tv: TrackView; sp: DrawSpan } | null {
+  private spanAt(e: MouseEvent): { tv: TrackView; sp: DrawSpan; list: DrawList } | null {
     if (document.elementFromPoint(e.clientX, e.clientY) !== this.flame) return null;
     const y = e.clientY - this.tracksBox.getBoundingClientRect().top;
     const tv = this.tracks.find((t) => y >= t.top + HEAD && y < t.top + HEAD + t.rows * ROW);
-    if (!tv || !tv.list) return null;
+    if (!tv || !tv.layers) return null;
     const depth = Math.floor((y - tv.top - HEAD) / ROW);
     const v = this.store.state.view;
-    const sp = hitTest(tv.list, this.tOf(this.localX(e)), depth, (2 * (v.to - v.from)) / this.width);
-    return sp ? { tv, sp } : null;
+    let best: { sp: DrawSpan; list: DrawList } | null = null;
+    for (const layer of tv.layers) {
+      const sp = hitTest(layer.list, this.tOf(this.localX(e)), depth, (2 * (v.to - v.from)) / this.width);
+      if (sp && (!best || sp.e - sp.s < best.sp.e - best.sp.s)) best = { sp, list: layer.list };
+    }
+    return best ? { tv, sp: best.sp, list: best.list } : null;
   }
 
   private markerAt(x: number): LogEntry | null {
@@ -768,9 +825,9 @@ export class TimelineView {
     } else if (!dragging) {
       const hit = this.spanAt(e);
       if (hit) {
-        const { sp, tv } = hit;
+        const { sp, list } = hit;
         const n = sp.running + sp.waiting;
-        text = `${this.fname(tv.list!, sp.fid)}  ${fmtDuration(sp.e - sp.s)}${n ? ` · CPU ${Math.round((100 * sp.running) / n)}%` : ""}`;
+        text = `${this.fname(list, sp.fid)}  ${fmtDuration(sp.e - sp.s)}${n ? ` · CPU ${Math.round((100 * sp.running) / n)}%` : ""}`;
       }
     }
     if (text === null) {
@@ -834,7 +891,17 @@ export class TimelineView {
 
   /** Spans currently drawn for a thread (tests and search use them). */
   drawnSpans(): { track: string; spans: DrawSpan[] }[] {
-    return this.tracks.map((t) => ({ track: t.track.key, spans: t.list?.spans ?? [] }));
+    return this.tracks.map((t) => ({ track: t.track.key, spans: this.spansOf(t) }));
+  }
+
+  /** The spans of a track as drawn: each once, by depth then start. */
+  private spansOf(tv: TrackView): DrawSpan[] {
+    const out: DrawSpan[] = [];
+    for (const layer of tv.layers ?? []) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      for (const sp of layer.list.spans) if (sp.s >= lfrom) out.push(sp);
+    }
+    return out.sort((a, b) => a.depth - b.depth || a.s - b.s);
   }
 
   statusAt(t: number): string[] {
