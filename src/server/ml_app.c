@@ -6,6 +6,7 @@
 #include "ml_app.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "analysis/ml_explain.h"
 #include "analysis/ml_jsonw.h"
+#include "analysis/ml_summary_json.h"
 #include "analysis/ml_regex.h"
 #include "analysis/ml_view_params.h"
 #include "analysis/ml_views.h"
@@ -206,9 +208,30 @@ typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
 typedef struct {
     const char *name;
     view_fn view;         /* an analysis view over the run's index, or */
-    int special;          /* 1 summary, 2 source, 3 explain */
+    int special;          /* 2 source, 3 explain */
     const char *required; /* a parameter that must be there, or NULL */
 } route;
+
+/* The object of `microlog show --json`, from the summary the index keeps. */
+static int
+summary_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
+{
+    (void)q;
+    ml_summary *s;
+    int err = ml_index_summary(ix, &s);
+    if (err < 0) {
+        return err;
+    }
+    json_t *j = ml_summary_to_json(s, -1);
+    ml_summary_free(s);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER
+                                       | JSON_REAL_PRECISION(12))
+                   : NULL;
+    json_decref(j);
+    err = text ? ml_buf_append(&w->out, text, strlen(text)) : ML_ENOMEM;
+    free(text);
+    return err;
+}
 
 static int
 tips_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
@@ -218,7 +241,7 @@ tips_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
 }
 
 static const route run_routes[] = {
-    {"summary", NULL, 1, NULL},
+    {"summary", summary_view, 0, NULL},
     {"changes", ml_view_changes, 0, NULL},
     {"timeline", ml_view_timeline, 0, NULL},
     {"status", ml_view_status, 0, NULL},
@@ -375,21 +398,6 @@ answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
     ml_runs_release(app->runs, ix);
 }
 
-static void
-answer_summary(ml_app *app, const char *id, ml_app_response *res)
-{
-    char *json;
-    size_t len;
-    int rc = ml_runs_summary(app->runs, id, &json, &len);
-    if (rc == 0) {
-        set_body(res, 200, "application/json; charset=utf-8", json, len);
-    } else if (rc == 1) {
-        fail(res, 404, "no run %s", id);
-    } else {
-        fail(res, 422, "run %s cannot be read: %s", id, ml_strerror(rc));
-    }
-}
-
 /* /api/runs/LABEL/STAMP/VIEW */
 static void
 route_run(ml_app *app, const char *rest, const ml_app_request *req,
@@ -430,10 +438,6 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
         && (param(req, rt->required) == NULL
             || param(req, rt->required)[0] == '\0')) {
         fail(res, 400, "%s needs the parameter %s", rt->name, rt->required);
-        return;
-    }
-    if (rt->special == 1) {
-        answer_summary(app, id, res);
         return;
     }
     ml_view_params p;

@@ -319,31 +319,6 @@ info_get(ml_runs *r, const char *id)
     return fresh;
 }
 
-int
-ml_runs_summary(ml_runs *r, const char *id, char **json, size_t *len)
-{
-    char why[200];
-    ml_summary *s;
-    int err = index_summary(r, id, &s, why, sizeof why);
-    if (err == ML_EIO) {
-        return 1; /* no such run */
-    }
-    if (err < 0) {
-        return err;
-    }
-    json_t *j = ml_summary_to_json(s, -1);
-    ml_summary_free(s);
-    *json = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER
-                                  | JSON_REAL_PRECISION(12))
-              : NULL;
-    json_decref(j);
-    if (*json == NULL) {
-        return ML_ENOMEM;
-    }
-    *len = strlen(*json);
-    return ML_OK;
-}
-
 /* ---- listing ------------------------------------------------------------ */
 
 typedef struct {

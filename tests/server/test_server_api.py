@@ -31,6 +31,9 @@ def test_run_list_and_summary_equal_show(server: Server, recordings: Path):
     assert run["bytes"] == (recordings / f"{rid}.mlog").stat().st_size
     summary = server.get(f"/api/runs/{rid}/summary")
     assert summary == show(recordings / f"{rid}.mlog")
+    _, headers, _ = server.request(f"/api/runs/{rid}/summary")
+    assert headers["X-Microlog-End-Us"] == str(K * I)
+    assert headers["X-Microlog-Live"] == "0"
 
 
 def test_new_recordings_appear_newest_first(server: Server,
