@@ -514,11 +514,12 @@ def test_cpu_time_with_one_clock_read_per_call(runner: Runner):
         assert 0 <= s["cpu_ns"] <= s["wall_ns"], s
     busy = sorted(s["cpu_ns"] for s in spans(records, "busy"))
     naps = sorted(s["cpu_ns"] for s in spans(records, "nap"))
-    # medians: busy used its 2 ms, nap (1 ms asleep) next to nothing
+    # medians: busy used its 2 ms, nap (1 ms asleep) next to nothing (a
+    # carried-forward start can only make a call's CPU time lower than
+    # the clock's, by at most 20 us; single naps can really use CPU on a
+    # loaded machine, so only the median is checked)
     assert busy[100] >= 1_900_000, busy[100]
     assert naps[100] < 100_000, naps[100]
-    # what a carried-forward start may get wrong: at most 20 us
-    assert naps[-1] < 400_000, naps[-1]
 
 
 def test_dump_command(runner: Runner):
