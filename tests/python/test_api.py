@@ -17,7 +17,7 @@ def test_enabled_start_stop_is_running(runner: Runner):
         assert not microlog.is_running()
         assert microlog.stop() is None
         p1 = microlog.start("manual")
-        time.sleep(0.05)
+        time.sleep(0.3)  # samples even on a loaded machine
         r1 = microlog.stop()
         p2 = microlog.start("manual")
         r2 = microlog.stop()
@@ -189,7 +189,9 @@ def test_micrologs_own_work_is_not_the_programs(runner: Runner):
             and f["name"] != "_join_threads"]
     # A sample may still fall in the few bytecodes of stop() before it
     # says so: at most one or two, against 15% before.
-    assert sum(f["self"] for f in ours) <= 2, ours
+    # Before, 15% of the run; a few samples can still fall inside the C
+    # start call before it marks its thread (docs/SAMPLER.md).
+    assert sum(f["self"] for f in ours) <= 5, ours
     spans = [s for s in runner.dump(path, "span")
              if s["name"].startswith("microlog: ")]
     assert [s["name"] for s in spans] == ["microlog: start",

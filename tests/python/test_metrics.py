@@ -110,8 +110,11 @@ def test_async_metric_on_program_loop_and_private_loop(runner: Runner):
     # (a sample may land between registration and asyncio.run: a 0 first)
     assert 1 in values and values[-1] == 0
     assert 0 in values[values.index(1):]
+    # Only a loaded machine makes a call at the hand-over time out; any
+    # other failure of the metric is a bug.
     assert not [r for r in records if r["kind"] == "log"
-                and r["level"] >= 30 and "where" in r["text"]]
+                and r["level"] >= 30 and "where" in r["text"]
+                and "did not finish in time" not in r["text"]]
 
 
 def test_failing_metrics_log_once_and_recording_goes_on(runner: Runner):

@@ -106,7 +106,9 @@ def test_sleeping_thread_is_waiting(runner):
     """)
     sleeper = thread(summary, "sleeper")
     busy = thread(summary, "busy")
-    assert sleeper["samples"] > 300
+    # 0.8 s at 1 kHz is 800; a loaded machine delays rounds, so what must
+    # hold is that the thread was sampled, and waiting.
+    assert sleeper["samples"] > 100
     assert sleeper["running"] <= 0.05 * sleeper["samples"]
     assert busy["running"] >= 0.5 * busy["samples"]
     assert sleeper["native_id"] > 0 and busy["native_id"] > 0
@@ -203,9 +205,11 @@ def test_runtime_code_and_lambdas(runner):
         end = time.perf_counter() + 0.3
         spin()
     """)
+    # 0.3 s each: what must hold is that both are found and named, not
+    # how many samples a loaded machine let the sampler take.
     made = function(summary, "made_at_runtime")
-    assert made["self"] > 100 and made["file"] == "<string>"
-    assert function(summary, "<lambda>")["total"] > 100
+    assert made["self"] > 20 and made["file"] == "<string>"
+    assert function(summary, "<lambda>")["total"] > 20
 
 
 def test_thread_churn(runner):
