@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ml_cli_dump.h"
+#include "ml_cli_export.h"
+#include "ml_cli_ls.h"
 #include "ml_cli_query.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
@@ -23,6 +25,10 @@ typedef struct {
 static const command commands[] = {
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
+    {"export", ml_cli_export, ml_cli_export_usage,
+     "write a recording as collapsed, speedscope, pprof, chrome, json, csv"},
+    {"ls", ml_cli_ls, ml_cli_ls_usage,
+     "list the recordings, newest first (--json for JSON)"},
     {"query", ml_cli_query, ml_cli_query_usage,
      "print one view of docs/API.md for a recording, as JSON"},
     {"serve", ml_cli_serve, ml_cli_serve_usage,
