@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ml_cli_diff.h"
 #include "ml_cli_dump.h"
 #include "ml_cli_export.h"
 #include "ml_cli_ls.h"
@@ -23,6 +24,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"diff", ml_cli_diff, ml_cli_diff_usage,
+     "compare two runs: total time, per function share and self time"},
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
     {"export", ml_cli_export, ml_cli_export_usage,

@@ -4,7 +4,9 @@
 // (running samples times the interval) and wall/nanoseconds (every
 // sample); cpu is the default, so `go tool pprof -top` shows the shares
 // `microlog show` shows. One sample per (stack, thread, state) with the
-// labels "thread" and "state"; a location per frame (function and line),
+// labels "thread" and "state" (a sample of an empty stack, a thread
+// outside Python code, has no location but counts in the totals, as in
+// `microlog show`); a location per frame (function and line),
 // a function per Python function. Two functions of the same name get
 // "name (file:line)" names, since pprof merges functions by name.
 #define _GNU_SOURCE
@@ -288,7 +290,7 @@ ml_export_pprof(xrun *x)
     p.interval_ns = (int64_t)(x->interval_us * 1000.0 + 0.5);
     while ((rc = xrun_next(x, &rec)) > 0) {
         xsamples sm;
-        if (!xrun_samples(x, &rec, &sm) || rec.u.samples.stack == 0) {
+        if (!xrun_samples(x, &rec, &sm)) {
             continue;
         }
         rc = xagg_add(&a, rec.u.samples.stack, rec.u.samples.thread,
