@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan pytest server pythons walker
-# web
+# the exit status 1. Stages: format unit asan pytest server export pythons
+# walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -90,6 +90,13 @@ stage_server()
     "$VENV/bin/python" -m pytest -q tests/server
 }
 
+# The exports, diff, ls (and report) through the installed CLI and the
+# real consumers on the machine (go tool pprof, speedscope in chromium).
+stage_export()
+{
+    "$VENV/bin/python" -m pytest -q tests/export
+}
+
 # One venv per CPython version found under pyenv, package installed there.
 stage_python_version()
 {
@@ -131,7 +138,7 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan pytest server pythons walker web)
+    || stages=(format unit asan pytest server export pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -140,6 +147,7 @@ for stage in "${stages[@]}"; do
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
+    export) run_stage "export tests" stage_export ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     web) run_stage "web lint+types+e2e" stage_web ;;
     pythons)

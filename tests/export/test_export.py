@@ -46,7 +46,8 @@ def test_collapsed_counts_the_running_samples(baseline: Path,
                  if s.split(";")[-1].startswith("crunch ("))
     f = next(f for f in summary["functions"] if f["name"] == "crunch")
     assert crunch == f["self"]
-    assert all(s.startswith("<module> (") for s in stacks)
+    main = sum(n for s, n in stacks.items() if s.startswith("<module> ("))
+    assert main >= 0.9 * running
 
 
 def test_collapsed_idle_adds_the_waiting_samples(baseline: Path,
