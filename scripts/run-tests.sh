@@ -94,6 +94,11 @@ stage_server()
 # real consumers on the machine (go tool pprof, speedscope in chromium).
 stage_export()
 {
+    # The speedscope viewer (npm package) from tests/export's lockfile.
+    if [[ ! tests/export/node_modules/.package-lock.json \
+        -nt tests/export/package-lock.json ]]; then
+        (cd tests/export && npm ci --no-audit --no-fund) || return
+    fi
     "$VENV/bin/python" -m pytest -q tests/export
 }
 

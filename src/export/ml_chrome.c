@@ -312,7 +312,7 @@ ml_export_chrome(xrun *x)
     int rc = funcs == NULL ? ML_ENOMEM : 0;
     ml_jsonw_init(&c.w, SIZE_MAX);
     if (rc == 0) {
-        rc = xspans_new(x->interval_us, 4, 1, on_open, on_close, &c, &sp);
+        rc = xspans_new(x->interval_us, 4, on_open, on_close, &c, &sp);
     }
     if (rc < 0) {
         goto done;

@@ -115,11 +115,9 @@ typedef void (*xspan_close_fn)(void *ctx, uint32_t thread, uint32_t depth,
                                uint64_t running, uint64_t samples);
 
 /* gap: in intervals, the silence after which a thread's spans end one
- * interval after their last sample; keep_prefix: the functions still on
- * the stack after the gap stay open (see ml_xspans.c). */
-int xspans_new(double interval_us, double gap, int keep_prefix,
-               xspan_open_fn on_open, xspan_close_fn on_close, void *ctx,
-               xspans **out);
+ * interval after their last sample (see ml_xspans.c). */
+int xspans_new(double interval_us, double gap, xspan_open_fn on_open,
+               xspan_close_fn on_close, void *ctx, xspans **out);
 void xspans_free(xspans *s);
 /* n samples of thread from t0, step apart, all with the stack funcs[0 ..
  * depth) (root first). 0 or ML_ENOMEM. */

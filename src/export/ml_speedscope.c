@@ -5,8 +5,9 @@
 // evented profiles on the real time axis, in microseconds since the run's
 // start: "NAME" with every sample (wall time: running and waiting) and "NAME
 // (running)" with the running samples only, where the thread's waiting shows
-// as gaps (as does a time it was not sampled). Spans come from the span
-// builder (ml_xspans.c).
+// as gaps (its waiting samples end the running spans). A time the thread
+// was not sampled is a gap in both. Spans come from the span builder
+// (ml_xspans.c).
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 typedef struct {
     ml_jsonw w; /* the events array, open */
     uint64_t first, last;
+    uint64_t samples; /* in its outermost spans */
     int used;
 } profile;
 
@@ -83,8 +85,32 @@ static void
 on_close(void *ctx, uint32_t thread, uint32_t depth, uint32_t func,
          uint64_t start, uint64_t end, uint64_t running, uint64_t samples)
 {
-    (void)depth, (void)start, (void)running, (void)samples;
-    event(ctx, thread, "C", func, end);
+    view *v = ctx;
+    (void)start, (void)running;
+    event(v, thread, "C", func, end);
+    if (depth == 0 && v->s->err == 0) {
+        get_profile(v->s, thread, v->running)->samples += samples;
+    }
+}
+
+/* The running profile of the thread that ran most: the one speedscope
+ * opens, the counterpart of `microlog show`'s top functions. Its index
+ * among the profiles written (the unused ones are left out). */
+static uint64_t
+active_profile(const scope *s)
+{
+    uint64_t best = 0, most = 0, k = 0;
+    for (uint32_t i = 0; i < s->np; i++) {
+        if (!s->p[i].used) {
+            continue;
+        }
+        if (i % 2 == 1 && s->p[i].samples > most) {
+            most = s->p[i].samples;
+            best = k;
+        }
+        k++;
+    }
+    return best;
 }
 
 static void
@@ -136,12 +162,10 @@ ml_export_speedscope(xrun *x)
     int rc = funcs == NULL ? ML_ENOMEM : 0;
     ml_jsonw_init(&w, SIZE_MAX);
     if (rc == 0) {
-        rc =
-            xspans_new(x->interval_us, 4, 1, on_open, on_close, &all, &sp_all);
+        rc = xspans_new(x->interval_us, 4, on_open, on_close, &all, &sp_all);
     }
     if (rc == 0) {
-        rc = xspans_new(x->interval_us, 1.5, 0, on_open, on_close, &run,
-                        &sp_run);
+        rc = xspans_new(x->interval_us, 4, on_open, on_close, &run, &sp_run);
     }
     ml_record rec;
     while (rc == 0 && s.err == 0 && (rc = xrun_next(x, &rec)) > 0) {
@@ -158,9 +182,11 @@ ml_export_speedscope(xrun *x)
         int running = xstate_of(rec.u.samples.state) == XS_RUNNING;
         rc = xspans_feed(sp_all, rec.u.samples.thread, sm.t0, sm.step, sm.n,
                          funcs, (uint32_t)depth, running);
-        if (rc == 0 && running) {
+        /* A waiting sample is an empty stack to the running profile: it
+         * ends the running spans where the waiting starts. */
+        if (rc == 0) {
             rc = xspans_feed(sp_run, rec.u.samples.thread, sm.t0, sm.step,
-                             sm.n, funcs, (uint32_t)depth, 1);
+                             sm.n, funcs, running ? (uint32_t)depth : 0, 1);
         }
     }
     if (rc < 0 || s.err < 0) {
@@ -174,7 +200,7 @@ ml_export_speedscope(xrun *x)
                   "https://www.speedscope.app/file-format-schema.json");
     ml_jsonw_kstr(&w, "exporter", "microlog");
     ml_jsonw_kstr(&w, "name", x->label ? x->label : x->path);
-    ml_jsonw_ku64(&w, "activeProfileIndex", 0);
+    ml_jsonw_ku64(&w, "activeProfileIndex", active_profile(&s));
     ml_jsonw_key(&w, "shared");
     ml_jsonw_obj(&w);
     ml_jsonw_key(&w, "frames");

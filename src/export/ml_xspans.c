@@ -3,12 +3,12 @@
 // current stack with the time each was entered. A sample run that shares
 // a prefix with the open stack keeps that prefix open; the rest is closed
 // at the run's first sample and the run's own functions are opened there.
-// After a gap (no sample of the thread for more than gap intervals), the
-// spans that close end one interval after their last sample; the shared
-// prefix stays open when keep_prefix is set (as the server's index does,
-// docs/ANALYSIS.md: those frames were there all along), else everything
-// closes, so a time the thread was not sampled stays empty. Functions, not
-// frames: a line change does not break a span.
+// After a gap (no sample of the thread for more than gap intervals: a
+// stalled sampler, a busy machine) every span ends one interval after its
+// last sample, so a time the thread was not sampled stays empty and is
+// nobody's self time (the server's index keeps the shared prefix open
+// instead; an export should not invent samples). Shorter gaps are
+// bridged. Functions, not frames: a line change does not break a span.
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +27,6 @@ typedef struct {
 
 struct xspans {
     double interval, gap;
-    int keep_prefix;
     xspan_open_fn on_open;
     xspan_close_fn on_close;
     void *ctx;
@@ -36,9 +35,8 @@ struct xspans {
 };
 
 int
-xspans_new(double interval_us, double gap, int keep_prefix,
-           xspan_open_fn on_open, xspan_close_fn on_close, void *ctx,
-           xspans **out)
+xspans_new(double interval_us, double gap, xspan_open_fn on_open,
+           xspan_close_fn on_close, void *ctx, xspans **out)
 {
     xspans *s = calloc(1, sizeof *s);
     if (s == NULL) {
@@ -46,7 +44,6 @@ xspans_new(double interval_us, double gap, int keep_prefix,
     }
     s->interval = interval_us > 0 ? interval_us : 1000;
     s->gap = gap * s->interval;
-    s->keep_prefix = keep_prefix;
     s->on_open = on_open;
     s->on_close = on_close;
     s->ctx = ctx;
@@ -147,9 +144,7 @@ xspans_feed(xspans *s, uint32_t thread, uint64_t t0, double step, uint32_t n,
     uint64_t end = t0;
     if (t->seen && (double)t0 > (double)t->last_t + s->gap) {
         end = t->last_end;
-        if (!s->keep_prefix) {
-            close_to(s, thread, t, 0, end);
-        }
+        close_to(s, thread, t, 0, end);
     }
     uint32_t common = 0;
     while (common < t->depth && common < depth

@@ -1,0 +1,131 @@
+"""speedscope through its real consumer: the file is checked against the
+file-format schema the npm package ships, opened in the speedscope viewer
+(the package's own build) in headless chromium, and the viewer's own
+Sandwich table of functions is read back and compared with `microlog
+show`. The file itself: evented profiles on the real time axis, running
+and waiting told apart."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import HERE, run, show
+
+VIEWER = HERE / "node_modules" / "speedscope" / "dist" / "release"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, slowed: Path) -> Path:
+    out = tmp_path_factory.mktemp("speedscope") / "prog.speedscope.json"
+    run("export", "--format", "speedscope", str(slowed), "-o", str(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def viewed(exported: Path) -> dict:
+    if not VIEWER.exists():
+        pytest.fail("tests/export/node_modules has no speedscope: run "
+                    "`npm ci` in tests/export (scripts/run-tests.sh does)")
+    node = shutil.which("node")
+    assert node, "node is not installed"
+    shots = HERE.parents[1] / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run([node, str(HERE / "speedscope_view.mjs"),
+                        str(exported), str(shots / "speedscope.png")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def percent(cell: str) -> float:
+    m = re.search(r"\(([<>]?)([\d.]+)%\)", cell)
+    assert m, cell
+    if m.group(1) == "<":
+        return 0.0
+    return 99.5 if m.group(1) == ">" else float(m.group(2))
+
+
+def root_time(profile: dict) -> float:
+    """Microseconds covered by the profile's outermost spans."""
+    depth, start, total = 0, 0, 0
+    for e in profile["events"]:
+        if e["type"] == "O":
+            if depth == 0:
+                start = e["at"]
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                total += e["at"] - start
+    return total
+
+
+def test_valid_against_the_shipped_schema(viewed: dict):
+    assert viewed["valid"], viewed["errors"]
+
+
+def test_viewer_opens_it_without_errors(viewed: dict):
+    errors = [c for c in viewed["console"]
+              if c.startswith("pageerror") or "rror" in c]
+    assert errors == []
+    assert "Importing as speedscope json file" in viewed["console"]
+    assert "MainThread (running)" in " ".join(viewed["toolbar"])
+
+
+def test_viewer_shows_the_top_functions_of_show(viewed: dict, slowed: Path):
+    s = show(slowed)
+    table = [r for r in viewed["table"] if "%" in r[0]]
+    names = [r[2] for r in table]
+    rows = {r[2]: (percent(r[0]), percent(r[1])) for r in table
+            if names.count(r[2]) == 1}
+    running = s["running_samples"]
+    shown = [f["name"] for f in s["functions"]]
+    checked = 0
+    for f in s["functions"][:8]:
+        if shown.count(f["name"]) > 1:
+            continue  # <module> of several files: one row each
+        total, self_ = rows[f["name"]]
+        checked += 1
+        # The viewer shows the main thread's running profile: shares of
+        # its running time, where show counts samples of every thread.
+        assert total == pytest.approx(100 * f["total"] / running, abs=2.5)
+        assert self_ == pytest.approx(100 * f["self"] / running, abs=2.5)
+    assert checked >= 5
+    best = max(s["functions"], key=lambda f: f["self"])["name"]
+    assert max(rows, key=lambda n: rows[n][1]) == best
+
+
+def test_real_time_axis_running_and_waiting(exported: Path, slowed: Path):
+    s = show(slowed)
+    d = json.loads(exported.read_text())
+    profiles = {p["name"]: p for p in d["profiles"]}
+    assert {"MainThread", "MainThread (running)", "waiter"} <= set(profiles)
+    for p in d["profiles"]:
+        assert p["type"] == "evented" and p["unit"] == "microseconds"
+        ats = [e["at"] for e in p["events"]]
+        assert ats == sorted(ats)
+        depth = 0
+        for e in p["events"]:
+            depth += 1 if e["type"] == "O" else -1
+            assert depth >= 0
+        assert depth == 0
+    main = profiles["MainThread"]
+    assert main["endValue"] == pytest.approx(s["duration_s"] * 1e6,
+                                             rel=0.05)
+    # The waiter sleeps 0.3 s: wall time in its profile, no running time.
+    waiter = profiles["waiter"]
+    assert waiter["endValue"] - waiter["startValue"] >= 0.28e6
+    assert root_time(waiter) >= 0.28e6
+    running = profiles.get("waiter (running)", {"events": []})
+    assert root_time(running) < 0.02e6
+    assert root_time(profiles["MainThread (running)"]) >= 0.9e6
+    frames = d["shared"]["frames"]
+    assert {"crunch", "steady", "waiter"} <= {f["name"] for f in frames}
+    assert all(f["file"] and f["line"] >= 1 for f in frames
+               if f["name"] == "crunch")
