@@ -25,9 +25,18 @@ typedef struct {
     int open;
 } state_run;
 
+/* A span closed by the span builder, not written yet (see on_close). */
+typedef struct {
+    uint32_t thread, func;
+    uint64_t start, end;
+} pending;
+
 typedef struct {
     xrun *x;
     ml_jsonw w;
+    pending *pend;
+    uint32_t npend, cappend;
+    int err;
     state_run *states; /* by thread id - 1 */
     uint32_t nstates;
     uint32_t *series_name, *series_unit; /* by series id */
@@ -63,25 +72,49 @@ on_open(void *ctx, uint32_t thread, uint32_t depth, uint32_t func, uint64_t at)
     (void)ctx, (void)thread, (void)depth, (void)func, (void)at;
 }
 
+/* The builder closes the deepest span first; a parent and a child that
+ * start and end together would then come child first, and consumers
+ * that nest equal intervals by file order (speedscope, Perfetto) would
+ * turn them upside down. So the spans closed by one feed are kept and
+ * written outermost first by write_pending(). The args are the same for
+ * every call of a function, since speedscope's importer tells frames
+ * apart by name and args. */
 static void
 on_close(void *ctx, uint32_t thread, uint32_t depth, uint32_t func,
          uint64_t start, uint64_t end, uint64_t running, uint64_t samples)
 {
     chrome *c = ctx;
-    const xfunc *f = &c->x->funcs[func];
-    (void)depth;
-    event_head(c, "X", f->name, thread);
-    ml_jsonw_kstr(&c->w, "cat", "python");
-    ml_jsonw_ku64(&c->w, "ts", start);
-    ml_jsonw_ku64(&c->w, "dur", end - start);
-    ml_jsonw_key(&c->w, "args");
-    ml_jsonw_obj(&c->w);
-    ml_jsonw_kstr(&c->w, "file", f->file);
-    ml_jsonw_ku64(&c->w, "line", f->line);
-    ml_jsonw_ku64(&c->w, "samples", samples);
-    ml_jsonw_ku64(&c->w, "running", running);
-    ml_jsonw_obj_end(&c->w);
-    event_end(c);
+    (void)depth, (void)running, (void)samples;
+    if (c->npend == c->cappend) {
+        uint32_t cap = c->cappend ? 2 * c->cappend : 64;
+        pending *p = realloc(c->pend, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            c->err = ML_ENOMEM;
+            return;
+        }
+        c->pend = p;
+        c->cappend = cap;
+    }
+    c->pend[c->npend++] = (pending){thread, func, start, end};
+}
+
+static void
+write_pending(chrome *c)
+{
+    while (c->npend > 0) {
+        const pending *p = &c->pend[--c->npend];
+        const xfunc *f = &c->x->funcs[p->func];
+        event_head(c, "X", f->name, p->thread);
+        ml_jsonw_kstr(&c->w, "cat", "python");
+        ml_jsonw_ku64(&c->w, "ts", p->start);
+        ml_jsonw_ku64(&c->w, "dur", p->end - p->start);
+        ml_jsonw_key(&c->w, "args");
+        ml_jsonw_obj(&c->w);
+        ml_jsonw_kstr(&c->w, "file", f->file);
+        ml_jsonw_ku64(&c->w, "line", f->line);
+        ml_jsonw_obj_end(&c->w);
+        event_end(c);
+    }
 }
 
 static void
@@ -338,6 +371,8 @@ ml_export_chrome(xrun *x)
             int cls = xstate_of(rec.u.samples.state);
             rc = xspans_feed(sp, rec.u.samples.thread, sm.t0, sm.step, sm.n,
                              funcs, (uint32_t)depth, cls == XS_RUNNING);
+            rc = rc < 0 ? rc : c.err;
+            write_pending(&c);
             if (rc == 0) {
                 uint64_t last = sm.t0 + (uint64_t)((sm.n - 1) * sm.step);
                 rc = state_feed(&c, rec.u.samples.thread, (uint32_t)cls, sm.t0,
@@ -364,6 +399,7 @@ ml_export_chrome(xrun *x)
         goto done;
     }
     xspans_finish(sp);
+    write_pending(&c);
     for (uint32_t i = 0; i < c.nstates; i++) {
         state_close(&c, i + 1, &c.states[i]);
     }
@@ -387,6 +423,7 @@ done:
     ml_jsonw_free(&c.w);
     free(funcs);
     free(c.states);
+    free(c.pend);
     free(c.series_name);
     free(c.series_unit);
     free(c.series_cls);

@@ -6,11 +6,14 @@ in microseconds, events on one thread nesting) and against the recording
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run, show
+from conftest import HERE, run, show
+from test_speedscope import VIEWER, percent
 
 NUMBER = (int, float)
 
@@ -78,14 +81,19 @@ def test_threads_named_and_samples_covered(trace: dict, slowed: Path):
     process = [e for e in trace["traceEvents"]
                if e["ph"] == "M" and e["name"] == "process_name"]
     assert process[0]["args"]["name"] == "prog"
-    # The roots of the main thread's spans hold all its sampled stacks.
+    # The roots of the main thread's spans cover the time it was sampled.
     main = next(t for t in s["threads"] if t["name"] == "MainThread")
     roots = [e for e in trace["traceEvents"] if e["ph"] == "X"
-             and e["tid"] == main["id"] and e["name"] == "<module>"]
-    assert sum(e["args"]["samples"] for e in roots) >= main["samples"] - 5
+             and e["tid"] == main["id"] and e["name"] == "<module>"
+             and e["args"]["file"].endswith("prog.py")]
+    sampled = main["last_us"] - main["first_us"]
+    # Less where the sampler stalled for more than 4 intervals.
+    assert 0.75 * sampled <= sum(e["dur"] for e in roots) <= 1.05 * sampled
     crunch = [e for e in trace["traceEvents"]
               if e["ph"] == "X" and e["name"] == "crunch"]
-    assert len(crunch) == 1 and 0.8e6 <= crunch[0]["dur"] <= 1.3e6
+    # One call, cut where the sampler stalled (a busy machine) if it did.
+    assert 1 <= len(crunch) <= 4
+    assert 0.75e6 <= sum(e["dur"] for e in crunch) <= 1.3e6
 
 
 def test_states_tell_running_from_waiting(trace: dict, slowed: Path):
@@ -112,3 +120,50 @@ def test_logs_counters_and_timed_calls(trace: dict, slowed: Path):
     assert len(timed) == 6
     assert all(e["tid"] >= 2 ** 21 for e in timed)
     assert sum("exception" in e["args"] for e in timed) == 1
+
+
+def test_opens_in_speedscope(trace: dict, slowed: Path, tmp_path: Path):
+    """A real consumer: speedscope's Trace Event importer, in chromium."""
+    assert VIEWER.exists(), "run `npm ci` in tests/export"
+    f = tmp_path / "trace.json"
+    f.write_text(json.dumps(trace))
+    shots = HERE.parents[1] / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run([shutil.which("node"), str(HERE / "speedscope_view.mjs"),
+                        str(f), str(shots / "chrome-in-speedscope.png")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    viewed = json.loads(p.stdout)
+    assert "Importing as Trace Event Format profile" in viewed["console"]
+    assert "MainThread (tid 1)" in " ".join(viewed["toolbar"])
+    rows = {r[2].split(" {")[0]: (percent(r[0]), percent(r[1]))
+            for r in viewed["table"] if "%" in r[0]
+            and r[2].split(" {")[0] in ("crunch", "steady")}
+    # The viewer's self shares are the file's: self time (a span's
+    # duration less its children's) over the thread's root time.
+    spans = [e for e in trace["traceEvents"]
+             if e["ph"] == "X" and e["tid"] == 1]
+    order = {id(e): i for i, e in enumerate(spans)}
+
+    def inside(e, p):
+        """p holds e: of two equal intervals the one written first."""
+        if p is e or not (p["ts"] <= e["ts"]
+                          and e["ts"] + e["dur"] <= p["ts"] + p["dur"]):
+            return False
+        same = p["ts"] == e["ts"] and p["dur"] == e["dur"]
+        return not same or order[id(p)] < order[id(e)]
+
+    root = sum(e["dur"] for e in spans
+               if not any(inside(e, p) for p in spans))
+    s = show(slowed)
+    for name in ("crunch", "steady"):
+        own = sum(e["dur"] for e in spans if e["name"] == name)
+        inner = sum(e["dur"] for e in spans for p in spans
+                    if p["name"] == name and inside(e, p))
+        assert rows[name][1] == pytest.approx(100 * (own - inner) / root,
+                                              abs=1)
+        # And near microlog show's share of samples (time and samples
+        # part where the sampler stalled on a busy machine).
+        f = next(f for f in s["functions"] if f["name"] == name)
+        share = 100 * f["self"] / s["running_samples"]
+        assert rows[name][1] == pytest.approx(share, abs=10)
