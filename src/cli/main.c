@@ -9,6 +9,7 @@
 #include "ml_cli_export.h"
 #include "ml_cli_ls.h"
 #include "ml_cli_query.h"
+#include "ml_cli_report.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
 
@@ -34,6 +35,8 @@ static const command commands[] = {
      "list the recordings, newest first (--json for JSON)"},
     {"query", ml_cli_query, ml_cli_query_usage,
      "print one view of docs/API.md for a recording, as JSON"},
+    {"report", ml_cli_report, ml_cli_report_usage,
+     "a run's figures as text and as an HTML page with charts"},
     {"serve", ml_cli_serve, ml_cli_serve_usage,
      "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,

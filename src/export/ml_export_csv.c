@@ -50,12 +50,17 @@ field_id(xrun *x, uint32_t id)
 static void
 printf_field(xrun *x, const char *fmt, ...)
 {
-    char buf[64];
+    /* Numbers only: 7 of them at most 40 characters each. */
+    char buf[512];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    xrun_write(x, buf, n > 0 ? (size_t)n : 0);
+    if (n < 0) {
+        x->write_err = 1;
+        return;
+    }
+    xrun_write(x, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 static int

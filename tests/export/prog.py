@@ -12,29 +12,35 @@ import microlog
 SLOW = os.environ.get("SLOW") == "1"
 
 
+def burn(seconds):
+    """Spins for this much CPU time of the thread, so the work (and its
+    share of the samples) stays the same on a busy machine."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
 def steady():
-    end = time.perf_counter() + 0.15
-    while time.perf_counter() < end:
+    end = time.thread_time() + 0.15
+    while time.thread_time() < end:
         pass
 
 
 def crunch():
-    end = time.perf_counter() + (0.9 if SLOW else 0.15)
-    while time.perf_counter() < end:
+    end = time.thread_time() + (0.9 if SLOW else 0.15)
+    while time.thread_time() < end:
         pass
 
 
 def extra():
-    end = time.perf_counter() + 0.06
-    while time.perf_counter() < end:
+    end = time.thread_time() + 0.06
+    while time.thread_time() < end:
         pass
 
 
 @microlog.timed(record_args=True)
 def work(i, name="x"):
-    end = time.perf_counter() + 0.004
-    while time.perf_counter() < end:
-        pass
+    burn(0.004)
     if i == 4:
         raise ValueError("bad item, 4")
     return i

@@ -20,18 +20,21 @@ def diff(baseline: Path, slowed: Path) -> dict:
 def test_the_slowed_function_leads(diff: dict):
     first = diff["functions"][0]
     assert first["name"] == "crunch"
-    # 0.15 s -> 0.9 s of its own work; sampling on a busy machine varies.
-    assert 0.5 <= first["self_change_s"] <= 1.0
+    # 0.15 s -> 0.9 s of CPU time of its own (more wall time, and so
+    # more samples, on a busy machine).
+    assert 0.5 <= first["self_change_s"] <= diff["duration_change_s"] * 1.1
     assert first["share_change"] > 20
     steady = next(f for f in diff["functions"] if f["name"] == "steady")
-    assert abs(steady["self_change_s"]) < 0.1
+    # The same work in both runs: a small change (samples on a busy
+    # machine), far below the slowed function's.
+    assert abs(steady["self_change_s"]) < 0.3 * first["self_change_s"]
     assert steady["share_change"] < 0
     effects = [abs(f["self_change_s"]) for f in diff["functions"]]
     assert effects == sorted(effects, reverse=True)
 
 
 def test_total_time_and_one_sided_functions(diff: dict):
-    assert 0.5 <= diff["duration_change_s"] <= 1.2
+    assert diff["duration_change_s"] >= 0.5
     assert diff["b"]["duration_s"] > diff["a"]["duration_s"]
     only_b = [f["name"] for f in diff["only_in_b"]]
     assert "extra" in only_b

@@ -91,9 +91,10 @@ def test_header_says_cpu_and_the_total(profile: Path, slowed: Path):
 
 def test_wall_counts_waiting_too(profile: Path, slowed: Path):
     rows = top(profile, "-sample_index=wall")
-    # It sleeps 0.3 s of a run of about 1.4 s: wall time, hardly any cpu.
-    assert rows["waiter"][1] > 10
-    assert top(profile).get("waiter", (0, 0))[1] < 2
+    # It sleeps 0.3 s of a run of 1.4 s (longer on a busy machine): wall
+    # time, hardly any cpu.
+    assert rows["waiter"][1] > 2
+    assert top(profile).get("waiter", (0, 0))[1] < 1
 
 
 def test_thread_and_state_labels(profile: Path):
