@@ -23,7 +23,7 @@ def test_the_slowed_function_leads(diff: dict):
     # 0.15 s -> 0.9 s of CPU time of its own (more wall time, and so
     # more samples, on a busy machine).
     assert 0.5 <= first["self_change_s"] <= diff["duration_change_s"] * 1.1
-    assert first["share_change"] > 20
+    assert first["share_change"] > 10  # about 34 on an idle machine
     steady = next(f for f in diff["functions"] if f["name"] == "steady")
     # The same work in both runs: a small change (samples on a busy
     # machine), far below the slowed function's.

@@ -109,8 +109,8 @@ def test_viewer_shows_the_top_functions_of_show(viewed: dict, slowed: Path,
     shown = [f["name"] for f in s["functions"]]
     checked = 0
     for f in s["functions"][:10]:
-        if shown.count(f["name"]) > 1:
-            continue  # <module> of several files: one row each
+        if shown.count(f["name"]) > 1 or f["name"] not in rows:
+            continue  # <module> of several files; other threads' functions
         total, self_ = rows[f["name"]]
         checked += 1
         # What the viewer shows is what the file says ...
@@ -121,7 +121,7 @@ def test_viewer_shows_the_top_functions_of_show(viewed: dict, slowed: Path,
         # stalled (a busy machine).
         assert total == pytest.approx(100 * f["total"] / running, abs=15)
         assert self_ == pytest.approx(100 * f["self"] / running, abs=15)
-    assert checked >= 4
+    assert checked >= 4 and "crunch" in rows
     best = max(s["functions"], key=lambda f: f["self"])["name"]
     assert max(rows, key=lambda n: rows[n][1]) == best
 
@@ -141,8 +141,9 @@ def test_real_time_axis_running_and_waiting(exported: Path, slowed: Path):
             assert depth >= 0
         assert depth == 0
     main = profiles["MainThread"]
-    assert main["endValue"] == pytest.approx(s["duration_s"] * 1e6,
-                                             rel=0.05)
+    t = next(t for t in s["threads"] if t["name"] == "MainThread")
+    assert main["startValue"] <= t["first_us"]
+    assert t["last_us"] < main["endValue"] <= t["last_us"] + 4 * 1e4
     # The waiter sleeps 0.3 s: wall time in its profile, no running time.
     waiter = profiles["waiter"]
     assert waiter["endValue"] - waiter["startValue"] >= 0.28e6
