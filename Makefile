@@ -9,7 +9,7 @@
 #   make demo       build and run the demo (scripts/demo.sh)
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
 #                   new inputs in tests/fuzz/corpus)
-#   make bench      the sampler benchmark (BENCH_REPS=5), bench/RESULTS.md
+#   make bench      the sampler benchmark (BENCH_REPS=11), bench/RESULTS.md
 #   make bench-server  the server on an hour-long recording, same file
 #   make format     clang-format -i every C file; format-check only checks
 #   make clean
@@ -21,6 +21,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 BUILD_FUZZ ?= build-fuzz
 PY_VERSIONS ?= 3.9 3.10 3.11 3.12 3.13
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -29,7 +30,7 @@ FUZZ_MERGE ?= 0
 DEMO ?= scripts/demo.sh
 ML_WERROR ?= ON
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-export PY_VERSIONS PYENV_ROOT VENV BUILD BUILD_ASAN JOBS FUZZ_MERGE ML_WERROR
+export PY_VERSIONS PYENV_ROOT VENV BUILD BUILD_ASAN BUILD_TSAN JOBS FUZZ_MERGE ML_WERROR
 
 CMAKE_FLAGS = -G Ninja -DML_WERROR=$(ML_WERROR)
 # Full path of the interpreter, so CMake finds the same Python as .venv.
@@ -53,8 +54,8 @@ WEB_SOURCES := web/index.html web/build.mjs web/tsconfig.json \
 	$(shell find web/src -type f 2>/dev/null)
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: all deps web venv build asan test format format-check demo fuzz \
-	bench bench-server clean
+.PHONY: all deps web venv build asan tsan test format format-check demo \
+	fuzz bench bench-server clean
 
 all: deps web venv build
 
@@ -96,6 +97,12 @@ asan: | deps
 		-DML_BUILD_EXT=OFF
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 
+tsan: | deps
+	@[ -f $(BUILD_TSAN)/build.ninja ] || cmake -S . -B $(BUILD_TSAN) \
+		$(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DML_TSAN=ON \
+		-DML_BUILD_EXT=OFF
+	cmake --build $(BUILD_TSAN) -j $(JOBS)
+
 test: all
 	@scripts/run-tests.sh
 
@@ -124,7 +131,7 @@ fuzz: | deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD_FUZZ)
 
 # The sampler benchmark: a table on stdout and in bench/RESULTS.md.
-BENCH_REPS ?= 5
+BENCH_REPS ?= 11
 bench: all
 	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
 
@@ -139,4 +146,4 @@ compare: all
 	.venv/bin/python bench/compare/compare.py
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(VENV)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(VENV)

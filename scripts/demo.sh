@@ -35,7 +35,7 @@ echo
 echo
 echo "demo: ${#examples[@]} recordings in $MICROLOG_DIR"
 if [[ ${DEMO_SERVE:-1} == 0 ]]; then
-    echo "demo: look at them with: $cli serve --port $port"
+    echo "demo: look at them with: $cli serve --dir $MICROLOG_DIR --port $port"
     exit 0
 fi
 echo "demo: serving them; open the URL below (Ctrl-C stops the server)"

@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libzstd-dev libxxhash-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libpcre2-dev
+    libcurl4-openssl-dev
     zlib1g-dev clang clang-format libclang-rt-14-dev llvm
     chromium
 )

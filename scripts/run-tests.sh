@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan pytest server export pythons
-# walker web
+# the exit status 1. Stages: format unit asan tsan pytest server export
+# pythons walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -12,10 +12,15 @@ cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 BUILD=${BUILD:-build}
 BUILD_ASAN=${BUILD_ASAN:-build-asan}
+BUILD_TSAN=${BUILD_TSAN:-build-tsan}
 VENV=${VENV:-.venv}
 PY_VERSIONS=${PY_VERSIONS:-3.9 3.10 3.11 3.12 3.13}
 PYENV_ROOT=${PYENV_ROOT:-$HOME/.pyenv}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+# A test run that hangs (a server or browser left waiting) is stopped after
+# this many seconds and counts as failed, so CI always finishes.
+STAGE_TIMEOUT=${STAGE_TIMEOUT:-1200}
+bounded() { timeout --kill-after=30 "$STAGE_TIMEOUT" "$@"; }
 export ML_DEPS_QUIET=1 # `make test` checked them already
 
 results=()
@@ -61,6 +66,16 @@ stage_asan()
             ctest --output-on-failure -j "$JOBS")
 }
 
+# The C tests under ThreadSanitizer (the walker's thread runs under TSan in
+# the walker stage).
+stage_tsan()
+{
+    $MAKE --no-print-directory tsan || return
+    (cd "$BUILD_TSAN" \
+        && TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+            ctest --output-on-failure -j "$JOBS")
+}
+
 # pytest_in PYTHON: run tests/python; "no tests collected" is not a failure.
 pytest_in()
 {
@@ -69,7 +84,7 @@ pytest_in()
         echo "no tests/python yet"
         return 77
     fi
-    "$1" -m pytest -q tests/python
+    bounded "$1" -m pytest -q tests/python
     rc=$?
     if [[ $rc -eq 5 ]]; then
         echo "pytest: no tests collected"
@@ -87,7 +102,26 @@ stage_pytest()
 # (tests/server); once, from .venv: the server is C, not per-Python.
 stage_server()
 {
-    "$VENV/bin/python" -m pytest -q tests/server
+    bounded "$VENV/bin/python" -m pytest -q tests/server || return
+    # Again with the server built with ASan+UBSan (the asan stage builds
+    # it): any report makes its exit status, and so the test, fail.
+    local rc=0
+    if [[ -x $BUILD_ASAN/microlog ]]; then
+        echo "server API tests with $BUILD_ASAN/microlog (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/server || rc=1
+    fi
+    # And with the ThreadSanitizer build (the tsan stage builds it): the
+    # server's request threads share the run catalog and the indexes.
+    if [[ -x $BUILD_TSAN/microlog ]]; then
+        echo "server API tests with $BUILD_TSAN/microlog (TSan)"
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
+            MICROLOG_BIN="$PWD/$BUILD_TSAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/server || rc=1
+    fi
+    return $rc
 }
 
 # The exports, diff, ls (and report) through the installed CLI and the
@@ -99,7 +133,16 @@ stage_export()
         -nt tests/export/package-lock.json ]]; then
         (cd tests/export && npm ci --no-audit --no-fund) || return
     fi
-    "$VENV/bin/python" -m pytest -q tests/export
+    bounded "$VENV/bin/python" -m pytest -q tests/export || return
+    # Again with the ASan+UBSan build (the asan stage builds it): the
+    # exporters' hand-written encoders on real recordings.
+    if [[ -x $BUILD_ASAN/microlog ]]; then
+        echo "export tests with $BUILD_ASAN/microlog (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/export
+    fi
 }
 
 # One venv per CPython version found under pyenv, package installed there.
@@ -110,8 +153,8 @@ stage_python_version()
     pytest_in "$BUILD/py/$v/bin/python"
 }
 
-# The GIL-free frame walker against every CPython found, three ways: plain,
-# with the memfd read fallback, and under ASan+UBSan (tests/ext).
+# The GIL-free frame walker against every CPython found, four ways: plain,
+# with the memfd read fallback, under ASan+UBSan and under TSan (tests/ext).
 stage_walker()
 {
     local pythons=()
@@ -131,25 +174,26 @@ stage_walker()
     OUT="$BUILD/walktest" tests/ext/run_walk_tests.sh "${pythons[@]}"
 }
 
-# The browser UI: lint, type-check, then the end-to-end tests in headless
+# The browser UI: lint and format check, type-check, then the end-to-end tests in headless
 # chromium against the real server (tests/web, screenshots in build/screenshots).
 stage_web()
 {
     $MAKE --no-print-directory web || return
-    (cd web && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) \
+    (cd web && npm run --silent lint && npx --no-install tsc --noEmit -p .) \
         || return
-    node --test tests/web/
+    bounded node --test tests/web/
 }
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan pytest server export pythons walker web)
+    || stages=(format unit asan tsan pytest server export pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
     format) run_stage "clang-format" stage_format ;;
     unit) run_stage "ctest $BUILD" stage_unit ;;
     asan) run_stage "ctest $BUILD_ASAN" stage_asan ;;
+    tsan) run_stage "ctest $BUILD_TSAN" stage_tsan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
     export) run_stage "export tests" stage_export ;;

@@ -16,7 +16,8 @@ done in C by ``microlog._microlog``; this package is the thin layer over it.
 
 from __future__ import annotations
 
-from microlog import _capture, _children, _metrics, _recording, _reports
+from microlog import (_capture, _children, _metrics, _recording, _reports,
+                      _threads)
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
@@ -26,6 +27,8 @@ from microlog._timed import catch_errors, span, timed
 
 _recording.register(_capture.Capture())
 _recording.register(_children.ChildRuns())
+_recording.register(_threads.ThreadNames())
+_recording.register(_threads.ForkWarning())
 # Reports before Metrics: reports then stop after the sampling thread is gone.
 _recording.register(_reports.Reports())
 _recording.register(_metrics.Metrics())

@@ -1,8 +1,9 @@
 """Output capture: everything written to sys.stdout and sys.stderr, every
-``logging`` record at every level, ``warnings``, and uncaught exceptions
-become log entries with the stack that produced them. The program's own
-output is untouched (the same bytes reach the same streams), and stop()
-takes every hook away again.
+``logging`` record the program's logger levels let through (or down to
+MICROLOG_LOG_LEVEL), ``warnings``, and uncaught exceptions become log
+entries with the stack that produced them. The program's own output is
+untouched (the same bytes reach the same streams), and stop() takes every
+hook away again.
 
 Modules that are not imported yet when recording starts (logging,
 threading) are hooked when the program imports them, so that recording does
@@ -80,7 +81,10 @@ class CapturedStream:
         self._target = target
         self._source = source
         self._level = level
-        self._partial: dict = {}  # thread ident -> text without newline
+        # thread ident -> the pieces of text written since its last
+        # newline, and their total length
+        self._partial: dict = {}
+        self._partial_len: dict = {}
         self.active = True
 
     def write(self, text):
@@ -88,31 +92,56 @@ class CapturedStream:
         if self.active and type(text) is str:
             ident = _thread.get_ident()
             if ident not in _quiet:
-                self._record(ident, text, sys._getframe(1))
+                self._record(ident, text)
         return written
 
     def writelines(self, lines) -> None:
         for line in lines:
             self.write(line)
 
-    def _record(self, ident: int, text: str, frame) -> None:
+    def _record(self, ident: int, text: str) -> None:
         """One entry per line-ending write: print("a\nb") is one entry,
-        as is a line built from several writes."""
-        text = self._partial.pop(ident, "") + text
-        if not text.endswith("\n"):
+        as is a line built from several writes. The pieces of a line are
+        kept in a list and joined once, so a progress bar redrawn with
+        '\r' thousands of times costs linear time, not quadratic. Called
+        from write() only: the entry's stack is write()'s caller's, taken
+        only when an entry is made."""
+        parts = self._partial.get(ident)
+        if text.endswith("\n"):
+            if parts is not None:
+                del self._partial[ident]
+                parts.append(text)
+                text = "".join(parts)
+            _log(self._level, self._source, text[:-1], sys._getframe(2))
+            return
+        if parts is None:
             if len(text) < PARTIAL_MAX:
-                self._partial[ident] = text
+                self._partial[ident] = [text]
+                self._partial_len[ident] = len(text)
                 return
         else:
-            text = text[:-1]
-        _log(self._level, self._source, text, frame)
+            parts.append(text)
+            n = self._partial_len[ident] + len(text)
+            if n < PARTIAL_MAX:
+                self._partial_len[ident] = n
+                return
+            del self._partial[ident]
+            text = "".join(parts)
+        _log(self._level, self._source, text, sys._getframe(2))
 
     def flush_partial(self) -> None:
         """Records text still waiting for its newline."""
-        partial, self._partial = self._partial, {}
-        for text in partial.values():
+        partial = self._partial
+        self.drop_partial()
+        for parts in partial.values():
+            text = "".join(parts)
             if text:
                 _log(self._level, self._source, text, None)
+
+    def drop_partial(self) -> None:
+        """Forgets text still waiting for its newline."""
+        self._partial = {}
+        self._partial_len = {}
 
     def __getattr__(self, name):
         return getattr(self._target, name)
@@ -179,10 +208,12 @@ class Capture:
         self._streams: list = []
         self._restore: list = []  # (object, attribute, ours, original)
         self._watcher = None
+        self._log_level = None  # MICROLOG_LOG_LEVEL
 
     # -- start ------------------------------------------------------------
 
     def start(self, config) -> None:
+        self._log_level = config.log_level
         self._replace_stream("stdout", _microlog.LOG_STDOUT, INFO)
         self._replace_stream("stderr", _microlog.LOG_STDERR, WARNING)
         self._patch(sys, "excepthook", self._excepthook)
@@ -258,27 +289,39 @@ class Capture:
         self._patch(warnings, "showwarning", showwarning)
 
     def _hook_logging(self, logging) -> None:
-        """Every record at every level is recorded; the program's handlers
+        """Records what the program's logger levels let through, at no
+        cost to the calls they filter out (Logger.isEnabledFor and its
+        cache stay the program's). With MICROLOG_LOG_LEVEL, records at or
+        above that level are made and recorded too; the program's handlers
         still see exactly the records its levels let through."""
         logger_class = logging.Logger
-        enabled_for = logger_class.isEnabledFor
         handle = logger_class.handle
-        manager = logging.Logger.manager
+        internal = _internal
+        get_ident = _thread.get_ident
+        record_logging = self._record_logging
+        quiet = _Quiet
 
-        def is_enabled_for(logger, level):
-            return level > manager.disable
+        minimum = self._log_level
+        enabled_for = logger_class.isEnabledFor
 
         def handle_record(logger, record):
-            if _thread.get_ident() in _internal:
-                pass
-            elif not getattr(record, "_microlog_seen", False):
+            if get_ident() not in internal and \
+                    not getattr(record, "_microlog_seen", False):
                 record._microlog_seen = True
-                self._record_logging(record)
-            if enabled_for(logger, record.levelno):
-                with _Quiet():
+                record_logging(record)
+            if minimum is None or enabled_for(logger, record.levelno):
+                with quiet():
                     handle(logger, record)
 
-        self._patch(logger_class, "isEnabledFor", is_enabled_for)
+        if minimum is not None:
+            manager = logging.Logger.manager
+
+            def is_enabled_for(logger, level):
+                if level >= minimum:
+                    return level > manager.disable
+                return enabled_for(logger, level)
+
+            self._patch(logger_class, "isEnabledFor", is_enabled_for)
         self._patch(logger_class, "handle", handle_record)
 
     def _record_logging(self, record) -> None:
@@ -306,7 +349,7 @@ class Capture:
     def forget(self) -> None:
         """In a forked child: takes the hooks away, records nothing."""
         for stream in self._streams:
-            stream._partial = {}
+            stream.drop_partial()
         self.stop(0)
 
     def stop(self, exit_status: int) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from microlog import _recording
+from microlog._threads import MethodHook
 
 
 class ChildRun:
@@ -41,30 +42,22 @@ class ChildRun:
                 _recording.stop(status)
 
 
-class ChildRuns:
+class ChildRuns(MethodHook):
     """The component that wraps Process targets while recording."""
 
+    module, cls, method = "multiprocessing.process", "BaseProcess", "start"
+
     def __init__(self) -> None:
-        self._original = None
+        super().__init__()
         self._label = ""
         self._path = ""
-        self._watcher = None
 
     def start(self, config) -> None:
         active = _recording._active
         self._label, self._path = active.label, active.path
-        module = sys.modules.get("multiprocessing.process")
-        if module is not None:
-            self._hook(module)
-        else:
-            from microlog._capture import _ImportWatcher
-            self._watcher = _ImportWatcher(
-                {"multiprocessing.process": self._hook})
-            sys.meta_path.insert(0, self._watcher)
+        super().start(config)
 
-    def _hook(self, module) -> None:
-        base = module.BaseProcess
-        original = base.start
+    def wrap(self, original):
         runs = self
 
         def start(process):
@@ -74,20 +67,4 @@ class ChildRuns:
                 process._target = ChildRun(target, runs._label, runs._path)
             return original(process)
 
-        self._original = (base, original, start)
-        base.start = start
-
-    def stop(self, exit_status: int) -> None:
-        from microlog._capture import remove_watcher
-        remove_watcher(self._watcher)
-        self._watcher = None
-        if self._original is not None:
-            base, original, ours = self._original
-            if base.start is ours:
-                base.start = original
-            self._original = None
-
-    def forget(self) -> None:
-        """In a forked child: the parent's hooks are not this process's."""
-        self.stop(0)
-
+        return start

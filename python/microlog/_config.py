@@ -7,12 +7,13 @@ the interpreter has already loaded: start-up cost is part of the budget.)
 
 from __future__ import annotations
 
-import math
 import os
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 SAMPLERS = ("auto", "native", "fallback")
+LOG_LEVELS = {"notset": 0, "debug": 10, "info": 20, "warning": 30,
+              "error": 40, "critical": 50}
 
 
 class ConfigError(ValueError):
@@ -24,14 +25,14 @@ class Config:
     """The MICROLOG_* settings in force."""
 
     __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
-                 "memory_delay", "sampler", "server", "quiet")
+                 "memory_delay", "sampler", "server", "quiet", "log_level")
 
     def __init__(self, disabled: bool = False,
                  directory: str = "~/.microlog", sample_delay: float = 0.001,
                  status_delay: float = 0.1, memory_delay: float = 1.0,
                  sampler: str = "auto",
                  server: str = "http://127.0.0.1:7777",
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, log_level=None) -> None:
         self.disabled = disabled
         self.directory = os.path.expanduser(directory)
         self.sample_delay = sample_delay
@@ -40,6 +41,9 @@ class Config:
         self.sampler = sampler
         self.server = server
         self.quiet = quiet
+        # logging records at or above this level are recorded even where
+        # the program's logger levels drop them; None: only what they pass
+        self.log_level = log_level
 
 
 def _flag(env, name: str) -> bool:
@@ -74,10 +78,29 @@ def _seconds(env, name: str, default: float, minimum: float) -> float:
         raise ConfigError(
             f"{name}={raw!r}: expected a number of seconds, "
             f"such as {default}") from None
-    if not math.isfinite(value) or value < minimum or value > 3600:
+    # value - value is 0 only for a finite value (math.isfinite without
+    # importing math: ~0.7 ms of every start)
+    if value - value != 0 or value < minimum or value > 3600:
         raise ConfigError(
             f"{name}={raw!r}: must be between {minimum} and 3600 seconds")
     return value
+
+
+def _log_level(env, name: str):
+    raw = env.get(name, "")
+    word = raw.strip().lower()
+    if word == "":
+        return None
+    if word in LOG_LEVELS:
+        return LOG_LEVELS[word]
+    try:
+        value = int(word)
+    except ValueError:
+        value = -1
+    if 0 <= value <= 100:
+        return value
+    raise ConfigError(f"{name}={raw!r}: expected a logging level name ("
+                      + ", ".join(LOG_LEVELS) + ") or a number 0-100")
 
 
 def from_environment(env=None) -> Config:
@@ -98,4 +121,5 @@ def from_environment(env=None) -> Config:
         server=(env.get("MICROLOG_SERVER", "").strip()
                 or "http://127.0.0.1:7777").rstrip("/"),
         quiet=_flag(env, "MICROLOG_QUIET"),
+        log_level=_log_level(env, "MICROLOG_LOG_LEVEL"),
     )

@@ -68,7 +68,28 @@ def metric(name, fn=None, *, unit: str = ""):
     if not callable(fn):
         raise TypeError(f"microlog.metric: {fn!r} is not callable")
     _metrics[name] = _Metric(name, fn, unit)
+    wake()
     return fn
+
+
+# The Metrics component of the running recording, while it has no sampling
+# thread yet (nothing to sample). Changed with the GIL held.
+_idle = None
+# The Metrics component of the running recording. Changed with the GIL.
+_running = None
+
+
+def sampling() -> bool:
+    """Whether the "microlog-metrics" thread runs now."""
+    return _running is not None and _running._thread is not None
+
+
+def wake() -> None:
+    """Something to sample exists now (a metric, a timed function,
+    asyncio): start the sampling thread if the recording has none."""
+    idle = _idle
+    if idle is not None:
+        idle._start_thread()
 
 
 def _number(value):
@@ -342,27 +363,63 @@ async def _await(awaitable):
     return await awaitable
 
 
+def _something_to_sample() -> bool:
+    timed = sys.modules.get("microlog._timed")
+    return bool(_metrics) or "asyncio" in sys.modules \
+        or (timed is not None and bool(timed._registry))
+
+
 class Metrics:
-    """The metrics component of a recording (see _recording.register)."""
+    """The metrics component of a recording (see _recording.register). Its
+    thread runs only while there is something to sample: a program with no
+    metric, no timed function and no asyncio pays for no thread."""
 
     def __init__(self) -> None:
         self._sampler = None
         self._thread = None
+        self._config = None
+        self._watcher = None
 
     def start(self, config) -> None:
+        global _idle, _running
+        _running = self
+        self._config = config
+        if _something_to_sample():
+            self._start_thread()
+            return
+        _idle = self
+        from microlog._capture import _ImportWatcher
+        self._watcher = _ImportWatcher({"asyncio": lambda m: wake()})
+        sys.meta_path.insert(0, self._watcher)
+
+    def _start_thread(self) -> None:
+        global _idle
+        _idle = None
+        if self._config is None or self._thread is not None:
+            return
         import threading
-        sampler = _Sampler(config.status_delay,
+        sampler = _Sampler(self._config.status_delay,
                            threading.main_thread().ident or 0)
         thread = threading.Thread(target=sampler.run,
                                   name="microlog-metrics", daemon=True)
-        thread.start()
         self._sampler, self._thread = sampler, thread
+        thread.start()
+
+    def _unwatch(self) -> None:
+        global _idle, _running
+        _idle = _running = None
+        from microlog._capture import remove_watcher
+        remove_watcher(self._watcher)
+        self._watcher = None
+        self._config = None
 
     def forget(self) -> None:
         """In a forked child: the sampling thread does not exist here."""
+        self._unwatch()
         self._sampler = self._thread = None
 
     def stop(self, exit_status: int) -> None:
+        self._unwatch()
         sampler, thread = self._sampler, self._thread
         self._sampler = self._thread = None
         if sampler is None:

@@ -57,9 +57,10 @@ class _own_work:
     thread is not sampled meanwhile, and the time shows as a span of this
     name, not in the program's profile."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, resume: bool = True) -> None:
         from microlog._timed import span
         self.span = span(name)
+        self.resume = resume
 
     def __enter__(self) -> None:
         _microlog.ignore_thread(True)
@@ -67,7 +68,8 @@ class _own_work:
 
     def __exit__(self, *exc_info) -> None:
         self.span.__exit__(*exc_info)
-        _microlog.ignore_thread(False)
+        if self.resume:
+            _microlog.ignore_thread(False)
 
 # The recording in progress; changed only with the GIL held, by start/stop.
 _active = None
@@ -210,6 +212,7 @@ def stop(exit_status: int = 0):
     """Stops the recording in progress and prints where to look at it.
     Returns a Recording, or None when nothing was recording."""
     global _active
+    _microlog.ignore_thread(True)  # all that follows is microlog's work
     active, _active = _active, None
     if active is None:
         return None
@@ -219,7 +222,7 @@ def stop(exit_status: int = 0):
             # From here on this thread does microlog's work (end-of-run
             # reports can take a while): not sampled as the program's,
             # recorded as a span of microlog's own.
-            with _own_work("microlog: end of run"):
+            with _own_work("microlog: end of run", resume=False):
                 _stop_components(exit_status)
     finally:
         _microlog.timed_new_run()  # calls still going write no span

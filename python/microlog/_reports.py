@@ -22,14 +22,27 @@ from microlog import _microlog
 _MAX_FRAMES = 64
 _MAX_ITEMS = 200
 _MAX_SITES = 10
-# The walk over objects reachable from modules stops after this many.
-# The walk of what modules reach is bounded in objects and time: at stop a
-# program may hold millions of objects, and the report must neither delay
-# its exit nor grow its memory much. Past either bound the report says it
-# is incomplete.
-_MAX_OBJECTS = 100_000
-_MAX_SECONDS = 0.03
+# The walk of what modules reach is bounded in objects and time, per
+# object: at start and stop a program may hold millions of objects, and the
+# report must neither delay its start or exit nor grow its memory much.
+# Past either bound the report says it is incomplete. The whole report
+# (walk, sizes, allocation sites) stays within _MAX_SECONDS plus the cost of
+# _CHECK_EVERY objects.
+_MAX_OBJECTS = 50_000
+_MAX_SECONDS = 0.004
+_WALK_SHARE = 0.4  # of _MAX_SECONDS for the walk, the rest for sizes
+# tracemalloc, when the program traces, makes every allocation of the walk
+# cost several times more (and finding allocation sites is the point then):
+# the time bound is this many times longer.
+_TRACING_SCALE = 4
+_CHECK_EVERY = 256
+# The time bounds are the calling thread's CPU time: what the report costs
+# the program, not what other processes of a loaded machine take meanwhile.
+_CLOCK = time.thread_time
+_SIZE_SAMPLE = 256  # objects of a type whose size is measured
+_SIZED = (list, tuple, dict, set, frozenset)
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
+_MAX_RECENT = 1024
 
 
 def _capture_stack(frame) -> tuple:
@@ -124,11 +137,15 @@ class OpenFiles:
     def __init__(self) -> None:
         self.before: dict = {}
         self.opens: dict = {}    # expected fd -> (path, mode, stack)
+        # path -> (mode, stack) of the latest opens, for a descriptor whose
+        # guess another thread's open made wrong (at most _MAX_RECENT)
+        self.recent: dict = {}
         self.sockets: dict = {}  # id -> (weak reference, stack)
 
     def start(self) -> None:
         self.before = _fd_table()
         self.opens = {}
+        self.recent = {}
         self.sockets = {}
         _microlog.open_audit(self.on_audit)
 
@@ -143,13 +160,19 @@ class OpenFiles:
                 fd = path
             if fd >= 0:
                 self.opens[fd] = (path, mode, stack)
+            if not isinstance(path, int):
+                recent = self.recent
+                recent.pop(path, None)
+                if len(recent) >= _MAX_RECENT:
+                    del recent[next(iter(recent))]
+                recent[path] = (mode, stack)
             return
         sock = args[0]
         key = id(sock)
         try:
-            import weakref
-            ref = weakref.ref(sock,
-                              lambda _r, k=key: self.sockets.pop(k, None))
+            import _weakref
+            ref = _weakref.ref(sock,
+                               lambda _r, k=key: self.sockets.pop(k, None))
         except TypeError:
             return
         self.sockets[key] = (ref, stack)
@@ -158,6 +181,7 @@ class OpenFiles:
         _microlog.open_audit(None)
         items = []
         sockets = {}
+        by_identity = None  # made when a descriptor's guess was wrong
         for ref, stack in list(self.sockets.values()):
             sock = ref()
             try:
@@ -176,7 +200,9 @@ class OpenFiles:
             else:
                 path, mode, stack = self.opens.get(fd, (None, None, ()))
                 if path is None or not _same_file(path, fd, ident):
-                    mode, stack = None, ()
+                    if by_identity is None:
+                        by_identity = self._recent_by_identity()
+                    mode, stack = by_identity.get(ident, (None, ()))
                 kind = "file"
                 if target.startswith("socket:"):
                     kind = "socket"
@@ -188,23 +214,38 @@ class OpenFiles:
             item["stack"] = _format_stack(stack)
             items.append(item)
         self.opens, self.sockets, self.before = {}, {}, {}
+        self.recent = {}
         return {"version": 1, "count": len(items),
                 "open": items[:_MAX_ITEMS]}
+
+    def _recent_by_identity(self) -> dict:
+        """(st_dev, st_ino) -> (mode, stack) of the recent opens, the
+        latest open of a file winning."""
+        out = {}
+        for path, entry in self.recent.items():
+            try:
+                st = os.stat(path)
+            except (OSError, TypeError, ValueError):
+                continue
+            out[(st.st_dev, st.st_ino)] = entry
+        return out
 
 
 # ---- leaks -----------------------------------------------------------------
 
 def _definition_types() -> tuple:
+    # _weakref, not weakref: the same types, and the interpreter has it
+    # loaded already (weakref costs ~1 ms to import, at every start)
+    import _weakref
     import types
-    import weakref
     return (types.ModuleType, type, types.FunctionType,
             types.BuiltinFunctionType, types.MethodType, types.CodeType,
             types.CellType, types.MethodDescriptorType,
             types.WrapperDescriptorType, types.GetSetDescriptorType,
             types.MemberDescriptorType, types.ClassMethodDescriptorType,
             types.MethodWrapperType, types.MappingProxyType, classmethod,
-            staticmethod, property, weakref.ref, weakref.ProxyType,
-            weakref.CallableProxyType)
+            staticmethod, property, _weakref.ref, _weakref.ProxyType,
+            _weakref.CallableProxyType)
 
 
 def _stdlib_names() -> frozenset:
@@ -216,9 +257,15 @@ def _stdlib_names() -> frozenset:
     out = set(sys.builtin_module_names)
     for name, m in list(sys.modules.items()):
         file = getattr(m, "__file__", None) or ""
-        if any(file.startswith(p + os.sep) for p in paths) and \
-                "site-packages" not in file:
+        origin = getattr(getattr(m, "__spec__", None), "origin", None)
+        if origin == "frozen" or (
+                any(file.startswith(p + os.sep) for p in paths)
+                and "site-packages" not in file):
             out.add(name.partition(".")[0])
+            # _collections_abc calls itself collections.abc
+            own = getattr(m, "__name__", None)
+            if isinstance(own, str):
+                out.add(own.partition(".")[0])
     return frozenset(out)
 
 
@@ -232,15 +279,23 @@ def _skipped(module, stdlib: frozenset) -> bool:
     return top == "microlog" or top in stdlib
 
 
-def _walk(defn: tuple):
-    """The objects reachable from sys.modules that are not module-level:
-    returns (objects, complete). Module-level means a definition (module,
-    class, function, code, descriptor, weak reference...), anything a
-    definition refers to directly (a class's dict, a function's defaults),
-    and any value bound in a module's or class's namespace. Everything is
-    walked through; only the rest is returned. microlog's own modules and
-    the standard library's (and what they define) are not walked, nor are
-    code objects and atoms (str, int...), which hold nothing that grows."""
+def _walk(defn: tuple, deadline: float, limit: int):
+    """The objects reachable from sys.modules: returns (found, looked,
+    inner, kinds), where looked is how many references were followed, or
+    -1 when the walk ended at none of its bounds (it is complete); inner
+    holds the ids of module-level objects among found. Module-level means
+    a definition (module, class, function, code, descriptor, weak
+    reference...), anything a definition refers to directly (a class's
+    dict, a function's defaults), and any value bound in a module's or
+    class's namespace. Everything is walked through. microlog's own
+    modules and the standard library's (and what they define) are not
+    walked, nor are code objects and atoms (str, int...), which hold
+    nothing that grows.
+
+    The bounds hold per object: every reference followed counts against
+    limit, the clock is read every _CHECK_EVERY of them against deadline
+    (time.thread_time()), and a builtin container larger than what is left
+    is cut, so no heap makes the walk cost more than its bounds."""
     import gc
     module_type = defn[0]
     stdlib = _stdlib_names()
@@ -251,53 +306,80 @@ def _walk(defn: tuple):
     kinds: dict = {}   # type -> 0 plain, 1 definition, 2 namespace owner,
     #                    3 leaf (nothing to walk), 4 leaf definition,
     #                    5 microlog's own (neither walked nor counted)
-    frontier = roots
-    found = []
+    queue = roots      # breadth first: queue[done:] is still to walk
+    done = 0
+    found: list = []
     get_referents = gc.get_referents
-    complete = True
-    deadline = time.monotonic() + _MAX_SECONDS
-    while frontier:
-        plain = []
-        nxt = []
-        for obj in frontier:
-            t = type(obj)
-            kind = kinds.get(t)
-            if kind is None:
-                kind = kinds[t] = _kind(t, defn, module_type)
-            if kind == 0:
-                plain.append(obj)
-            elif kind == 1 or kind == 2:
-                mod = getattr(obj, "__module__", None)
-                if type(mod) is str and \
-                        (mod.partition(".")[0] in stdlib or mod == "microlog"
-                         or mod.startswith("microlog.")):
-                    continue  # defined there: its insides are not walked
-                refs = get_referents(obj)
-                for r in refs:
-                    inner.add(id(r))
-                    if kind == 2 and type(r) is dict:
-                        # the namespace: its values are module-level too
-                        for v in r.values():
-                            inner.add(id(v))
-                nxt.append(refs)
-        if plain:
-            nxt.append(get_referents(*plain))
-        frontier = []
-        for refs in nxt:
-            for r in refs:
-                i = id(r)
-                if i in seen:
-                    continue
-                seen.add(i)
-                if type(r) is module_type and _skipped(r, stdlib):
-                    continue
-                found.append(r)
-                frontier.append(r)
-            if len(seen) > _MAX_OBJECTS or time.monotonic() > deadline:
-                complete = False
-                break
-        if not complete:
-            break
+    clock = _CLOCK
+    looked = 0         # references followed
+    check = _CHECK_EVERY
+    sized = _SIZED
+    while done < len(queue):
+        obj = queue[done]
+        done += 1
+        t = type(obj)
+        kind = kinds.get(t)
+        if kind is None:
+            kind = kinds[t] = _kind(t, defn, module_type)
+        if kind == 1 or kind == 2:
+            mod = getattr(obj, "__module__", None)
+            if type(mod) is str and \
+                    (mod.partition(".")[0] in stdlib or mod == "microlog"
+                     or mod.startswith("microlog.")):
+                continue  # defined there: its insides are not walked
+        elif kind != 0:
+            continue
+        left = limit - looked
+        if t in sized and len(obj) > left:
+            refs = _first_referents(obj, left + 1)
+        else:
+            refs = get_referents(obj)
+        for r in refs:
+            looked += 1
+            check -= 1
+            if looked > limit:
+                return found, limit, inner, kinds
+            if check <= 0:
+                check = _CHECK_EVERY
+                if clock() > deadline:  # r is not walked
+                    return found, looked - 1, inner, kinds
+            if kind == 1 or kind == 2:
+                inner.add(id(r))
+                if kind == 2 and type(r) is dict:
+                    # the namespace: its values are module-level too
+                    if looked + len(r) > limit:
+                        return found, limit, inner, kinds
+                    looked += len(r)
+                    for v in r.values():
+                        inner.add(id(v))
+            i = id(r)
+            if i in seen:
+                continue
+            seen.add(i)
+            if type(r) is module_type and _skipped(r, stdlib):
+                continue
+            found.append(r)
+            queue.append(r)
+    return found, -1, inner, kinds
+
+
+def _first_referents(obj, n: int) -> list:
+    """The first n referents of a builtin container bigger than the walk's
+    bound (keys and values for a dict)."""
+    import itertools
+    if type(obj) is dict:
+        out: list = []
+        for k, v in itertools.islice(obj.items(), (n + 1) // 2):
+            out.append(k)
+            out.append(v)
+        return out
+    return list(itertools.islice(obj, n))
+
+
+def _survivors(defn: tuple, deadline: float, limit: int):
+    """_walk's objects less the module-level ones: (objects, looked)."""
+    found, looked, inner, kinds = _walk(defn, deadline, limit)
+    module_type = defn[0]
     out = []
     for o in found:
         if id(o) in inner:
@@ -310,7 +392,7 @@ def _walk(defn: tuple):
         if type(o) is int and -5 <= o <= 256:
             continue  # cached by the interpreter: never new
         out.append(o)
-    return out, complete
+    return out, looked
 
 
 _LEAVES = (str, int, float, complex, bytes, bool, type(None))
@@ -346,30 +428,34 @@ def _counts(objs) -> dict:
 
 
 class Leaks:
-    """Counts at start, compares at stop."""
+    """Counts at start, compares at stop; never runs a collection."""
 
     def __init__(self) -> None:
         self.before: dict = {}
         self.garbage = 0
-        self.complete = True
+        self.looked = -1  # where the start walk stopped, -1: complete
 
     def start(self) -> None:
         import gc
         self.garbage = len(gc.garbage)
-        objs, self.complete = _walk(_definition_types())
+        deadline = _CLOCK() + _budget() * _WALK_SHARE
+        objs, self.looked = _survivors(_definition_types(), deadline,
+                                       _MAX_OBJECTS)
         self.before = _counts(objs)
 
     def stop(self) -> dict:
         import gc
-        gc.collect()
-        defn = _definition_types()
-        objs, complete = _walk(defn)
-        complete = complete and self.complete
-        by_type: dict = {}
-        for o in objs:
-            by_type.setdefault(type(o), []).append(o)
+        began = _CLOCK()
+        budget = _budget()
+        deadline = began + budget
+        # When the start walk stopped at a bound, this one goes no further
+        # (in the same order), so that an unchanged heap shows no growth.
+        limit = _MAX_OBJECTS if self.looked < 0 else self.looked
+        objs, looked = _survivors(_definition_types(),
+                                  began + budget * _WALK_SHARE, limit)
+        complete = looked < 0 and self.looked < 0
         grown = []
-        for t, group in by_type.items():
+        for t, group in _group(objs).items():
             n = len(group) - self.before.get(t, 0)
             if n > 0:
                 grown.append((t, n, group))
@@ -378,25 +464,26 @@ class Leaks:
         sites: dict = {}
         tracing = _tracing()
         for t, n, group in grown:
-            size = 0
-            for o in group:
-                try:
-                    size += sys.getsizeof(o)
-                except Exception:
-                    pass
             # Which objects of a type are new is not known: sizes are
-            # scaled to the growth.
-            size = size * n // len(group)
+            # the mean of a sample scaled to the growth.
+            sample = group[:_SIZE_SAMPLE]
+            size = _size_of(sample) * n // len(sample)
             types_out.append({"type": _type_name(t), "count": n,
                               "size": size})
             if tracing is not None:
-                _add_sites(tracing, group, sites)
+                _add_sites(tracing, group, sites, deadline)
         types_out.sort(key=lambda e: (-e["size"], -e["count"], e["type"]))
-        garbage = gc.garbage[self.garbage:]
-        uncollectable = [
-            {"type": _type_name(t), "count": len(g),
-             "size": sum(sys.getsizeof(o) for o in g)}
-            for t, g in _group(garbage).items()]
+        # What earlier collections (the program's own or automatic ones)
+        # found uncollectable, at most _MAX_OBJECTS of it.
+        garbage = gc.garbage[self.garbage:self.garbage + _MAX_OBJECTS]
+        if len(gc.garbage) - self.garbage > _MAX_OBJECTS:
+            complete = False
+        uncollectable = []
+        for t, g in _group(garbage).items():
+            sample = g[:_SIZE_SAMPLE]
+            uncollectable.append(
+                {"type": _type_name(t), "count": len(g),
+                 "size": _size_of(sample) * len(g) // len(sample)})
         uncollectable.sort(key=lambda e: (-e["count"], e["type"]))
         top = sorted(sites.values(), key=lambda s: (-s["size"],
                                                     -s["count"]))
@@ -409,10 +496,30 @@ class Leaks:
                 "sites": top[:_MAX_SITES]}
 
 
+def _budget() -> float:
+    """Seconds a report may take (walk, sizes and sites)."""
+    return _MAX_SECONDS * (_TRACING_SCALE if _tracing() else 1)
+
+
+def _size_of(objs) -> int:
+    size = 0
+    for o in objs:
+        try:
+            size += sys.getsizeof(o)
+        except Exception:
+            pass
+    return size
+
+
 def _group(objs) -> dict:
     out: dict = {}
     for o in objs:
-        out.setdefault(type(o), []).append(o)
+        t = type(o)
+        group = out.get(t)
+        if group is None:
+            out[t] = [o]
+        else:
+            group.append(o)
     return out
 
 
@@ -423,8 +530,11 @@ def _tracing():
     return tm
 
 
-def _add_sites(tm, group, sites: dict) -> None:
-    for o in group:
+def _add_sites(tm, group, sites: dict, deadline: float) -> None:
+    """Allocation sites of the objects of group, until deadline."""
+    for n, o in enumerate(group):
+        if n % 64 == 63 and _CLOCK() > deadline:
+            return
         tb = tm.get_object_traceback(o)
         if not tb:
             continue

@@ -151,6 +151,8 @@ def _flags_of(func) -> int:
 def _register(t) -> None:
     key = id(t)
     _registry[key] = _ref(t, lambda _r, key=key: _registry.pop(key, None))
+    from microlog import _metrics
+    _metrics.wake()  # its hits and mean are metrics
 
 
 def _decorate_timed(func, sanitize, limit, record_args):

@@ -14,6 +14,9 @@
 
 #include "core/ml_error.h"
 #include "core/ml_hash.h"
+#include "ml_summary.h"
+
+#define IX_TIME_OF(x) ((x)->t)
 
 int
 ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem)
@@ -57,7 +60,9 @@ static int
 func_eq(const void *ctx, uint32_t v)
 {
     const eq_ctx *c = ctx;
-    return memcmp(&c->ix->funcs.items[v], c->key, sizeof(ix_func)) == 0;
+    const ix_func *a = &c->ix->funcs.items[v], *b = c->key;
+    return a->name == b->name && a->file == b->file
+           && a->firstline == b->firstline;
 }
 
 static uint32_t
@@ -160,6 +165,8 @@ intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
     n.fid = fid;
     n.depth = (uint16_t)(p->depth + 1);
     n.outermost = (uint8_t)outermost(ix, parent, fid);
+    n.truncated =
+        p->truncated || (parent == 0 && fid == ix->truncated_fid && fid != 0);
     n.pair = parent ? intern_pair(ix, p->fid, fid) : 0;
     id = (uint32_t)ix->fnodes.len;
     uint32_t zero = 0;
@@ -171,131 +178,6 @@ intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
     }
     ix->fnodes.items[parent].last_child = id;
     return id;
-}
-
-/* ---- spans -------------------------------------------------------------- */
-
-uint64_t
-ix_span_end(const ml_index *ix, uint64_t last_t, uint64_t t)
-{
-    /* A thread sampled on time ends a span at its next sample; after a gap
-     * (not sampled, or the run ended) one interval after the last one. */
-    uint64_t cap = last_t + ix->interval_us;
-    if (t <= last_t + 4 * ix->interval_us) {
-        return t > last_t ? t : cap;
-    }
-    return cap;
-}
-
-static int
-builder_reserve(ix_builder *b, uint32_t depth)
-{
-    if (depth <= b->cap) {
-        return ML_OK;
-    }
-    uint32_t n = b->cap ? b->cap : 64;
-    while (n < depth) {
-        n *= 2;
-    }
-    uint32_t *node = realloc(b->node, n * sizeof *node);
-    if (node != NULL) {
-        b->node = node;
-    }
-    uint64_t *start = realloc(b->start, n * sizeof *start);
-    if (start != NULL) {
-        b->start = start;
-    }
-    uint64_t *r0 = realloc(b->r0, n * sizeof *r0);
-    if (r0 != NULL) {
-        b->r0 = r0;
-    }
-    uint64_t *w0 = realloc(b->w0, n * sizeof *w0);
-    if (w0 != NULL) {
-        b->w0 = w0;
-    }
-    uint8_t *unknown = realloc(b->unknown, n);
-    if (unknown != NULL) {
-        b->unknown = unknown;
-    }
-    if (!node || !start || !r0 || !w0 || !unknown) {
-        return ML_ENOMEM;
-    }
-    b->cap = n;
-    return ML_OK;
-}
-
-void
-ix_builder_free(ix_builder *b)
-{
-    free(b->node);
-    free(b->start);
-    free(b->r0);
-    free(b->w0);
-    free(b->unknown);
-    memset(b, 0, sizeof *b);
-}
-
-/* Closes the spans at depths >= keep, ending at end. */
-void
-ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
-                 uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx)
-{
-    while (b->depth > keep) {
-        uint32_t d = --b->depth;
-        ix_span s;
-        s.start = b->start[d];
-        s.end = end > s.start ? end : s.start + 1;
-        s.fid = ix->fnodes.items[b->node[d]].fid;
-        s.running = (uint32_t)(b->running - b->r0[d]);
-        s.waiting = (uint32_t)(b->waiting - b->w0[d]);
-        s.depth = (uint16_t)d;
-        s.pad = 0;
-        emit(ctx, thread, &s, b->unknown[d]);
-    }
-}
-
-void
-ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
-                uint64_t t_last, uint32_t count, uint32_t fnode, int running,
-                ix_emit_fn emit, void *ctx)
-{
-    const ix_fnode *nodes = ix->fnodes.items;
-    uint32_t dn = nodes[fnode].depth;
-    if (builder_reserve(b, dn) < 0) {
-        return; /* out of memory: this run of samples is not shown */
-    }
-    /* The common prefix of the open path and the new stack. */
-    uint32_t d = dn, x = fnode;
-    while (d > b->depth) {
-        x = nodes[x].parent;
-        d--;
-    }
-    while (d > 0 && b->node[d - 1] != x) {
-        x = nodes[x].parent;
-        d--;
-    }
-    /* After a gap in the samples (a stalled sampler, a busy machine) the
-     * frames still on the stack were there all along: only the spans that
-     * closed end early, one interval after their last sample. */
-    uint64_t end = b->any ? ix_span_end(ix, b->last_t, t0) : t0;
-    ix_builder_close(ix, b, thread, d, end, emit, ctx);
-    x = fnode;
-    for (uint32_t i = dn; i > d; i--) {
-        b->node[i - 1] = x;
-        b->start[i - 1] = t0;
-        b->r0[i - 1] = b->running;
-        b->w0[i - 1] = b->waiting;
-        b->unknown[i - 1] = !b->any && t0 > b->first_known;
-        x = nodes[x].parent;
-    }
-    b->depth = dn;
-    if (running) {
-        b->running += count;
-    } else {
-        b->waiting += count;
-    }
-    b->last_t = t_last;
-    b->any = 1;
 }
 
 /* ---- what the index keeps of each span -----------------------------------
@@ -317,105 +199,17 @@ level_insert(ix_thread *t, const ix_span *s)
         return ML_VEC_PUSH(t->huge, *s) == 0 ? ML_OK : ML_ENOMEM;
     }
     ix_kept kept = {s->start | (uint64_t)s->depth << 48,
-                    (uint32_t)(s->end - s->start), s->fid, s->running,
-                    s->waiting};
+                    (uint32_t)(s->end - s->start),
+                    s->fid,
+                    s->running,
+                    s->waiting,
+                    s->gil,
+                    0};
     if (ML_VEC_PUSH(t->levels[k], kept) < 0) {
         return ML_ENOMEM;
     }
-    ix_kept *a = t->levels[k].items;
-    size_t i = t->levels[k].len - 1;
-    while (i > 0 && ix_kept_start(&a[i - 1]) > s->start) {
-        a[i] = a[i - 1];
-        i--;
-    }
-    a[i] = kept;
+    ML_VEC_SETTLE_LAST(t->levels[k], ix_kept_start);
     return ML_OK;
-}
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static void heap_settle(ix_call *h, size_t n);
-
-/* Keeps the IX_LONGEST longest calls as a min-heap on duration. */
-static void
-heap_offer(ix_pair *p, const ix_call *c)
-{
-    ix_call *h = p->longest.items;
-    size_t n = p->longest.len;
-    if (n < IX_LONGEST) {
-        if (ML_VEC_PUSH(p->longest, *c) < 0) {
-            return;
-        }
-        h = p->longest.items;
-        for (size_t i = n; i > 0 && h[(i - 1) / 2].dur_us > h[i].dur_us;) {
-            ix_call tmp = h[i];
-            h[i] = h[(i - 1) / 2];
-            h[(i - 1) / 2] = tmp;
-            i = (i - 1) / 2;
-        }
-        if (n + 1 == IX_LONGEST) {
-            p->longest_min = h[0].dur_us;
-        }
-        return;
-    }
-    if (c->dur_us <= h[0].dur_us) {
-        return;
-    }
-    h[0] = *c;
-    heap_settle(h, n);
-    p->longest_min = h[0].dur_us;
-}
-
-/* Moves the root of a min-heap of n calls down to its place. */
-static void
-heap_settle(ix_call *h, size_t n)
-{
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && h[l].dur_us < h[m].dur_us) {
-            m = l;
-        }
-        if (l + 1 < n && h[l + 1].dur_us < h[m].dur_us) {
-            m = l + 1;
-        }
-        if (m == i) {
-            break;
-        }
-        ix_call tmp = h[i];
-        h[i] = h[m];
-        h[m] = tmp;
-        i = m;
-    }
-}
-
-static void
-pair_note(ix_pair *p, uint32_t thread, const ix_span *s)
-{
-    uint64_t dur = s->end - s->start;
-    ix_call c = {s->start, dur > UINT32_MAX ? UINT32_MAX : (uint32_t)dur,
-                 thread};
-    p->count++;
-    if (p->sample.len < IX_RESERVOIR) {
-        (void)ML_VEC_PUSH(p->sample, c);
-    } else {
-        /* Reservoir sampling: each call kept with probability R / count. */
-        uint64_t j = rng_next(&p->rng) % p->count;
-        if (j < IX_RESERVOIR) {
-            p->sample.items[j] = c;
-        }
-    }
-    /* Once the longest are full, most calls are shorter than all of them:
-     * the cached minimum answers without touching the heap. */
-    if (p->longest.len < IX_LONGEST || c.dur_us > p->longest_min) {
-        heap_offer(p, &c);
-    }
 }
 
 static void
@@ -468,9 +262,16 @@ index_emit(void *ctx, uint32_t thread, const ix_span *s, int unknown_start)
     ml_index *ix = ctx;
     ix_thread *t = ix->threads.items[thread - 1];
     uint32_t fnode = t->b.node[s->depth];
+    ix_func *f = &ix->funcs.items[s->fid];
+    if (s->start < f->first_us) {
+        f->first_us = s->start;
+    }
+    if (s->start > f->last_us) {
+        f->last_us = s->start;
+    }
     uint32_t pair = ix->fnodes.items[fnode].pair;
     if (pair != 0) {
-        pair_note(&ix->pairs.items[pair], thread, s);
+        ix_pair_note(&ix->pairs.items[pair], thread, s);
     }
     if (s->end - s->start >= IX_LONG_US) {
         (void)level_insert(t, s);
@@ -550,7 +351,7 @@ on_samples(ml_index *ix, const ml_record *rec)
     int running = (rec->u.samples.state & ML_STATE_RUNNING) != 0;
     uint64_t last = rec->time_us + rec->u.samples.span_us;
     ix_builder_feed(ix, &t->b, rec->u.samples.thread, rec->time_us, last,
-                    count, fnode, running, index_emit, ix);
+                    count, fnode, rec->u.samples.state, index_emit, ix);
     leaf_note(t, rec->time_us, fnode, count, running);
     if (t->samples == 0 || rec->time_us < t->first_us) {
         t->first_us = rec->time_us;
@@ -580,8 +381,18 @@ on_samples(ml_index *ix, const ml_record *rec)
 static int
 on_frame(ml_index *ix, const ml_record *rec)
 {
-    ix_func f = {rec->u.frame.name, rec->u.frame.file, rec->u.frame.firstline};
+    ix_func f = {rec->u.frame.name,
+                 rec->u.frame.file,
+                 rec->u.frame.firstline,
+                 0,
+                 UINT64_MAX,
+                 0};
     uint32_t fid = intern_func(ix, &f);
+    uint32_t len;
+    const char *name = ix_string(ix, f.name, &len);
+    if (f.file == 0 && len == 11 && memcmp(name, "<truncated>", 11) == 0) {
+        ix->truncated_fid = fid; /* docs/SAMPLER.md: a partial stack */
+    }
     return fid != 0 && ML_VEC_PUSH(ix->frame_fid, fid) == 0 ? ML_OK
                                                             : ML_ENOMEM;
 }
@@ -629,13 +440,7 @@ on_value(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(s->values, v) < 0) {
         return ML_ENOMEM;
     }
-    /* Values arrive nearly in time order; keep them sorted. */
-    struct ix_value *a = s->values.items;
-    for (size_t i = s->values.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        struct ix_value tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
-    }
+    ML_VEC_SETTLE_LAST(s->values, IX_TIME_OF);
     return ML_OK;
 }
 
@@ -673,12 +478,7 @@ on_log(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(ix->logs, e) < 0) {
         return ML_ENOMEM;
     }
-    ix_log *a = ix->logs.items;
-    for (size_t i = ix->logs.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        ix_log tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
-    }
+    ML_VEC_SETTLE_LAST(ix->logs, IX_TIME_OF);
     return ML_OK;
 }
 
@@ -692,11 +492,26 @@ on_span(ml_index *ix, const ml_record *rec)
     if (ML_VEC_PUSH(ix->timed, e) < 0) {
         return ML_ENOMEM;
     }
-    ix_timed *a = ix->timed.items;
-    for (size_t i = ix->timed.len - 1; i > 0 && a[i - 1].t > a[i].t; i--) {
-        ix_timed tmp = a[i];
-        a[i] = a[i - 1];
-        a[i - 1] = tmp;
+    ML_VEC_SETTLE_LAST(ix->timed, IX_TIME_OF);
+    return ML_OK;
+}
+
+static int
+on_report(ml_index *ix, const ml_record *rec)
+{
+    const ml_bytes *b = &rec->u.report.body;
+    if (b->len > IX_REPORT_MAX || ix->reports.len >= 64) {
+        return ML_OK; /* not what a run's end writes: left out */
+    }
+    ix_report r = {rec->u.report.kind, malloc(b->len + 1), b->len};
+    if (r.body == NULL) {
+        return ML_ENOMEM;
+    }
+    memcpy(r.body, b->ptr, b->len);
+    r.body[b->len] = '\0';
+    if (ML_VEC_PUSH(ix->reports, r) < 0) {
+        free(r.body);
+        return ML_ENOMEM;
     }
     return ML_OK;
 }
@@ -762,6 +577,9 @@ static int
 on_record(ml_index *ix, const ml_record *rec)
 {
     int err = note_chunk(ix);
+    if (err == 0) {
+        err = ml_summary_builder_add(ix->sum, rec);
+    }
     if (err < 0) {
         return err;
     }
@@ -801,6 +619,8 @@ on_record(ml_index *ix, const ml_record *rec)
         return on_log(ix, rec);
     case ML_KIND_SPAN:
         return on_span(ix, rec);
+    case ML_KIND_REPORT:
+        return on_report(ix, rec);
     case ML_KIND_END:
         ix->complete = 1;
         ix->exit_status = rec->u.end.exit_status;
@@ -846,6 +666,7 @@ ml_index_update(ml_index *ix)
         }
         got = 1;
     }
+    ix->truncated = rc == ML_ETRUNC;
     ml_reader_stats s;
     ml_reader_get_stats(ix->r, &s);
     ix->bytes = rc == ML_ETRUNC ? s.bytes_read : s.file_bytes;
@@ -912,7 +733,7 @@ ml_index_open(const char *path, ml_index **out)
     pthread_mutex_init(&ix->lock, NULL);
     ix->interval_us = 1000;
     ix->path = strdup(path);
-    ix_func none = {0, 0, 0};
+    ix_func none = {0, 0, 0, 0, UINT64_MAX, 0};
     ix_fnode root = {0};
     uint32_t zero = 0;
     ix_pair nopair;
@@ -930,6 +751,9 @@ ml_index_open(const char *path, ml_index **out)
     }
     if (err == 0) {
         err = ml_reader_open(path, &ix->r);
+    }
+    if (err == 0) {
+        err = ml_summary_builder_new(ix->r, &ix->sum);
     }
     if (err == 0) {
         err = ml_index_update(ix);
@@ -980,9 +804,14 @@ ml_index_free(ml_index *ix)
     free(ix->log_text.items);
     free(ix->timed.items);
     free(ix->chunks.items);
+    for (size_t i = 0; i < ix->reports.len; i++) {
+        free(ix->reports.items[i].body);
+    }
+    free(ix->reports.items);
     ml_map_free(&ix->func_map);
     ml_map_free(&ix->fnode_map);
     ml_map_free(&ix->pair_map);
+    ml_summary_builder_free(ix->sum);
     ml_reader_free(ix->r);
     pthread_mutex_destroy(&ix->lock);
     free(ix->path);
@@ -1005,6 +834,15 @@ const char *
 ml_index_message(const ml_index *ix)
 {
     return ix->msg;
+}
+
+int
+ml_index_summary(const ml_index *ix, ml_summary **out)
+{
+    ml_reader_stats st;
+    ml_reader_get_stats(ix->r, &st);
+    return ml_summary_builder_result(ix->sum, ix->truncated, st.bytes_read,
+                                     out);
 }
 
 void

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ml_summary.h"
+
 typedef struct ml_index ml_index;
 
 /* Opens path and indexes every whole chunk in it. 0, or a negative error
@@ -56,5 +58,10 @@ typedef struct {
 } ml_index_info;
 
 void ml_index_get_info(const ml_index *ix, ml_index_info *out);
+
+/* The run summary of what was read so far (the same as ml_summary_build()
+ * over the file), from a summary the index keeps as it reads: costs the
+ * number of stacks, not of samples. The caller frees it. 0 or ML_ENOMEM. */
+int ml_index_summary(const ml_index *ix, ml_summary **out);
 
 #endif

@@ -32,6 +32,18 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
          ? ((v).items[(v).len++] = (x), 0)                                    \
          : -1)
 
+/* Moves the last item of v back to its place by KEY: for items that arrive
+ * nearly in order (records of different threads), so it moves past few. */
+#define ML_VEC_SETTLE_LAST(v, KEY)                                            \
+    do {                                                                      \
+        for (size_t i_ = (v).len - 1;                                         \
+             i_ > 0 && KEY(&(v).items[i_ - 1]) > KEY(&(v).items[i_]); i_--) { \
+            __typeof__((v).items[0]) tmp_ = (v).items[i_];                    \
+            (v).items[i_] = (v).items[i_ - 1];                                \
+            (v).items[i_ - 1] = tmp_;                                         \
+        }                                                                     \
+    } while (0)
+
 /* ---- sizes -------------------------------------------------------------- */
 
 /* Spans at least this long (2^14 us, about 16 ms) are kept; shorter ones
@@ -54,9 +66,12 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
 
 /* ---- functions and function stacks -------------------------------------- */
 
-/* A Python function, by content: (name, file, first line) as string ids. */
+/* A Python function, by content: (name, file, first line) as string ids,
+ * and when its first and last closed span started (for search hits). */
 typedef struct {
     uint32_t name, file, firstline;
+    uint32_t pad;
+    uint64_t first_us, last_us;
 } ix_func;
 
 /* A node of the function prefix tree: a function stack is its parent plus
@@ -68,7 +83,8 @@ typedef struct {
     uint32_t last_child; /* the child found last: most lookups repeat it */
     uint16_t depth;      /* number of functions on the stack */
     uint8_t outermost;   /* fid does not occur among the ancestors */
-    uint8_t pad;
+    uint8_t truncated;   /* under the recorder's "<truncated>" root: the
+                            innermost part of a stack read only in part */
 } ix_fnode;
 
 /* ---- spans -------------------------------------------------------------- */
@@ -76,7 +92,8 @@ typedef struct {
 typedef struct {
     uint64_t start, end;
     uint32_t fid;
-    uint32_t running, waiting;
+    uint32_t running, waiting; /* samples on CPU and off it */
+    uint32_t gil;              /* of the waiting: waiting for the GIL */
     uint16_t depth;
     uint16_t pad;
 } ix_span;
@@ -86,7 +103,7 @@ typedef struct {
 typedef struct {
     uint64_t start_depth;
     uint32_t dur, fid;
-    uint32_t running, waiting;
+    uint32_t running, waiting, gil, pad;
 } ix_kept;
 
 /* Per-block aggregates of one thread. */
@@ -103,14 +120,14 @@ typedef struct {
 /* The open spans of one thread's current stack, by depth. */
 typedef struct {
     uint32_t depth, cap;
-    uint32_t *node;    /* fnode at each depth (the path from the root) */
-    uint64_t *start;   /* span start at each depth */
-    uint64_t *r0, *w0; /* cumulative counts when the span opened */
-    uint8_t *unknown;  /* opened by the first sample seen: start not known */
-    uint64_t running, waiting; /* cumulative sample counts */
-    uint64_t last_t;           /* time of the last sample */
-    uint64_t first_known;      /* a first sample at or before this time is
-                                  the thread's first: its spans start there */
+    uint32_t *node;         /* fnode at each depth (the path from the root) */
+    uint64_t *start;        /* span start at each depth */
+    uint64_t *r0, *w0, *g0; /* cumulative counts when the span opened */
+    uint8_t *unknown; /* opened by the first sample seen: start not known */
+    uint64_t running, waiting, gil; /* cumulative sample counts */
+    uint64_t last_t;                /* time of the last sample */
+    uint64_t first_known;           /* a first sample at or before this time is
+                                       the thread's first: its spans start there */
     int any;
 } ix_builder;
 
@@ -147,7 +164,9 @@ typedef struct {
     uint32_t longest_min; /* shortest of the kept longest, once full */
     uint64_t count;
     uint64_t rng;
-    ML_VEC(ix_call) sample;  /* reservoir of at most IX_RESERVOIR */
+    uint64_t next_pick;     /* the call that next replaces one in the sample */
+    double w;               /* Algorithm L's running weight */
+    ML_VEC(ix_call) sample; /* reservoir of at most IX_RESERVOIR */
     ML_VEC(ix_call) longest; /* min-heap by duration, IX_LONGEST */
 } ix_pair;
 
@@ -178,6 +197,15 @@ typedef struct {
     uint8_t error;
 } ix_timed;
 
+/* An end-of-run report (docs/METRICS.md), its JSON body kept whole up to
+ * IX_REPORT_MAX bytes (larger ones are dropped). */
+#define IX_REPORT_MAX (256u << 10)
+typedef struct {
+    uint8_t kind;
+    char *body;
+    size_t len;
+} ix_report;
+
 typedef struct {
     uint64_t off;
     uint32_t seq;
@@ -188,10 +216,13 @@ struct ml_index {
     pthread_mutex_t lock;
     char *path;
     ml_reader *r;
+    struct ml_summary_builder *sum; /* the run summary, kept up to date */
+    int truncated;                  /* the file ends inside a chunk */
     int err;
     char msg[320];
 
-    uint64_t interval_us; /* requested interval, for span ends */
+    uint64_t interval_us;   /* requested interval, for span ends */
+    uint32_t truncated_fid; /* the recorder's "<truncated>" root, or 0 */
     uint64_t start_unix_ns;
     uint64_t end_us;
     int complete;
@@ -212,6 +243,7 @@ struct ml_index {
     ML_VEC(char) log_text;
     ML_VEC(ix_timed) timed; /* in time order */
     ML_VEC(ix_chunk) chunks;
+    ML_VEC(ix_report) reports;
     uint64_t samples;
     uint64_t bytes;
 };
@@ -234,6 +266,7 @@ ix_kept_span(const ix_kept *k)
     s.fid = k->fid;
     s.running = k->running;
     s.waiting = k->waiting;
+    s.gil = k->gil;
     s.depth = (uint16_t)(k->start_depth >> 48);
     s.pad = 0;
     return s;
@@ -244,8 +277,13 @@ ix_kept_span(const ix_kept *k)
  * opening spans through emit. */
 void ix_builder_feed(ml_index *ix, ix_builder *b, uint32_t thread, uint64_t t0,
                      uint64_t t_last, uint32_t count, uint32_t fnode,
-                     int running, ix_emit_fn emit, void *ctx);
+                     uint8_t state, ix_emit_fn emit, void *ctx);
 void ix_builder_free(ix_builder *b);
+/* The open span at depth d as it would be if it ended at end. */
+ix_span ix_builder_span(const ml_index *ix, const ix_builder *b, uint32_t d,
+                        uint64_t end);
+/* Notes a closed span of the pair's function under its caller. */
+void ix_pair_note(ix_pair *p, uint32_t thread, const ix_span *s);
 /* Closes the open spans at depths >= keep, ending at end. */
 void ix_builder_close(const ml_index *ix, ix_builder *b, uint32_t thread,
                       uint32_t keep, uint64_t end, ix_emit_fn emit, void *ctx);

@@ -20,9 +20,9 @@ typedef struct {
     uint32_t name, file, firstline;
 } fn_key;
 
-typedef struct {
+struct ml_summary_builder {
     ml_reader *r;
-    ml_summary *s;
+    ml_summary *s;          /* what the records so far add up to, unfinished */
     uint32_t *thread_names; /* latest name string id, by thread index */
     size_t thread_cap;      /* of thread_names and s->threads */
     uint64_t *leaf_running; /* running samples by leaf stack id */
@@ -31,7 +31,9 @@ typedef struct {
     size_t series_cap;
     size_t meta_bytes;
     uint64_t last_time;
-} builder;
+};
+
+typedef struct ml_summary_builder builder;
 
 /* Stack-tree walk state; arrays indexed by stack id (0 = virtual root). */
 typedef struct {
@@ -522,7 +524,7 @@ export_functions(const tree *t, const ml_reader *r, ml_summary *s)
 }
 
 static int
-build_functions(const builder *b)
+build_functions(const builder *b, ml_summary *s)
 {
     ml_reader_stats st;
     ml_reader_get_stats(b->r, &st);
@@ -534,7 +536,7 @@ build_functions(const builder *b)
     if (err == 0) {
         tree_accumulate(&t);
         tree_walk(&t);
-        err = export_functions(&t, b->r, b->s);
+        err = export_functions(&t, b->r, s);
     }
     tree_free(&t);
     return err;
@@ -543,9 +545,8 @@ build_functions(const builder *b)
 /* ---- totals ----------------------------------------------------------- */
 
 static int
-finish_threads(const builder *b)
+finish_threads(const builder *b, ml_summary *s)
 {
-    ml_summary *s = b->s;
     double span = 0.0, gaps = 0.0;
     for (size_t i = 0; i < s->nthreads; i++) {
         ml_summary_thread *t = &s->threads[i];
@@ -563,17 +564,114 @@ finish_threads(const builder *b)
 }
 
 static int
-finish(builder *b)
+finish(const builder *b, ml_summary *s)
 {
     ml_reader_stats st;
     ml_reader_get_stats(b->r, &st);
-    b->s->bytes = st.file_bytes;
-    b->s->chunks = st.chunks;
-    if (!b->s->complete) {
-        b->s->duration_us = b->last_time;
+    s->bytes = st.file_bytes;
+    s->chunks = st.chunks;
+    if (!s->complete) {
+        s->duration_us = b->last_time;
     }
-    int err = finish_threads(b);
-    return err < 0 ? err : build_functions(b);
+    int err = finish_threads(b, s);
+    return err < 0 ? err : build_functions(b, s);
+}
+
+/* A copy of what the builder added up (meta and threads included, names
+ * and functions not: finish() makes them). NULL when out of memory. */
+static ml_summary *
+copy_base(const ml_summary *src)
+{
+    ml_summary *s = malloc(sizeof *s);
+    if (s == NULL) {
+        return NULL;
+    }
+    *s = *src;
+    s->meta = NULL;
+    s->threads = NULL;
+    s->functions = NULL;
+    s->nfunctions = 0;
+    s->nmeta = 0;
+    s->nthreads = 0;
+    s->meta = calloc(src->nmeta ? src->nmeta : 1, sizeof *s->meta);
+    s->threads = calloc(src->nthreads ? src->nthreads : 1, sizeof *s->threads);
+    if (s->meta == NULL || s->threads == NULL) {
+        ml_summary_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < src->nmeta; i++) {
+        ml_summary_meta *m = &s->meta[s->nmeta++];
+        *m = src->meta[i];
+        m->key = copy_text((const uint8_t *)src->meta[i].key,
+                           strlen(src->meta[i].key));
+        m->text = src->meta[i].text ? copy_text(
+                      (const uint8_t *)src->meta[i].text, src->meta[i].len)
+                                    : NULL;
+        if (m->key == NULL || (src->meta[i].text && m->text == NULL)) {
+            ml_summary_free(s);
+            return NULL;
+        }
+    }
+    if (src->nthreads > 0) { /* a live run may have none yet (NULL) */
+        memcpy(s->threads, src->threads, src->nthreads * sizeof *s->threads);
+    }
+    for (size_t i = 0; i < src->nthreads; i++) {
+        s->threads[i].name = NULL;
+    }
+    s->nthreads = src->nthreads;
+    return s;
+}
+
+int
+ml_summary_builder_new(ml_reader *r, ml_summary_builder **out)
+{
+    *out = NULL;
+    builder *b = calloc(1, sizeof *b);
+    if (b == NULL || (b->s = calloc(1, sizeof *b->s)) == NULL) {
+        free(b);
+        return ML_ENOMEM;
+    }
+    b->r = r;
+    *out = b;
+    return ML_OK;
+}
+
+int
+ml_summary_builder_add(ml_summary_builder *b, const ml_record *rec)
+{
+    return on_record(b, rec);
+}
+
+int
+ml_summary_builder_result(const ml_summary_builder *b, int truncated,
+                          uint64_t truncated_at, ml_summary **out)
+{
+    ml_summary *s = copy_base(b->s);
+    if (s == NULL) {
+        return ML_ENOMEM;
+    }
+    s->truncated = truncated;
+    s->truncated_at = truncated ? truncated_at : 0;
+    int err = finish(b, s);
+    if (err < 0) {
+        ml_summary_free(s);
+        return err;
+    }
+    *out = s;
+    return ML_OK;
+}
+
+void
+ml_summary_builder_free(ml_summary_builder *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    ml_summary_free(b->s);
+    free(b->thread_names);
+    free(b->leaf_running);
+    free(b->series_cls);
+    free(b);
 }
 
 /* ---- public ----------------------------------------------------------- */
@@ -583,36 +681,25 @@ ml_summary_build(ml_reader *r, ml_summary **out)
 {
     ml_record rec;
     int rc;
-    int err = ML_ENOMEM;
-    builder b = {0};
-    b.r = r;
-    b.s = calloc(1, sizeof *b.s);
-    if (b.s == NULL) {
-        goto cleanup;
+    builder *b;
+    int err = ml_summary_builder_new(r, &b);
+    if (err < 0) {
+        return err;
     }
     while ((rc = ml_reader_next(r, &rec)) > 0) {
-        if ((err = on_record(&b, &rec)) < 0) {
-            goto cleanup;
+        if ((err = on_record(b, &rec)) < 0) {
+            ml_summary_builder_free(b);
+            return err;
         }
     }
-    if (rc == ML_ETRUNC) {
-        b.s->truncated = 1;
-        b.s->truncated_at = ml_reader_error_offset(r);
-    } else if (rc < 0) {
-        err = rc;
-        goto cleanup;
+    if (rc < 0 && rc != ML_ETRUNC) {
+        ml_summary_builder_free(b);
+        return rc;
     }
-    if ((err = finish(&b)) < 0) {
-        goto cleanup;
-    }
-    *out = b.s;
-    b.s = NULL;
-cleanup:
-    ml_summary_free(b.s);
-    free(b.thread_names);
-    free(b.leaf_running);
-    free(b.series_cls);
-    return err < 0 ? err : ML_OK;
+    err = ml_summary_builder_result(b, rc == ML_ETRUNC,
+                                    ml_reader_error_offset(r), out);
+    ml_summary_builder_free(b);
+    return err;
 }
 
 void

@@ -114,6 +114,19 @@ typedef struct {
  */
 int ml_summary_build(ml_reader *r, ml_summary **out);
 
+/* The same, fed one record at a time (the server's index feeds it the
+ * records of its own pass, so a live run's summary costs no second pass).
+ * ml_summary_builder_result() gives the summary of the records so far, as
+ * ml_summary_build() would (truncated: the input ended inside a chunk at
+ * that offset), and leaves the builder as it was, so more records can
+ * follow. The builder keeps r, which must outlive it. */
+typedef struct ml_summary_builder ml_summary_builder;
+int ml_summary_builder_new(ml_reader *r, ml_summary_builder **out);
+int ml_summary_builder_add(ml_summary_builder *b, const ml_record *rec);
+int ml_summary_builder_result(const ml_summary_builder *b, int truncated,
+                              uint64_t truncated_at, ml_summary **out);
+void ml_summary_builder_free(ml_summary_builder *b);
+
 /* Releases s and everything in it; NULL is accepted. */
 void ml_summary_free(ml_summary *s);
 

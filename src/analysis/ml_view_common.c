@@ -38,6 +38,9 @@ vw_resolve(ml_index *ix, const ml_view_query *q, int snap, vw_window *out)
     memset(out, 0, sizeof *out);
     uint64_t end = ix->end_us + ix->interval_us;
     uint64_t from = q->from, to = q->to == UINT64_MAX ? end : q->to;
+    if (q->to == UINT64_MAX && to <= from) {
+        to = from + 1; /* past the end of a (live) run: an empty window */
+    }
     if (to <= from || q->width == 0 || q->width > ML_VIEW_MAX_WIDTH) {
         return ML_EINVAL;
     }
@@ -158,21 +161,7 @@ vw_funcs_write(const ml_index *ix, ml_jsonw *w, const vw_funcs *f)
 
 /* ---- spans -------------------------------------------------------------- */
 
-/* First index in a (sorted by start) with start >= t. */
-static size_t
-lower_bound(const ix_kept *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ix_kept_start(&a[mid]) < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(lower_bound, ix_kept, ix_kept_start)
 
 void
 vw_long_spans(ml_index *ix, uint32_t thread, uint64_t from, uint64_t to,
@@ -206,14 +195,7 @@ vw_long_spans(ml_index *ix, uint32_t thread, uint64_t from, uint64_t to,
     /* The spans still open at the last sample read. */
     const ix_builder *b = &t->b;
     for (uint32_t d = 0; b->any && d < b->depth; d++) {
-        ix_span s;
-        s.start = b->start[d];
-        s.end = b->last_t + ix->interval_us;
-        s.fid = ix->fnodes.items[b->node[d]].fid;
-        s.running = (uint32_t)(b->running - b->r0[d]);
-        s.waiting = (uint32_t)(b->waiting - b->w0[d]);
-        s.depth = (uint16_t)d;
-        s.pad = 0;
+        ix_span s = ix_builder_span(ix, b, d, b->last_t + ix->interval_us);
         if (s.start < to && s.end > from && s.end - s.start >= min_len) {
             fn(ctx, thread, &s, b->node[d]);
         }
@@ -250,10 +232,10 @@ short_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     if (!c->builders[th].any) {
         c->builders[th].first_known = c->ix->threads.items[th - 1]->first_us;
     }
-    ix_builder_feed(
-        c->ix, &c->builders[th], th, rec->time_us,
-        rec->time_us + rec->u.samples.span_us, rec->u.samples.count, fnode,
-        (rec->u.samples.state & ML_STATE_RUNNING) != 0, short_emit, c);
+    ix_builder_feed(c->ix, &c->builders[th], th, rec->time_us,
+                    rec->time_us + rec->u.samples.span_us,
+                    rec->u.samples.count, fnode, rec->u.samples.state,
+                    short_emit, c);
 }
 
 int
@@ -352,35 +334,9 @@ range_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     c->r->total_samples += n;
 }
 
-static size_t
-leaf_lower(const ix_leaf *a, size_t n, uint32_t block)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].block < block) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(leaf_lower, ix_leaf, VW_BLOCK_OF)
 
-static size_t
-calls_lower(const ix_calls *a, size_t n, uint32_t block)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].block < block) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(calls_lower, ix_calls, VW_BLOCK_OF)
 
 /* Whole blocks: the index's per-block aggregates. */
 static void

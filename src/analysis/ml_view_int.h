@@ -11,6 +11,27 @@
 #include "ml_index_int.h"
 #include "ml_views.h"
 
+/* Defines `static size_t NAME(const TYPE *a, size_t n, uint64_t t)`: the
+ * first index whose KEY(a + i) is >= t, for a sorted by KEY. */
+#define VW_LOWER_BOUND(NAME, TYPE, KEY)                                       \
+    static size_t NAME(const TYPE *a, size_t n, uint64_t t)                   \
+    {                                                                         \
+        size_t lo = 0, hi = n;                                                \
+        while (lo < hi) {                                                     \
+            size_t mid = lo + (hi - lo) / 2;                                  \
+            if ((uint64_t)(KEY(a + mid)) < t) {                               \
+                lo = mid + 1;                                                 \
+            } else {                                                          \
+                hi = mid;                                                     \
+            }                                                                 \
+        }                                                                     \
+        return lo;                                                            \
+    }
+
+/* Keys of the sorted arrays of the index. */
+#define VW_TIME_OF(x) ((x)->t)
+#define VW_BLOCK_OF(x) ((x)->block)
+
 /* Windows of at most this many blocks are aggregated exactly (decoding
  * their chunks); longer ones are widened to whole blocks. */
 #define VW_EXACT_BLOCKS 8

@@ -18,20 +18,7 @@
 
 typedef struct ix_value value;
 
-static size_t
-value_lower(const value *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].t < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(value_lower, value, VW_TIME_OF)
 
 typedef struct {
     uint64_t start, count;
@@ -221,20 +208,7 @@ log_write(const ml_index *ix, ml_jsonw *w, size_t index)
     ml_jsonw_obj_end(w);
 }
 
-static size_t
-log_lower(const ix_log *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].t < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(log_lower, ix_log, VW_TIME_OF)
 
 int
 ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
@@ -321,9 +295,22 @@ search_functions(ml_index *ix, ml_regex *re, ml_jsonw *w, int *truncated)
             *truncated = 1;
             break;
         }
+        const ix_func *fn = &ix->funcs.items[f];
         ml_jsonw_obj(w);
         vw_func_fields(ix, w, (uint32_t)f);
         ml_jsonw_kf64(w, "total_us", (double)total[f] * iv);
+        ml_jsonw_key(w, "first_us");
+        if (fn->first_us != UINT64_MAX) {
+            ml_jsonw_u64(w, fn->first_us);
+        } else {
+            ml_jsonw_null(w); /* only in spans still open */
+        }
+        ml_jsonw_key(w, "last_us");
+        if (fn->first_us != UINT64_MAX) {
+            ml_jsonw_u64(w, fn->last_us);
+        } else {
+            ml_jsonw_null(w);
+        }
         ml_jsonw_obj_end(w);
     }
     ml_jsonw_arr_end(w);

@@ -136,7 +136,9 @@ write_similar(ml_index *ix, ml_jsonw *w, uint32_t caller, const ix_span *s,
         calls[i].anomaly = ml_anomaly_is(&rule, calls[i].c.dur_us);
         anomalies += calls[i].anomaly;
     }
-    qsort(calls, n, sizeof *calls, by_anomaly_then_start);
+    if (n > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(calls, n, sizeof *calls, by_anomaly_then_start);
+    }
     *anomalous = ml_anomaly_is(&rule, (double)dur);
     ml_jsonw_key(w, "similar");
     ml_jsonw_obj(w);
@@ -199,6 +201,7 @@ ml_view_span(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
     ml_jsonw_ku64(w, "duration_us", s.end - s.start);
     ml_jsonw_ku64(w, "running", s.running);
     ml_jsonw_ku64(w, "waiting", s.waiting);
+    ml_jsonw_ku64(w, "gil_wait", s.gil);
     ml_jsonw_kf64(w, "cpu_share",
                   samples ? (double)s.running / (double)samples : 0.0);
     ml_jsonw_key(w, "function");

@@ -16,6 +16,18 @@
 
 #define MAX_FUNCTION_ROWS 1000
 
+/* The window of q and its aggregates; both freed by the caller on
+ * success, nothing to free on error. */
+static int
+collect(ml_index *ix, const ml_view_query *q, vw_window *win, vw_range *r)
+{
+    int err = vw_resolve(ix, q, 0, win);
+    if (err == 0 && (err = vw_range_collect(ix, win, r)) < 0) {
+        vw_window_free(win);
+    }
+    return err;
+}
+
 /* ---- functions ---------------------------------------------------------- */
 
 typedef struct {
@@ -67,7 +79,9 @@ function_rows(const ml_index *ix, vw_range *r, size_t *nrows)
             rows[k++] = rows[f];
         }
     }
-    qsort(rows, k, sizeof *rows, by_total);
+    if (k > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(rows, k, sizeof *rows, by_total);
+    }
     *nrows = k;
     return rows;
 }
@@ -95,20 +109,7 @@ timed_eq(const void *ctx, uint32_t v)
            && g->line == c->key->line;
 }
 
-static size_t
-timed_lower(const ix_timed *a, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].t < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+VW_LOWER_BOUND(timed_lower, ix_timed, VW_TIME_OF)
 
 static void
 write_timed(ml_index *ix, const vw_window *win, ml_jsonw *w)
@@ -191,12 +192,8 @@ ml_view_functions(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
 {
     vw_window win;
     vw_range r;
-    int err = vw_resolve(ix, q, 0, &win);
+    int err = collect(ix, q, &win, &r);
     if (err < 0) {
-        return err;
-    }
-    if ((err = vw_range_collect(ix, &win, &r)) < 0) {
-        vw_window_free(&win);
         return err;
     }
     size_t n = 0;
@@ -259,12 +256,8 @@ ml_view_flamegraph(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
 {
     vw_window win;
     vw_range r;
-    int err = vw_resolve(ix, q, 0, &win);
+    int err = collect(ix, q, &win, &r);
     if (err < 0) {
-        return err;
-    }
-    if ((err = vw_range_collect(ix, &win, &r)) < 0) {
-        vw_window_free(&win);
         return err;
     }
     size_t nn = ix->fnodes.len;

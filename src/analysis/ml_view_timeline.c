@@ -58,7 +58,9 @@ write_thread(tl_ctx *c, ml_jsonw *w, uint32_t th)
     ml_jsonw_arr(w);
     ix_span *a = c->spans[th].items;
     size_t n = c->spans[th].len;
-    qsort(a, n, sizeof *a, by_depth_start);
+    if (n > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(a, n, sizeof *a, by_depth_start);
+    }
     for (size_t i = 0; i < n; i++) {
         ml_jsonw_arr(w);
         ml_jsonw_u64(w, a[i].start);
@@ -67,6 +69,7 @@ write_thread(tl_ctx *c, ml_jsonw *w, uint32_t th)
         ml_jsonw_u64(w, a[i].fid);
         ml_jsonw_u64(w, a[i].running);
         ml_jsonw_u64(w, a[i].waiting);
+        ml_jsonw_u64(w, a[i].gil);
         ml_jsonw_arr_end(w);
     }
     ml_jsonw_arr_end(w);

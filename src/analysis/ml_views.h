@@ -19,7 +19,9 @@
 
 #define ML_VIEW_NOT_FOUND 1
 #define ML_VIEW_MAX_WIDTH 16384
-#define ML_VIEW_MAX_THREADS 256 /* in one thread= list */
+#define ML_VIEW_MAX_THREADS                                                   \
+    4096 /* in one thread= list (a server with                                \
+           thousands of request threads) */
 
 typedef struct {
     uint64_t from, to;       /* to == UINT64_MAX: the run's current end */

@@ -6,6 +6,7 @@
 
 #include "ml_cli_diff.h"
 #include "ml_cli_dump.h"
+#include "ml_cli_explain.h"
 #include "ml_cli_export.h"
 #include "ml_cli_ls.h"
 #include "ml_cli_query.h"
@@ -29,6 +30,8 @@ static const command commands[] = {
      "compare two runs: total time, per function share and self time"},
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
+    {"explain", ml_cli_explain, ml_cli_explain_usage,
+     "a language model's account of a run (--prompt-only: the prompt)"},
     {"export", ml_cli_export, ml_cli_export_usage,
      "write a recording as collapsed, speedscope, pprof, chrome, json, csv"},
     {"ls", ml_cli_ls, ml_cli_ls_usage,
@@ -41,6 +44,8 @@ static const command commands[] = {
      "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,
      "print a summary of a recording (--json for JSON)"},
+    {"tips", ml_cli_tips, ml_cli_tips_usage,
+     "observations about a run and links for its modules"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -192,8 +192,13 @@ ml_cli_serve(int argc, char **argv)
         fprintf(stderr, "microlog serve: %s is not a folder\n", o.dir);
         return 2;
     }
-    ml_app_options ao = {o.dir, has_token ? o.token : NULL,
-                         find_ui(o.ui, ui_buf, sizeof ui_buf), !has_token,
+    const char *ui = find_ui(o.ui, ui_buf, sizeof ui_buf);
+    if (ui == NULL) {
+        fprintf(stderr, "microlog serve: no UI bundle found (build it with "
+                        "`make web`, or give --ui DIR): serving the API and "
+                        "a plain page\n");
+    }
+    ml_app_options ao = {o.dir, has_token ? o.token : NULL, ui, !has_token,
                          (size_t)o.memory_mb << 20};
     ml_app *app;
     if (ml_app_new(&ao, &app) < 0) {

@@ -297,6 +297,16 @@ ml_api_log(PyObject *module, PyObject *args, PyObject *kwargs)
 }
 
 PyObject *
+ml_api_native_threads(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    /* The sampler, status and writer threads run exactly while a
+     * recording does (ml_recorder_start starts all three or none). */
+    return PyLong_FromLong(active != NULL ? 3 : 0);
+}
+
+PyObject *
 ml_api_is_running(PyObject *module, PyObject *unused)
 {
     (void)module;

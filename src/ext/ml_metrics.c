@@ -20,9 +20,6 @@
 #include "core/ml_error.h"
 #include "ml_events.h"
 
-/* Upper bound when looking for the lowest free descriptor. */
-#define FD_SCAN_MAX (1 << 20)
-
 /* The metric series metric_series() defined in the running recording, so
  * that metric_values() never writes to a status series or to an id left
  * over from an earlier recording. Protected by the GIL. A recording is
@@ -288,17 +285,20 @@ report(PyObject *module, PyObject *args)
 /* ---- the audit hook ---------------------------------------------------- */
 
 /* The descriptor the next open() will get: POSIX gives the lowest free
- * one. A guess when another thread opens at the same moment; the caller
- * checks it against what the descriptor names later. */
+ * one, so opening and closing a descriptor of our own shows it in two
+ * calls, whatever the number of descriptors open (the kernel finds it in
+ * its bitmap). /dev/null and not a dup() of the program's descriptor:
+ * closing a descriptor drops the process's POSIX locks on its file. A
+ * guess when another thread opens at the same moment; the caller checks
+ * it against what the descriptor names later. */
 static int
 lowest_free_fd(void)
 {
-    for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
-        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
-            return fd;
-        }
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0) {
+        close(fd);
     }
-    return -1;
+    return fd;
 }
 
 /* Runs for every audit event of the process, forever (audit hooks cannot
@@ -321,8 +321,16 @@ audit_hook(const char *event, PyObject *args, void *data)
     PyObject *handler = audit_handler;
     Py_INCREF(handler);
     in_audit = 1;
+    /* The handler is microlog's work, not the program's: unsampled. */
+    ml_recorder *r = ml_events_recorder();
+    ml_sampler *s = r != NULL ? ml_recorder_sampler(r) : NULL;
+    uint64_t tid = (uint64_t)gettid();
+    int ignored = s != NULL && ml_sampler_ignore_tid(s, tid);
     PyObject *res = PyObject_CallFunction(handler, "sOi", event,
                                           args ? args : Py_None, fd);
+    if (ignored && ml_events_recorder() == r) {
+        ml_sampler_unignore_tid(s, tid); /* only if it was not before */
+    }
     in_audit = 0;
     Py_DECREF(handler);
     if (res == NULL) {
@@ -380,6 +388,28 @@ ignore_thread(PyObject *module, PyObject *args)
     Py_RETURN_TRUE;
 }
 
+/* ---- thread_started(ident, native_id, name) ---------------------------- */
+
+static PyObject *
+thread_started(PyObject *module, PyObject *args)
+{
+    unsigned long long ident, tid;
+    const char *name;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "KKs", &ident, &tid, &name)) {
+        return NULL;
+    }
+    ml_recorder *r = ml_events_recorder();
+    ml_sink *sink = r != NULL ? ml_recorder_sink(r) : NULL;
+    if (sink == NULL || sink->failed) {
+        Py_RETURN_FALSE;
+    }
+    ml_sink_lock(sink);
+    ml_sampler_name_started(ml_recorder_sampler(r), ident, tid, name);
+    ml_sink_unlock(sink);
+    Py_RETURN_TRUE;
+}
+
 /* ---- the module -------------------------------------------------------- */
 
 PyDoc_STRVAR(metric_series_doc,
@@ -412,6 +442,11 @@ PyDoc_STRVAR(ignore_thread_doc,
              "microlog's work for a while) out of the samples of the running "
              "recording; on=False takes it back. False when not recording.");
 
+PyDoc_STRVAR(thread_started_doc,
+             "thread_started(ident, native_id, name) -> bool\n\n"
+             "Name a thread that has just started (from Thread.start), even "
+             "if it has not been sampled yet. False when not recording.");
+
 static PyMethodDef metrics_methods[] = {
     {"metric_series", (PyCFunction)(void (*)(void))metric_series,
      METH_VARARGS | METH_KEYWORDS, metric_series_doc},
@@ -419,6 +454,7 @@ static PyMethodDef metrics_methods[] = {
     {"report", report, METH_VARARGS, report_doc},
     {"open_audit", open_audit, METH_O, open_audit_doc},
     {"ignore_thread", ignore_thread, METH_VARARGS, ignore_thread_doc},
+    {"thread_started", thread_started, METH_VARARGS, thread_started_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -120,6 +120,10 @@ PyDoc_STRVAR(ml_log_doc,
              "Add a log entry at the calling thread: level as in logging, "
              "source one of the LOG_* constants, the stack from frame (None: "
              "no stack; omitted: the caller's). A no-op when not recording.");
+PyDoc_STRVAR(ml_native_threads_doc,
+             "native_threads() -> int\n\n"
+             "How many native threads of microlog's run now (0 when not "
+             "recording).");
 PyDoc_STRVAR(ml_is_running_doc,
              "is_running() -> bool\n\nWhether a recording is in progress.");
 
@@ -132,6 +136,8 @@ static PyMethodDef ml_module_methods[] = {
     {"log", (PyCFunction)(void (*)(void))ml_api_log,
      METH_VARARGS | METH_KEYWORDS, ml_log_doc},
     {"is_running", ml_api_is_running, METH_NOARGS, ml_is_running_doc},
+    {"native_threads", ml_api_native_threads, METH_NOARGS,
+     ml_native_threads_doc},
     {NULL, NULL, 0, NULL},
 };
 

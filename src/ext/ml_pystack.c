@@ -25,14 +25,27 @@ typedef struct {
     uint32_t name, file, firstline;
 } code_ids;
 
+/* A place in the code: (code, instruction offset), its line, and the
+ * recording's frame for it once interned. Cached so that the line table
+ * is decoded and the frame hashed once per place, not per record. The
+ * entry holds a reference to the code, so the address stays this code's. */
+typedef struct {
+    PyObject *code; /* strong reference */
+    int lasti;
+    int line;
+    uint32_t frame; /* the writer's frame id; 0 until interned */
+} place;
+
 struct ml_pystack {
     ml_map map; /* code address -> index in codes */
     code_ids *codes;
     uint32_t ncodes, cap;
-    /* Scratch: the last ml_pystack_gather, root last. Valid until the
-     * GIL is released (the frames belong to the calling thread's stack). */
-    PyFrameObject **frames;
-    int *lines;
+    ml_map place_map; /* (code address, lasti) -> index in places */
+    place *places;    /* 1-based */
+    uint32_t nplaces, places_cap;
+    /* Scratch: the last ml_pystack_gather, root last, as indexes in
+     * places. Valid until the next gather. */
+    uint32_t *gathered;
     int nframes;
     uint64_t generation; /* unique per interner: keys thread caches */
 };
@@ -48,6 +61,7 @@ ml_pystack_new(ml_pystack **out)
         return ML_ENOMEM;
     }
     ml_map_init(&p->map);
+    ml_map_init(&p->place_map);
     p->generation = ++generations;
     *out = p;
     return ML_OK;
@@ -62,10 +76,14 @@ ml_pystack_free(ml_pystack *p)
     for (uint32_t i = 1; i <= p->ncodes; i++) {
         Py_XDECREF(p->codes[i].code);
     }
+    for (uint32_t i = 1; i <= p->nplaces; i++) {
+        Py_XDECREF(p->places[i].code);
+    }
     free(p->codes);
-    free(p->frames);
-    free(p->lines);
+    free(p->places);
+    free(p->gathered);
     ml_map_free(&p->map);
+    ml_map_free(&p->place_map);
     free(p);
 }
 
@@ -120,6 +138,24 @@ utf8_id(ml_writer *w, PyObject *s, uint32_t *id)
     return ml_writer_string(w, text, (size_t)len, id);
 }
 
+/* Makes room for index i (1-based arrays) in *arr of *cap elements of
+ * size elem, doubling it. 0 or ML_ENOMEM. */
+static int
+grow(void **arr, uint32_t *cap, uint32_t i, size_t elem)
+{
+    if (i < *cap) {
+        return ML_OK;
+    }
+    uint32_t n = *cap ? *cap * 2 : 64;
+    void *a = realloc(*arr, n * elem);
+    if (a == NULL) {
+        return ML_ENOMEM;
+    }
+    *arr = a;
+    *cap = n;
+    return ML_OK;
+}
+
 int
 ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
                 uint32_t *name, uint32_t *file, uint32_t *firstline)
@@ -128,14 +164,9 @@ ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
     const void *ctx[2] = {p, code};
     uint32_t i = ml_map_find(&p->map, h, code_eq, ctx);
     if (i == 0) {
-        if (p->ncodes + 1 >= p->cap) {
-            uint32_t cap = p->cap ? p->cap * 2 : 64;
-            code_ids *c = realloc(p->codes, cap * sizeof *c);
-            if (c == NULL) {
-                return ML_ENOMEM;
-            }
-            p->codes = c;
-            p->cap = cap;
+        if (grow((void **)&p->codes, &p->cap, p->ncodes + 1, sizeof *p->codes)
+            < 0) {
+            return ML_ENOMEM;
         }
         code_ids *c = &p->codes[p->ncodes + 1];
         ml_writer *w = ml_recorder_sink(r)->writer;
@@ -183,13 +214,62 @@ ml_pystack_prepare_code(PyCodeObject *code)
     }
 }
 
+static int
+place_eq(const void *ctx, uint32_t i)
+{
+    const ml_pystack *p = ((const void *const *)ctx)[0];
+    const place *k = ((const void *const *)ctx)[1];
+    return p->places[i].code == k->code && p->places[i].lasti == k->lasti;
+}
+
+/* The instruction offset of a frame: a key, never interpreted. */
+static int
+frame_lasti(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(f);
+#else
+    return f->f_lasti;
+#endif
+}
+
+/* The index in p->places of where f is, adding it (its line read from the
+ * line table, its code's names prepared) on first sight. */
+static int
+place_of(ml_pystack *p, PyFrameObject *f, uint32_t *out)
+{
+    PyCodeObject *code = PyFrame_GetCode(f); /* new reference */
+    place k = {.code = (PyObject *)code, .lasti = frame_lasti(f)};
+    uint64_t h =
+        ml_hash_mix((uint64_t)(uintptr_t)code, (uint64_t)(uint32_t)k.lasti);
+    const void *ctx[2] = {p, &k};
+    uint32_t i = ml_map_find(&p->place_map, h, place_eq, ctx);
+    if (i != 0) {
+        Py_DECREF(code);
+        *out = i;
+        return ML_OK;
+    }
+    if (grow((void **)&p->places, &p->places_cap, p->nplaces + 1,
+             sizeof *p->places)
+            < 0
+        || ml_map_insert(&p->place_map, h, p->nplaces + 1) < 0) {
+        Py_DECREF(code);
+        return ML_ENOMEM;
+    }
+    k.line = PyFrame_GetLineNumber(f);
+    ml_pystack_prepare_code(code);
+    p->places[++p->nplaces] = k; /* keeps the reference */
+    *out = p->nplaces;
+    return ML_OK;
+}
+
 int
 ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
 {
-    if (p->frames == NULL) {
-        p->frames = malloc(MAX_DEPTH * sizeof *p->frames);
-        p->lines = malloc(MAX_DEPTH * sizeof *p->lines);
-        if (p->frames == NULL || p->lines == NULL) {
+    p->nframes = 0;
+    if (p->gathered == NULL) {
+        p->gathered = malloc(MAX_DEPTH * sizeof *p->gathered);
+        if (p->gathered == NULL) {
             return ML_ENOMEM;
         }
     }
@@ -198,14 +278,13 @@ ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
     }
     int n = 0;
     /* Each PyFrame_GetBack is a new reference; the chain stays alive while
-     * the thread runs this call, so borrowed pointers are kept and the
+     * the thread runs this call, so borrowed pointers are used and the
      * references dropped at once. */
     for (PyFrameObject *f = frame; f != NULL && n < MAX_DEPTH;) {
-        p->frames[n] = f;
-        p->lines[n] = PyFrame_GetLineNumber(f);
-        PyCodeObject *code = PyFrame_GetCode(f);
-        ml_pystack_prepare_code(code);
-        Py_DECREF(code);
+        int err = place_of(p, f, &p->gathered[n]);
+        if (err < 0) {
+            return err;
+        }
         n++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_XDECREF(back);
@@ -213,15 +292,6 @@ ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
     }
     p->nframes = n;
     return ML_OK;
-}
-
-/* The code object of gathered frame d (borrowed: its frame holds it). */
-static PyCodeObject *
-gathered_code(ml_pystack *p, int d)
-{
-    PyCodeObject *code = PyFrame_GetCode(p->frames[d]);
-    Py_DECREF(code);
-    return code;
 }
 
 int
@@ -233,22 +303,26 @@ ml_pystack_stack(ml_pystack *p, ml_recorder *r, uint32_t *stack)
     ml_sampler *s = ml_recorder_sampler(r);
     while (n > 0
            && ml_sampler_is_hidden(
-               s, (uint64_t)(uintptr_t)gathered_code(p, n - 1))) {
+               s, (uint64_t)(uintptr_t)p->places[p->gathered[n - 1]].code)) {
         n--;
     }
     ml_writer *w = ml_recorder_sink(r)->writer;
     uint32_t id = 0;
     for (int d = n - 1; d >= 0; d--) {
-        uint32_t name, file, first, frame_id;
-        int err =
-            ml_pystack_code(p, r, gathered_code(p, d), &name, &file, &first);
-        int line = p->lines[d];
-        if (err == 0) {
-            err = ml_writer_frame(w, name, file, line > 0 ? (uint32_t)line : 0,
-                                  first, &frame_id);
+        place *pl = &p->places[p->gathered[d]];
+        int err = ML_OK;
+        if (pl->frame == 0) {
+            uint32_t name, file, first;
+            err = ml_pystack_code(p, r, (PyCodeObject *)pl->code, &name, &file,
+                                  &first);
+            if (err == 0) {
+                err = ml_writer_frame(w, name, file,
+                                      pl->line > 0 ? (uint32_t)pl->line : 0,
+                                      first, &pl->frame);
+            }
         }
         if (err == 0) {
-            err = ml_writer_stack(w, id, frame_id, &id);
+            err = ml_writer_stack(w, id, pl->frame, &id);
         }
         if (err < 0) {
             return err;

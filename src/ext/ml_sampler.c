@@ -16,7 +16,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +33,10 @@
 
 #define MAX_THREADS 1024
 #define MAX_DEPTH 4096
-#define MAX_IGNORED 4
+#define MAX_IGNORED 16
 #define MAX_HIDDEN 16
+#define MAX_EARLY_NAMES 64
+#define EARLY_NAME_BYTES 128
 
 /* A Python thread as the sampler knows it. */
 typedef struct {
@@ -75,6 +79,22 @@ struct ml_sampler {
     atomic_ullong ignored[MAX_IGNORED];
     uint64_t hidden[MAX_HIDDEN]; /* protected by the sink lock */
     int nhidden;
+    /* Names given as threads start (ml_sampler_name_started) for threads
+     * not sampled yet, taken by their first sample; a ring, the oldest
+     * dropped. Protected by the sink lock. */
+    struct {
+        uint64_t ident, tid;
+        char name[EARLY_NAME_BYTES];
+    } early[MAX_EARLY_NAMES];
+    int nearly;
+    /* Threads ended lately: a thread can run and end before the call that
+     * started it returns (it held the GIL meanwhile), and is named then.
+     * A ring; protected by the sink lock. */
+    struct {
+        uint64_t ident, tid;
+        uint32_t writer_id;
+    } ended[MAX_EARLY_NAMES];
+    int nended;
 
     ml_sampler_stats stats;
     uint64_t first_tick_ns, last_tick_ns;
@@ -139,6 +159,7 @@ same_thread(const slot *sl, const ml_pythread *t, uint64_t tid)
 
 static slot *find_slot(ml_sampler *s, int hint, const ml_pythread *t,
                        uint64_t tid);
+static int name_slot(ml_sampler *s, slot *sl, const char *name, uint64_t t_us);
 static int new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid,
                     uint64_t t_us, slot **out);
 
@@ -200,6 +221,12 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
     }
     s->nslots++;
     *out = sl;
+    for (int i = 0; i < MAX_EARLY_NAMES && i < s->nearly; i++) {
+        if (s->early[i].ident == sl->ident && s->early[i].tid == sl->tid) {
+            s->early[i].ident = 0;
+            return name_slot(s, sl, s->early[i].name, t_us);
+        }
+    }
     return ML_OK;
 }
 
@@ -224,6 +251,12 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
             continue;
         }
         int e = ml_writer_thread_end(s->sink->writer, sl->writer_id, t_us);
+        if (sl->name_hash == 0) {
+            int at = s->nended++ % MAX_EARLY_NAMES;
+            s->ended[at].ident = sl->ident;
+            s->ended[at].tid = sl->tid;
+            s->ended[at].writer_id = sl->writer_id;
+        }
         if (e < 0 && err == 0) {
             err = e;
         }
@@ -440,6 +473,29 @@ tick(ml_sampler *s, uint64_t now_ns)
     }
 }
 
+/* Asks the scheduler for a short time slice (Linux 6.12+, EEVDF: a
+ * SCHED_OTHER task may set sched_runtime, no privilege needed): a task
+ * with a short slice has an early deadline, so on waking it runs before
+ * the program's busy threads finish their slices, instead of waiting for
+ * one (late ticks: the achieved interval). Older kernels refuse it or
+ * ignore it; nothing else changes. */
+static void
+short_slice(void)
+{
+    struct { /* the kernel's struct sched_attr, first version (48 bytes) */
+        uint32_t size, sched_policy;
+        uint64_t sched_flags;
+        int32_t sched_nice;
+        uint32_t sched_priority;
+        uint64_t sched_runtime, sched_deadline, sched_period;
+    } attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.sched_policy = SCHED_OTHER;
+    attr.sched_runtime = 100000; /* 100 us, the smallest allowed */
+    syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 static void *
 run(void *arg)
 {
@@ -447,6 +503,7 @@ run(void *arg)
     ml_wake_block_signals();
     /* Wake-ups within a microsecond of the deadline, not the default 50. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    short_slice();
     PyGILState_STATE gil = PyGILState_UNLOCKED;
     if (s->fallback) {
         /* One thread state for the sampler's life, made by this thread
@@ -590,28 +647,71 @@ ml_sampler_fallback(const ml_sampler *s)
     return s->fallback;
 }
 
+/* Writes name as sl's name unless it has it already. */
+static int
+name_slot(ml_sampler *s, slot *sl, const char *name, uint64_t t_us)
+{
+    if (is_ignored(s, sl->tid)) {
+        return ML_OK; /* one of microlog's threads, sampled before it said */
+    }
+    size_t len = strlen(name);
+    uint64_t h = ml_hash_bytes(name, len) | 1;
+    if (sl->name_hash == h) {
+        return ML_OK;
+    }
+    uint32_t id;
+    ml_writer *w = s->sink->writer;
+    int err = ml_writer_string(w, name, len, &id);
+    if (err == 0) {
+        err = ml_writer_thread_name(w, sl->writer_id, t_us, id);
+    }
+    if (err == 0) {
+        sl->name_hash = h;
+    }
+    return err;
+}
+
 int
 ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name)
 {
-    size_t len = strlen(name);
-    uint64_t h = ml_hash_bytes(name, len) | 1;
+    uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    for (int i = 0; i < s->nslots; i++) {
+        if (s->slots[i].ident == ident) {
+            int err = name_slot(s, &s->slots[i], name, t_us);
+            if (err < 0) {
+                return ml_sink_check(s->sink, err);
+            }
+        }
+    }
+    return ML_OK;
+}
+
+int
+ml_sampler_name_started(ml_sampler *s, uint64_t ident, uint64_t tid,
+                        const char *name)
+{
+    uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
-        if (sl->ident != ident || sl->name_hash == h) {
-            continue;
+        if (sl->ident == ident && sl->tid == tid) {
+            return ml_sink_check(s->sink, name_slot(s, sl, name, t_us));
         }
-        uint32_t id;
-        ml_writer *w = s->sink->writer;
-        uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
-        int err = ml_writer_string(w, name, len, &id);
-        if (err == 0) {
-            err = ml_writer_thread_name(w, sl->writer_id, t_us, id);
-        }
-        if (err < 0) {
-            return ml_sink_check(s->sink, err);
-        }
-        sl->name_hash = h;
     }
+    for (int i = 0; i < MAX_EARLY_NAMES && i < s->nended; i++) {
+        if (s->ended[i].ident == ident && s->ended[i].tid == tid) {
+            slot gone = {.ident = ident,
+                         .tid = tid,
+                         .writer_id = s->ended[i].writer_id};
+            s->ended[i].ident = 0;
+            return ml_sink_check(s->sink, name_slot(s, &gone, name, t_us));
+        }
+    }
+    /* Not sampled yet (it may never be, if it ends within an interval):
+     * its first sample takes the name. */
+    int at = s->nearly++ % MAX_EARLY_NAMES;
+    s->early[at].ident = ident;
+    s->early[at].tid = tid;
+    snprintf(s->early[at].name, sizeof s->early[at].name, "%s", name);
     return ML_OK;
 }
 
@@ -637,13 +737,17 @@ ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid)
     }
 }
 
-void
+int
 ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid)
 {
+    if (is_ignored(s, tid)) {
+        return 0;
+    }
     for (int i = 0; i < MAX_IGNORED; i++) {
         unsigned long long expected = 0;
         if (atomic_compare_exchange_strong(&s->ignored[i], &expected, tid)) {
-            return;
+            return 1;
         }
     }
+    return 0;
 }

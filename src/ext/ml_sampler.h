@@ -40,6 +40,12 @@ int ml_sampler_fallback(const ml_sampler *s);
 /* Names the thread whose threading.get_ident() is ident; skips unknown
  * idents and unchanged names. Call with the sink lock held. */
 int ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name);
+/* The name of a thread that has just started (threading.Thread.start),
+ * known by its ident and kernel id: given now, or at its first sample if
+ * it has none yet, so that even a thread that lives for a millisecond is
+ * named. Call with the sink lock held. */
+int ml_sampler_name_started(ml_sampler *s, uint64_t ident, uint64_t tid,
+                            const char *name);
 /* Hides frames of this code object while they are at the root of a stack:
  * microlog's own `python -m microlog` and runpy frames, so the program's
  * stacks start where `python script.py` would start them. The caller keeps
@@ -53,8 +59,9 @@ int ml_sampler_is_hidden(const ml_sampler *s, uint64_t code);
 int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
                               uint64_t tid, uint64_t t_us, uint32_t *id);
 /* Kernel thread ids the sampler must not record (microlog's own threads
- * that hold a Python thread state for a moment). */
-void ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
+ * that hold a Python thread state, or a program thread while it does
+ * microlog's work). 1 when added, 0 when it was already (or no room). */
+int ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
 /* Samples thread tid again. */
 void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
 

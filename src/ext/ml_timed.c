@@ -68,6 +68,68 @@ cpu_used(uint64_t cpu0, uint64_t cpu1, uint64_t wall_ns)
     return d < wall_ns ? d : wall_ns;
 }
 
+/* The thread CPU clock is a system call (280-620 ns here, no vDSO path:
+ * docs/TIMED.md), so a timed call reads it at most once, at its end, and
+ * not at all when it is short:
+ * - start: the thread's last reading, carried forward by the wall time
+ *   since, when that reading is at most CPU_CARRY_NS old. This assumes
+ *   the thread ran meanwhile: an error of at most that gap, and only if it
+ *   did not (a CPU time a little low).
+ * - end: a call shorter than CPU_SHORT_NS used its wall time as CPU time:
+ *   it had no time to sleep or be switched out for longer than that.
+ * A reading of the clock is kept per thread, with the recording it was
+ * made in (run_epoch: a forked child's clock starts again at 0). */
+#define CPU_CARRY_NS 20000u
+#define CPU_SHORT_NS 2000u
+
+static _Thread_local struct {
+    uint64_t epoch; /* run_epoch of the reading; 0: none */
+    uint64_t cpu_ns, mono_ns;
+} last_cpu;
+
+/* Thread CPU time now, read at mono time now_ns (and remembered). */
+static uint64_t
+cpu_read(uint64_t now_ns, uint64_t epoch)
+{
+    uint64_t cpu = ml_clock_thread_cpu_ns();
+    last_cpu.epoch = epoch;
+    last_cpu.cpu_ns = cpu;
+    last_cpu.mono_ns = now_ns;
+    return cpu;
+}
+
+/* Thread CPU time at a start at mono time now_ns; *carried is set when it
+ * was carried forward from an earlier reading rather than read. */
+static uint64_t
+cpu_start(uint64_t now_ns, uint64_t epoch, int *carried)
+{
+    if (last_cpu.epoch == epoch && now_ns >= last_cpu.mono_ns
+        && now_ns - last_cpu.mono_ns <= CPU_CARRY_NS) {
+        *carried = 1;
+        return last_cpu.cpu_ns + (now_ns - last_cpu.mono_ns);
+    }
+    *carried = 0;
+    return cpu_read(now_ns, epoch);
+}
+
+/* CPU time used from a start (cpu_start) to mono time now_ns. */
+static uint64_t
+cpu_end(uint64_t cpu0, int carried, uint64_t now_ns, uint64_t wall_ns,
+        uint64_t epoch)
+{
+    if (wall_ns < CPU_SHORT_NS) {
+        return wall_ns;
+    }
+    uint64_t cpu1 = cpu_read(now_ns, epoch);
+    if (carried) {
+        /* only the end read's own cost falls inside the stretch */
+        uint64_t d = cpu1 > cpu0 ? cpu1 - cpu0 : 0;
+        d = d > cpu_overhead_ns / 2 ? d - cpu_overhead_ns / 2 : 0;
+        return d < wall_ns ? d : wall_ns;
+    }
+    return cpu_used(cpu0, cpu1, wall_ns);
+}
+
 /* Bumped at every recording start and stop (timed_new_run): a call that
  * began in another recording writes no span. Protected by the GIL. */
 static uint64_t run_epoch = 1;
@@ -168,7 +230,8 @@ typedef struct {
     ml_timed_call call;
     uint64_t saved_current; /* current_call before resume() */
     uint64_t step_cpu0, step_t0;
-    int running; /* between resume() and suspend() */
+    int step_carried; /* step_cpu0 carried forward (cpu_start) */
+    int running;      /* between resume() and suspend() */
 } ml_timed_step;
 
 static void
@@ -331,12 +394,14 @@ timed_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf,
     }
     PyObject *text = format_args(t, args, nargsf, kwnames);
     ml_timed_call c;
-    uint64_t cpu0 = ml_clock_thread_cpu_ns();
-    call_begin(t, &c, ml_clock_mono_ns());
+    int carried;
+    uint64_t t0 = ml_clock_mono_ns();
+    uint64_t cpu0 = cpu_start(t0, run_epoch, &carried);
+    call_begin(t, &c, t0);
     current_call = c.id;
     PyObject *res = PyObject_Vectorcall(t->func, args, nargsf, kwnames);
     uint64_t t1 = ml_clock_mono_ns();
-    uint64_t cpu = cpu_used(cpu0, ml_clock_thread_cpu_ns(), t1 - c.t0_ns);
+    uint64_t cpu = cpu_end(cpu0, carried, t1, t1 - t0, c.epoch);
     current_call = c.parent;
     if (res != NULL) {
         call_end(t, &c, t1, cpu, NULL, text);
@@ -580,8 +645,8 @@ step_resume(PyObject *self, PyObject *unused)
         s->running = 1;
         s->saved_current = current_call;
         current_call = s->call.id;
-        s->step_cpu0 = ml_clock_thread_cpu_ns();
         s->step_t0 = ml_clock_mono_ns();
+        s->step_cpu0 = cpu_start(s->step_t0, run_epoch, &s->step_carried);
     }
     Py_RETURN_NONE;
 }
@@ -593,8 +658,8 @@ step_suspend(PyObject *self, PyObject *unused)
     (void)unused;
     if (s->running) {
         uint64_t t1 = ml_clock_mono_ns();
-        s->call.cpu_ns +=
-            cpu_used(s->step_cpu0, ml_clock_thread_cpu_ns(), t1 - s->step_t0);
+        s->call.cpu_ns += cpu_end(s->step_cpu0, s->step_carried, t1,
+                                  t1 - s->step_t0, run_epoch);
         current_call = s->saved_current;
         s->running = 0;
     }

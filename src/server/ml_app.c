@@ -6,6 +6,7 @@
 #include "ml_app.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,11 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analysis/ml_explain.h"
 #include "analysis/ml_jsonw.h"
+#include "analysis/ml_summary_json.h"
 #include "analysis/ml_regex.h"
 #include "analysis/ml_view_params.h"
 #include "analysis/ml_views.h"
 #include "core/ml_error.h"
+#include "ml_explainer.h"
 #include "ml_runs.h"
 #include "ml_ui.h"
 
@@ -204,12 +208,40 @@ typedef int (*view_fn)(ml_index *, const ml_view_query *, ml_jsonw *);
 typedef struct {
     const char *name;
     view_fn view;         /* an analysis view over the run's index, or */
-    int special;          /* 1 summary, 2 source */
+    int special;          /* 2 source, 3 explain */
     const char *required; /* a parameter that must be there, or NULL */
 } route;
 
+/* The object of `microlog show --json`, from the summary the index keeps. */
+static int
+summary_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
+{
+    (void)q;
+    ml_summary *s;
+    int err = ml_index_summary(ix, &s);
+    if (err < 0) {
+        return err;
+    }
+    json_t *j = ml_summary_to_json(s, -1);
+    ml_summary_free(s);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER
+                                       | JSON_REAL_PRECISION(12))
+                   : NULL;
+    json_decref(j);
+    err = text ? ml_buf_append(&w->out, text, strlen(text)) : ML_ENOMEM;
+    free(text);
+    return err;
+}
+
+static int
+tips_view(ml_index *ix, const ml_view_query *q, ml_jsonw *w)
+{
+    (void)q;
+    return ml_explain_tips(ix, w);
+}
+
 static const route run_routes[] = {
-    {"summary", NULL, 1, NULL},
+    {"summary", summary_view, 0, NULL},
     {"changes", ml_view_changes, 0, NULL},
     {"timeline", ml_view_timeline, 0, NULL},
     {"status", ml_view_status, 0, NULL},
@@ -220,6 +252,8 @@ static const route run_routes[] = {
     {"flamegraph", ml_view_flamegraph, 0, NULL},
     {"search", ml_view_search, 0, "q"},
     {"source", NULL, 2, "file"},
+    {"tips", tips_view, 0, NULL},
+    {"explain", NULL, 3, NULL},
 };
 
 static int
@@ -269,6 +303,62 @@ answer_source(ml_index *ix, const char *file, ml_app_response *res)
     set_body(res, 200, "text/plain; charset=utf-8", buf, (size_t)got);
 }
 
+/* GET: the prompt, whether a model is set, and a cached answer. POST: the
+ * answer (the endpoint is asked without the index's lock held). The key
+ * stays here: it is never part of an answer. */
+static void
+answer_explain(ml_app *app, const char *id, ml_index *ix,
+               const ml_app_request *req, ml_app_response *res)
+{
+    char *path;
+    if (ml_runs_path(app->runs, id, &path) != 0) {
+        ml_index_unlock(ix);
+        fail(res, 404, "no run %s", id);
+        return;
+    }
+    ml_llm_config c;
+    int configured = ml_llm_config_from_env(&c);
+    ml_explain_job job;
+    int err =
+        ml_explainer_prepare(ix, path, configured ? c.model : NULL, &job);
+    ml_index_unlock(ix); /* the rest reads no index */
+    ml_jsonw w;
+    ml_jsonw_init(&w, MAX_ANSWER);
+    if (err < 0) {
+        fail(res, 503, "explain: out of memory");
+    } else if (strcmp(req->method, "POST") == 0 && !configured) {
+        fail(res, 409,
+             "explain: no model is set: start the server with "
+             "MICROLOG_LLM_URL and MICROLOG_LLM_MODEL (and "
+             "MICROLOG_LLM_KEY)");
+    } else if (strcmp(req->method, "POST") == 0) {
+        char *answer, why[300];
+        if (ml_explainer_ask(&c, path, &job, &answer, why, sizeof why) < 0) {
+            fail(res, 502, "explain: %s", why);
+        } else {
+            ml_jsonw_obj(&w);
+            ml_jsonw_kstr(&w, "answer", answer);
+            ml_jsonw_kbool(&w, "cached", job.cached != NULL);
+            ml_jsonw_kstr(&w, "model", c.model);
+            ml_jsonw_obj_end(&w);
+            free(answer);
+            answer_json(res, &w);
+        }
+    } else {
+        ml_jsonw_obj(&w);
+        ml_jsonw_kbool(&w, "configured", configured);
+        ml_jsonw_kstr(&w, "model", configured ? c.model : NULL);
+        ml_jsonw_kstr(&w, "prompt", job.prompt);
+        ml_jsonw_kstr(&w, "answer", job.cached);
+        ml_jsonw_obj_end(&w);
+        answer_json(res, &w);
+    }
+    ml_jsonw_free(&w);
+    ml_explain_job_free(&job);
+    free(path);
+    ml_index_lock(ix); /* given back locked, as it was taken */
+}
+
 static void
 answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
             const ml_app_request *req, ml_app_response *res)
@@ -292,6 +382,8 @@ answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
     res->live = ml_runs_is_live(app->runs, id, ix);
     if (rt->special == 2) {
         answer_source(ix, param(req, "file"), res);
+    } else if (rt->special == 3) {
+        answer_explain(app, id, ix, req, res);
     } else {
         ml_jsonw w;
         ml_jsonw_init(&w, MAX_ANSWER);
@@ -304,21 +396,6 @@ answer_view(ml_app *app, const char *id, const route *rt, ml_view_params *p,
         ml_jsonw_free(&w);
     }
     ml_runs_release(app->runs, ix);
-}
-
-static void
-answer_summary(ml_app *app, const char *id, ml_app_response *res)
-{
-    char *json;
-    size_t len;
-    int rc = ml_runs_summary(app->runs, id, &json, &len);
-    if (rc == 0) {
-        set_body(res, 200, "application/json; charset=utf-8", json, len);
-    } else if (rc == 1) {
-        fail(res, 404, "no run %s", id);
-    } else {
-        fail(res, 422, "run %s cannot be read: %s", id, ml_strerror(rc));
-    }
 }
 
 /* /api/runs/LABEL/STAMP/VIEW */
@@ -361,10 +438,6 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
         && (param(req, rt->required) == NULL
             || param(req, rt->required)[0] == '\0')) {
         fail(res, 400, "%s needs the parameter %s", rt->name, rt->required);
-        return;
-    }
-    if (rt->special == 1) {
-        answer_summary(app, id, res);
         return;
     }
     ml_view_params p;
@@ -516,6 +589,39 @@ authenticate(ml_app *app, const ml_app_request *req, ml_app_response *res)
     return 0;
 }
 
+/* A POST spends the user's model key, so it must come from this server's
+ * own page: a JSON content type (other sites' forms cannot send one
+ * without a preflight this server never grants) and, when the browser
+ * says where it comes from, this very host. */
+static int
+is_explain(const char *path)
+{
+    size_t n = strlen(path);
+    return strncmp(path, "/api/runs/", 10) == 0 && n >= 18
+           && strcmp(path + n - 8, "/explain") == 0;
+}
+
+static int
+post_from_own_page(const ml_app_request *req)
+{
+    if (req->content_type == NULL
+        || strncmp(req->content_type, "application/json", 16) != 0) {
+        return 0;
+    }
+    if (req->origin != NULL) {
+        const char *o = req->origin;
+        if (strncmp(o, "http://", 7) == 0) {
+            o += 7;
+        } else if (strncmp(o, "https://", 8) == 0) {
+            o += 8;
+        } else {
+            return 0;
+        }
+        return req->host != NULL && strcmp(o, req->host) == 0;
+    }
+    return 1;
+}
+
 /* ---- entry -------------------------------------------------------------- */
 
 void
@@ -523,8 +629,20 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
 {
     memset(res, 0, sizeof *res);
     const char *path = req->path ? req->path : "";
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        fail(res, 405, "only GET and HEAD are served");
+    int post = strcmp(req->method, "POST") == 0;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0
+        && !post) {
+        fail(res, 405, "only GET, HEAD and POST (explain) are served");
+        return;
+    }
+    if (post && !is_explain(path)) {
+        fail(res, 405, "POST is taken only by /api/runs/ID/explain");
+        return;
+    }
+    if (post && !post_from_own_page(req)) {
+        fail(res, 403,
+             "explain takes a POST only with Content-Type: "
+             "application/json from this server's own pages");
         return;
     }
     if (strlen(path) > MAX_PATH_LEN) {

@@ -25,6 +25,8 @@ typedef struct {
     const char *authorization; /* header values, or NULL */
     const char *cookie;
     const char *host;
+    const char *content_type; /* for POST */
+    const char *origin;
 } ml_app_request;
 
 typedef struct {

@@ -179,6 +179,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                                   MHD_HTTP_HEADER_COOKIE),
             .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_HOST),
+            .content_type = MHD_lookup_connection_value(
+                conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+            .origin =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
         };
         ml_app_response res;
         ml_app_handle(h->app, &req, &res);

@@ -48,10 +48,19 @@ typedef struct ix_entry {
     struct ix_entry *next;
 } ix_entry;
 
+/* A run whose index one request is building: the others wait for it
+ * rather than building it too. */
+typedef struct opening {
+    char *id;
+    struct opening *next;
+} opening;
+
 struct ml_runs {
     char *dir;
     size_t budget;
-    pthread_mutex_t lock; /* protects both lists and clock */
+    pthread_mutex_t lock;  /* protects both lists, openings and clock */
+    pthread_cond_t opened; /* an opening ended */
+    opening *openings;
     info_entry *infos;
     ix_entry *indexes;
     uint64_t clock;
@@ -75,6 +84,7 @@ ml_runs_new(const char *dir, size_t budget, ml_runs **out)
     r->dir = real;
     r->budget = budget;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->opened, NULL);
     *out = r;
     return ML_OK;
 }
@@ -104,6 +114,7 @@ ml_runs_free(ml_runs *r)
         free(e->id);
         free(e);
     }
+    pthread_cond_destroy(&r->opened);
     pthread_mutex_destroy(&r->lock);
     free(r->dir);
     free(r);
@@ -186,29 +197,10 @@ info_find(ml_runs *r, const char *id)
     return NULL;
 }
 
-/* A new entry for the file (read outside the lock). */
-static info_entry *
-info_compute(const char *id, const char *path, const struct stat *st)
+/* Fills e from a summary. */
+static void
+info_fill(info_entry *e, const ml_summary *s)
 {
-    info_entry *e = calloc(1, sizeof *e);
-    if (e == NULL || (e->id = strdup(id)) == NULL) {
-        free(e);
-        return NULL;
-    }
-    e->size = (uint64_t)st->st_size;
-    e->mtime_ns = mtime_ns(st);
-    ml_reader *rd = NULL;
-    ml_summary *s = NULL;
-    int err = ml_reader_open(path, &rd);
-    if (err == 0) {
-        err = ml_summary_build(rd, &s);
-    }
-    if (err < 0) {
-        const char *m = rd ? ml_reader_message(rd) : "";
-        e->error = strdup(m[0] ? m : ml_strerror(err));
-        ml_reader_free(rd);
-        return e;
-    }
     uint64_t start = 0;
     ml_summary_meta_uint(s, "start_unix_ns", &start);
     e->start_unix_ns = start;
@@ -223,6 +215,65 @@ info_compute(const char *id, const char *path, const struct stat *st)
         e->json_len = e->json ? strlen(e->json) : 0;
         json_decref(j);
     }
+}
+
+static int
+recently_written(const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age =
+        (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - mtime_ns(st);
+    return age < (int64_t)LIVE_SECONDS * 1000000000;
+}
+
+/* The summary from the run's index (kept up to date as the file grows):
+ * 0, or an error (message in why). */
+static int
+index_summary(ml_runs *r, const char *id, ml_summary **out, char *why,
+              size_t why_len)
+{
+    ml_index *ix;
+    int err = ml_runs_acquire(r, id, &ix, why, why_len);
+    if (err != 0) {
+        return err > 0 ? ML_EIO : err;
+    }
+    err = ml_index_summary(ix, out);
+    ml_runs_release(r, ix);
+    return err;
+}
+
+/* A new entry for the file (read outside the lock): a run still being
+ * written is summed up by its index, which reads only what was appended
+ * since the last look; a finished one by one pass of its own, so that
+ * listing runs does not keep their indexes. */
+static info_entry *
+info_compute(ml_runs *r, const char *id, const char *path,
+             const struct stat *st)
+{
+    info_entry *e = calloc(1, sizeof *e);
+    if (e == NULL || (e->id = strdup(id)) == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->size = (uint64_t)st->st_size;
+    e->mtime_ns = mtime_ns(st);
+    ml_reader *rd = NULL;
+    ml_summary *s = NULL;
+    char why[200] = "";
+    int err;
+    if (recently_written(st)) {
+        err = index_summary(r, id, &s, why, sizeof why);
+    } else if ((err = ml_reader_open(path, &rd)) == 0) {
+        err = ml_summary_build(rd, &s);
+    }
+    if (err < 0) {
+        const char *m = rd ? ml_reader_message(rd) : why;
+        e->error = strdup(m[0] ? m : ml_strerror(err));
+        ml_reader_free(rd);
+        return e;
+    }
+    info_fill(e, s);
     ml_summary_free(s);
     ml_reader_free(rd);
     return e;
@@ -250,7 +301,7 @@ info_get(ml_runs *r, const char *id)
         return e;
     }
     pthread_mutex_unlock(&r->lock);
-    info_entry *fresh = info_compute(id, path, &st);
+    info_entry *fresh = info_compute(r, id, path, &st);
     free(path);
     pthread_mutex_lock(&r->lock);
     if (fresh == NULL) {
@@ -266,25 +317,6 @@ info_get(ml_runs *r, const char *id)
     }
     *p = fresh;
     return fresh;
-}
-
-int
-ml_runs_summary(ml_runs *r, const char *id, char **json, size_t *len)
-{
-    info_entry *e = info_get(r, id);
-    int rc = 1;
-    if (e != NULL && e->json != NULL) {
-        *json = malloc(e->json_len + 1);
-        rc = *json ? ML_OK : ML_ENOMEM;
-        if (*json) {
-            memcpy(*json, e->json, e->json_len + 1);
-            *len = e->json_len;
-        }
-    } else if (e != NULL) {
-        rc = ML_ECORRUPT;
-    }
-    pthread_mutex_unlock(&r->lock);
-    return rc;
 }
 
 /* ---- listing ------------------------------------------------------------ */
@@ -479,6 +511,74 @@ evict(ml_runs *r)
     }
 }
 
+static ix_entry *
+index_find(ml_runs *r, const char *id)
+{
+    ix_entry *e = r->indexes;
+    while (e && strcmp(e->id, id) != 0) {
+        e = e->next;
+    }
+    return e;
+}
+
+static int
+is_opening(const ml_runs *r, const char *id)
+{
+    for (const opening *o = r->openings; o; o = o->next) {
+        if (strcmp(o->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Builds the index of id with the lock released; with it held again,
+ * adds the entry (NULL when out of memory or the file cannot be read:
+ * *err says). Waiters are woken either way. */
+static ix_entry *
+open_index(ml_runs *r, const char *id, const char *path, int *err, char *why,
+           size_t why_len)
+{
+    opening me = {strdup(id), r->openings};
+    if (me.id == NULL) {
+        *err = ML_ENOMEM;
+        return NULL;
+    }
+    r->openings = &me;
+    pthread_mutex_unlock(&r->lock);
+    ml_index *ix = NULL;
+    *err = ml_index_open(path, &ix);
+    if (*err < 0) {
+        snprintf(why, why_len, "%s",
+                 *err == ML_EIO ? strerror(errno) : ml_strerror(*err));
+    }
+    pthread_mutex_lock(&r->lock);
+    for (opening **p = &r->openings; *p; p = &(*p)->next) {
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    }
+    free(me.id);
+    pthread_cond_broadcast(&r->opened);
+    ix_entry *e = NULL;
+    if (*err == 0
+        && ((e = calloc(1, sizeof *e)) == NULL
+            || (e->id = strdup(id)) == NULL)) {
+        free(e);
+        e = NULL;
+        *err = ML_ENOMEM;
+    }
+    if (e == NULL) {
+        ml_index_free(ix);
+        return NULL;
+    }
+    e->ix = ix;
+    e->next = r->indexes;
+    r->indexes = e;
+    return e;
+}
+
 int
 ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
                 size_t why_len)
@@ -490,34 +590,19 @@ ml_runs_acquire(ml_runs *r, const char *id, ml_index **out, char *why,
         return rc;
     }
     pthread_mutex_lock(&r->lock);
-    ix_entry *e = r->indexes;
-    while (e && strcmp(e->id, id) != 0) {
-        e = e->next;
+    ix_entry *e;
+    while ((e = index_find(r, id)) == NULL && is_opening(r, id)) {
+        pthread_cond_wait(&r->opened, &r->lock);
     }
+    int err = 0;
     if (e == NULL) {
-        pthread_mutex_unlock(&r->lock);
-        ml_index *ix;
-        int err = ml_index_open(path, &ix);
-        if (err < 0) {
-            snprintf(why, why_len, "%s",
-                     err == ML_EIO ? strerror(errno) : ml_strerror(err));
-            free(path);
-            return err;
-        }
-        pthread_mutex_lock(&r->lock);
-        e = calloc(1, sizeof *e);
-        if (e == NULL || (e->id = strdup(id)) == NULL) {
-            pthread_mutex_unlock(&r->lock);
-            free(e);
-            ml_index_free(ix);
-            free(path);
-            return ML_ENOMEM;
-        }
-        e->ix = ix;
-        e->next = r->indexes;
-        r->indexes = e;
+        e = open_index(r, id, path, &err, why, why_len);
     }
     free(path);
+    if (e == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        return err;
+    }
     e->refs++;
     e->used = ++r->clock;
     pthread_mutex_unlock(&r->lock);

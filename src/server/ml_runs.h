@@ -32,10 +32,6 @@ int ml_runs_path(ml_runs *runs, const char *id, char **out);
  * or NULL. */
 int ml_runs_list(ml_runs *runs, ml_regex *re, ml_jsonw *w);
 
-/* The summary JSON of a run (the object of `microlog show --json`): a
- * malloc'ed copy in *json. 0, 1 (no such run), or an error. */
-int ml_runs_summary(ml_runs *runs, const char *id, char **json, size_t *len);
-
 /* The open index of a run, updated to the file's current end and locked
  * (ml_index_lock); give it back with ml_runs_release(). 0, 1 (no such
  * run), or an error (a damaged file: message in why). */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Builds the _walktest extension against one Python:
-#   build_walk_test.sh /path/to/python3.X OUTDIR [asan]
+#   build_walk_test.sh /path/to/python3.X OUTDIR [asan|tsan]
 # picking the ml_pywalk_py*.c that matches that Python's version.
 set -eu
 PY=$1
@@ -23,6 +23,8 @@ CC=${CC:-gcc}
 CFLAGS="-std=c11 -O2 -g -fPIC -Wall -Wextra -Werror -fvisibility=hidden"
 if [ "$SAN" = asan ]; then
     CFLAGS="$CFLAGS -fsanitize=address,undefined -fno-omit-frame-pointer"
+elif [ "$SAN" = tsan ]; then
+    CFLAGS="$CFLAGS -fsanitize=thread -fno-omit-frame-pointer"
 fi
 mkdir -p "$OUT"
 # The version file defines Py_BUILD_CORE itself; internal headers are found

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Builds and runs the ml_pywalk tests for every given Python (default: the
-# pyenv 3.9-3.13 installs): normal build, memfd fallback, and ASan+UBSan.
+# pyenv 3.9-3.13 installs): normal build, memfd fallback, ASan+UBSan, and
+# ThreadSanitizer (the walker's thread against the program's threads).
 #   run_walk_tests.sh [python ...]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,7 @@ if [ $# -eq 0 ]; then
         /root/.pyenv/versions/3.13*/bin/python3
 fi
 ASAN_LIB=$(${CC:-gcc} -print-file-name=libasan.so)
+TSAN_LIB=$(${CC:-gcc} -print-file-name=libtsan.so)
 fail=0
 for PY in "$@"; do
     V=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -27,5 +29,9 @@ for PY in "$@"; do
     LD_PRELOAD=$ASAN_LIB ASAN_OPTIONS=detect_leaks=0 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         timeout 900 "$PY" "$HERE/test_walk.py" "$OUT/$V-asan" --no-bench || fail=1
+    echo "--- $V tsan"
+    "$HERE/build_walk_test.sh" "$PY" "$OUT/$V-tsan" tsan >/dev/null || { fail=1; continue; }
+    LD_PRELOAD=$TSAN_LIB TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        timeout 900 "$PY" "$HERE/test_walk.py" "$OUT/$V-tsan" --no-bench || fail=1
 done
 exit $fail

@@ -148,7 +148,9 @@ def churn_work(n):
 
 def test_churn(seconds=2.0):
     W.stop()
-    W.start(1024, 0, 1)  # sample back to back
+    # Restarted in the same read mode (it used to restart the memfd run on
+    # process_vm_readv).
+    W.start(1024, 0, 1, int(FALLBACK))  # sample back to back
     end = time.monotonic() + seconds
     started = 0
     while time.monotonic() < end:
@@ -169,7 +171,7 @@ def test_churn(seconds=2.0):
           "churn: resolve errors %d" % st["resolve_errors"])
     check(st["samples"] > 100, "churn: too few samples")
     check(st["max_threads"] > 3, "churn: never saw many threads")
-    W.start(1024, 100, 1)
+    W.start(1024, 100, 1, int(FALLBACK))
 
 
 # (d) generators and coroutines -----------------------------------------
@@ -244,6 +246,9 @@ def test_exec(n=60):
         gc.collect()
     print("exec: %d of %d code objects reused an earlier address"
           % (reused, n))
+    # The point of this test: a code object at a freed one's address must
+    # be resolved as itself. Without any reuse it tested nothing.
+    check(reused > 0, "exec: no code address was reused")
 
 
 # GIL holder --------------------------------------------------------------
@@ -284,8 +289,11 @@ def bench():
           "resolution, %d frames/sample" % (exp, us, us_resolved, frames))
 
 
+FALLBACK = "--fallback" in sys.argv  # read through the memfd
+
+
 def main():
-    fallback = "--fallback" in sys.argv
+    fallback = FALLBACK
     print("python", sys.version.split()[0], "fallback" if fallback else "")
     check(W.saferead_selftest() == 0, "saferead self test")
     W.start(1024, 100, 1, int(fallback))
@@ -297,6 +305,10 @@ def main():
     test_churn()
     st = W.stop()
     check(st["errors"] == 0, "sample errors %d" % st["errors"])
+    # The memfd run must have read through the memfd all along, not
+    # switched back to process_vm_readv on the way.
+    want = "file" if fallback else "vm"
+    check(st["mode"] == want, "read mode %s, not %s" % (st["mode"], want))
     if not fallback and "--no-bench" not in sys.argv:
         bench()
     print("FAILED: %d" % len(FAILS) if FAILS else "OK")

@@ -86,6 +86,9 @@ write_recording(const char *path, int cut)
 static void
 setup(void)
 {
+    /* POST explain must never reach a real model from a fuzz run. */
+    unsetenv("MICROLOG_LLM_URL");
+    unsetenv("MICROLOG_LLM_MODEL");
     char dir[64], path[128];
     snprintf(dir, sizeof dir, "/tmp/ml_fuzz_request_%d", getpid());
     mkdir(dir, 0700);
@@ -124,7 +127,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     ml_app_param params[ML_APP_MAX_PARAMS];
-    ml_app_request req = {"GET", "/", params, 0, NULL, NULL, "127.0.0.1"};
+    ml_app_request req = {"GET", "/",         params, 0,   NULL,
+                          NULL,  "127.0.0.1", NULL,   NULL};
     char *save = NULL;
     int line = 0;
     for (char *l = strtok_r(text, "\n", &save); l;
@@ -139,6 +143,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             req.cookie = l + 10;
         } else if (strncmp(l, "H:host: ", 8) == 0) {
             req.host = l + 8;
+        } else if (strncmp(l, "H:content-type: ", 16) == 0) {
+            req.content_type = l + 16;
+        } else if (strncmp(l, "H:origin: ", 10) == 0) {
+            req.origin = l + 10;
         } else if (req.nparams < ML_APP_MAX_PARAMS) {
             char *eq = strchr(l, '=');
             if (eq) {

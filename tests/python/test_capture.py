@@ -1,6 +1,7 @@
-"""Output capture: prints, stderr writes, logging at every level,
-warnings, uncaught exceptions and the explicit API become log entries with
-stacks, while the program's own output stays byte-identical."""
+"""Output capture: prints, stderr writes, logging (what the program's
+levels let through, or from MICROLOG_LOG_LEVEL on), warnings, uncaught
+exceptions and the explicit API become log entries with stacks, while the
+program's own output stays byte-identical."""
 
 from __future__ import annotations
 
@@ -53,35 +54,100 @@ def test_prints_and_writes_are_logged_with_stacks(runner: Runner):
     assert any(frame.startswith("greet ") for frame in hello["stack"])
 
 
-def test_logging_every_level_without_changing_output(runner: Runner):
-    plain, rec, logs = run_both(runner, """
-        import logging
-        logging.basicConfig(level=logging.WARNING,
-                            format="%(levelname)s %(name)s %(message)s")
-        log = logging.getLogger("app.db")
-        def work():
-            log.debug("debug %d", 1)
-            log.info("info")
-            log.warning("warn %s", "x")
-            try:
-                1 / 0
-            except ZeroDivisionError:
-                log.exception("failed")
-            logging.critical("root critical")
-        work()
-    """)
+LOGGING_PROGRAM = """
+    import logging
+    logging.basicConfig(level=logging.INFO,
+                        format="%(levelname)s %(name)s %(message)s")
+    log = logging.getLogger("app.db")
+    quiet = logging.getLogger("app.quiet")
+    quiet.setLevel(logging.ERROR)
+    def work():
+        log.debug("debug %d", 1)
+        log.info("info")
+        quiet.warning("quiet warning")
+        log.warning("warn %s", "x")
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            log.exception("failed")
+        logging.critical("root critical")
+    work()
+"""
+
+
+def run_logging(runner: Runner, label: str, **env: str):
+    script = runner.script(f"{label}.py", LOGGING_PROGRAM)
+    plain = runner.python([str(script)])
+    rec = runner.python(["-m", "microlog", label, str(script)],
+                        env=runner.env(MICROLOG_QUIET="1", **env))
     assert rec.returncode == 0, rec.stderr
     assert rec.stdout == plain.stdout and rec.stderr == plain.stderr
+    logs = runner.dump(runner.only_recording(label), "log")
     got = [(e["level"], e["text"].splitlines()[0])
            for e in logs if e["source"] == LOG_LOGGING]
-    assert got == [(10, "app.db: debug 1"), (20, "app.db: info"),
-                   (30, "app.db: warn x"), (40, "app.db: failed"),
-                   (50, "root critical")]
     failed = [e for e in logs if e["text"].startswith("app.db: failed")][0]
     assert "ZeroDivisionError" in failed["text"]
     assert any(f.startswith("work ") for f in failed["stack"])
     # The handler's own stderr output is not logged a second time.
     assert texts(logs, LOG_STDERR) == []
+    return got
+
+
+def test_logging_records_what_the_program_lets_through(runner: Runner):
+    assert run_logging(runner, "lv") == [
+        (20, "app.db: info"), (30, "app.db: warn x"),
+        (40, "app.db: failed"), (50, "root critical")]
+
+
+def test_logging_below_the_programs_levels_is_a_setting(runner: Runner):
+    got = run_logging(runner, "lvdebug", MICROLOG_LOG_LEVEL="debug")
+    assert got == [(10, "app.db: debug 1"), (20, "app.db: info"),
+                   (30, "app.quiet: quiet warning"), (30, "app.db: warn x"),
+                   (40, "app.db: failed"), (50, "root critical")]
+    got = run_logging(runner, "lvwarn", MICROLOG_LOG_LEVEL="30")
+    assert (30, "app.quiet: quiet warning") in got
+    assert (10, "app.db: debug 1") not in got
+
+
+def test_bad_log_level_names_the_variable(runner: Runner):
+    script = runner.script("bad.py", "print('never')")
+    out = runner.python(["-m", "microlog", "bad", str(script)],
+                        env=runner.env(MICROLOG_LOG_LEVEL="loud"))
+    assert out.returncode == 2 and out.stdout == b""
+    assert b"MICROLOG_LOG_LEVEL='loud'" in out.stderr
+
+
+def test_disabled_log_calls_cost_nothing_while_recording(runner: Runner):
+    """300,000 log.debug() calls under level INFO: the loop is as fast
+    recorded as not (issue 11 asks under 1.1x; the bound here is loose for
+    a shared machine), and nothing is recorded for them."""
+    script = runner.script("hot.py", """
+        import logging, time
+        logging.basicConfig(level=logging.INFO)
+        log = logging.getLogger("hot")
+        def loop():
+            for i in range(300_000):
+                log.debug("value %d", i)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            loop()
+            times.append(time.perf_counter() - t)
+        print(sorted(times)[2])
+    """)
+    plain, rec = [], []
+    for _ in range(3):
+        out = runner.python([str(script)])
+        plain.append(float(out.stdout))
+        out = runner.python(["-m", "microlog", "hot", str(script)],
+                            env=runner.env(MICROLOG_QUIET="1"))
+        assert out.returncode == 0, out.stderr.decode()
+        rec.append(float(out.stdout))
+    ratio = sorted(r / p for r, p in zip(rec, plain))[1]
+    assert ratio < 1.5, (plain, rec)
+    for path in runner.recordings("hot"):
+        assert [e for e in runner.dump(path, "log")
+                if e["source"] == LOG_LOGGING] == []
 
 
 def test_warnings_logged_once(runner: Runner):
@@ -188,10 +254,11 @@ def test_capture_is_removed_at_stop(runner: Runner):
 def test_late_imported_logging_is_hooked(runner: Runner):
     script = runner.script("late.py", """
         import sys, microlog
-        assert "logging" not in sys.modules or True
+        # Imported after the start, or this tests nothing.
+        assert "logging" not in sys.modules, "logging imported already"
         microlog.start("late")
         import logging
-        logging.getLogger("late").debug("seen")
+        logging.getLogger("late").warning("seen")
         microlog.stop()
     """)
     out = runner.python([str(script)], env=runner.env(MICROLOG_QUIET="1"))
@@ -276,3 +343,30 @@ def test_a_finalizer_that_prints_while_a_stack_is_read(runner):
     [path] = runner.recordings("fin")
     logs = runner.dump(path, "log")
     assert sum(1 for r in logs if r.get("text") == "deep") == 300
+
+
+def test_progress_bar_partial_lines(runner: Runner):
+    """A '\\r' progress bar never ends a line: its writes are held per
+    thread up to PARTIAL_MAX characters, then become one entry; every
+    character is kept, in order, and the cost per write does not grow
+    with what is held (the pieces are joined once)."""
+    plain, rec, logs = run_both(runner, """
+        import sys, time
+        from microlog import _capture
+        w = sys.stdout.write
+        def bar(n):
+            t = time.perf_counter()
+            for i in range(n):
+                w(f"\\r{i:6d} " + "#" * (i % 50))
+            return time.perf_counter() - t
+        short = min(bar(100) for _ in range(5)) / 100
+        long = bar(20_000) / 20_000
+        w("\\n")
+        print(f"per write {short:.2e} {long:.2e}", file=sys.stderr)
+        assert long < 20 * short + 5e-6, (short, long)
+    """, "bar")
+    assert rec.returncode == 0, rec.stderr
+    text = "".join(texts(logs, LOG_STDOUT))
+    assert len(text) == len(rec.stdout.decode()) - 1  # less the newline
+    assert text == rec.stdout.decode()[:-1]
+    assert all(len(t) <= 64 * 1024 + 60 for t in texts(logs, LOG_STDOUT))

@@ -482,6 +482,45 @@ def test_cpu_and_memory(runner: Runner):
     assert grow["mem_delta"] >= 60 << 20
 
 
+def test_cpu_time_with_one_clock_read_per_call(runner: Runner):
+    """The thread CPU clock is read at most once per call (a carried-
+    forward start, no read for calls under 2 us): interleaved short, busy
+    and sleeping calls still get CPU times within their bounds."""
+    records = run(runner, """
+        @timed
+        def short():
+            return 1
+
+        @timed
+        def busy():
+            end = time.thread_time() + 0.002
+            while time.thread_time() < end:
+                pass
+
+        @timed
+        def nap():
+            time.sleep(0.001)
+
+        with microlog.enabled("t"):
+            for _ in range(200):
+                short()
+                short()
+                busy()
+                short()
+                nap()
+    """)
+    for s in spans(records, "short") + spans(records, "busy") + \
+            spans(records, "nap"):
+        assert 0 <= s["cpu_ns"] <= s["wall_ns"], s
+    busy = sorted(s["cpu_ns"] for s in spans(records, "busy"))
+    naps = sorted(s["cpu_ns"] for s in spans(records, "nap"))
+    # medians: busy used its 2 ms, nap (1 ms asleep) next to nothing
+    assert busy[100] >= 1_900_000, busy[100]
+    assert naps[100] < 100_000, naps[100]
+    # what a carried-forward start may get wrong: at most 20 us
+    assert naps[-1] < 400_000, naps[-1]
+
+
 def test_dump_command(runner: Runner):
     run(runner, """
         @timed

@@ -31,6 +31,9 @@ def test_run_list_and_summary_equal_show(server: Server, recordings: Path):
     assert run["bytes"] == (recordings / f"{rid}.mlog").stat().st_size
     summary = server.get(f"/api/runs/{rid}/summary")
     assert summary == show(recordings / f"{rid}.mlog")
+    _, headers, _ = server.request(f"/api/runs/{rid}/summary")
+    assert headers["X-Microlog-End-Us"] == str(K * I)
+    assert headers["X-Microlog-Live"] == "0"
 
 
 def test_new_recordings_appear_newest_first(server: Server,
@@ -57,7 +60,8 @@ def test_timeline_at_full_and_coarse_width(server: Server,
     names = {int(k): v["name"] for k, v in whole["functions"].items()}
     roots = [s for s in t["spans"] if s[2] == 0]
     assert len(roots) == 1
-    start, end, _, fid, running, waiting = roots[0]
+    start, end, _, fid, running, waiting, gil_wait = roots[0]
+    assert gil_wait == 0  # ml_gen writes no GIL waits
     assert (start, end) == (0, K * I)
     assert names[fid] == "worker_loop"
     assert running + waiting == K
@@ -177,6 +181,8 @@ def test_callgraph_flamegraph_search(server: Server, recordings: Path):
         assert n[0] < fg["nodes"].index(n)  # parents come first
     found = server.get(f"/api/runs/{rid}/search?q=comp")
     assert [f["name"] for f in found["functions"]] == ["compute"]
+    assert found["functions"][0]["first_us"] == 0
+    assert found["functions"][0]["last_us"] == K * I - 100 * I
     found = server.get(f"/api/runs/{rid}/search?q=step%204%20")
     assert [l["index"] for l in found["logs"]] == [4]
     found = server.get(f"/api/runs/{rid}/search?q=^rss$")
@@ -221,7 +227,7 @@ def test_recorded_program(server: Server, recordings: Path, tmp_path: Path):
     fns = {f["name"]: f for f in
            server.get(f"/api/runs/{rid}/functions")["functions"]}
     assert fns["busy"]["calls"] >= 2
-    assert fns["busy"]["running"] > 0.5
+    assert fns["busy"]["running"] > 0.3  # spinning, even on a busy machine
     # The source view serves the script the frames name, nothing else.
     src = warn["stack"][-1]["file"]
     status, headers, body = server.request(
@@ -317,3 +323,34 @@ def test_query_cli_gives_the_server_answer(server: Server, recordings: Path):
                            "thread=2", "at=60000", "depth=7"],
                           capture_output=True, text=True)
     assert none.returncode == 1
+
+
+def test_memory_budget_evicts_and_reopens(recordings: Path):
+    """With a budget smaller than the indexes of the runs visited in turn,
+    indexes are closed and opened again; every answer stays the same."""
+    from server_util import tool
+    (recordings / "m").mkdir()
+    ids = []
+    for i in range(4):
+        path = recordings / "m" / f"run{i}.mlog"
+        subprocess.run([tool("ml_synth"), str(path), "--seconds", "40",
+                        "--seed", str(i + 1)], check=True, timeout=60)
+        ids.append(f"m/{path.stem}")
+    s = Server(recordings, "--memory", "16")
+    try:
+        first = {rid: s.get(f"/api/runs/{rid}/functions") for rid in ids}
+        sizes = [s.get(f"/api/runs/{rid}/changes")["index_bytes"]
+                 for rid in ids]
+        assert sum(sizes) > 16 << 20, sizes  # they cannot all stay open
+        for rid in ids:
+            assert s.get(f"/api/runs/{rid}/functions") == first[rid]
+    finally:
+        s.stop()
+
+
+def test_summary_of_a_cut_recording_equals_show(server: Server,
+                                                recordings: Path):
+    rid = gen(recordings, "cut", "run", "--truncate-last")
+    summary = server.get(f"/api/runs/{rid}/summary")
+    assert summary["truncated_at"] is not None
+    assert summary == show(recordings / f"{rid}.mlog")

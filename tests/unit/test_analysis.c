@@ -17,6 +17,7 @@
 
 #include "analysis/ml_anomaly.h"
 #include "analysis/ml_index.h"
+#include "analysis/ml_index_int.h"
 #include "analysis/ml_jsonw.h"
 #include "analysis/ml_names.h"
 #include "analysis/ml_regex.h"
@@ -76,6 +77,44 @@ test_anomaly_rule(void **state)
     ml_anomaly_fit(d, 14, 1, &r);
     assert_true(ml_anomaly_is(&r, 200)); /* 2x the median */
     assert_true(ml_anomaly_is(&r, 100000));
+}
+
+/* The similar-calls sample is uniform over all calls (Algorithm L), and
+ * the longest are kept exactly. */
+static void
+test_similar_sample(void **state)
+{
+    (void)state;
+    ix_pair p;
+    memset(&p, 0, sizeof p);
+    p.rng = 12345;
+    const uint32_t n = 200000;
+    for (uint32_t i = 0; i < n; i++) {
+        ix_span s = {0};
+        s.start = i;
+        s.end = i + 1 + (i % 1000 == 0 ? 100000 + i : 10);
+        ix_pair_note(&p, 1, &s);
+    }
+    assert_int_equal(p.count, n);
+    assert_int_equal(p.sample.len, IX_RESERVOIR);
+    double mean = 0;
+    size_t late = 0;
+    for (size_t i = 0; i < p.sample.len; i++) {
+        mean += (double)p.sample.items[i].start / (double)p.sample.len;
+        late += p.sample.items[i].start >= n / 2;
+    }
+    /* A uniform sample of 256 has its mean within a few percent of n/2
+     * (standard error n / sqrt(12 * 256), about 1.8% of n). */
+    assert_true(fabs(mean - n / 2.0) < n * 0.08);
+    assert_true(late > 80 && late < 176);
+    /* The 32 longest: calls 199000, 198000, ... 168000. */
+    assert_int_equal(p.longest.len, IX_LONGEST);
+    for (size_t i = 0; i < p.longest.len; i++) {
+        assert_true(p.longest.items[i].start >= 168000);
+        assert_true(p.longest.items[i].start % 1000 == 0);
+    }
+    free(p.sample.items);
+    free(p.longest.items);
 }
 
 /* ---- names
@@ -165,7 +204,8 @@ test_jsonw(void **state)
  * -------------------------------------------- */
 
 /* Thread 1: 30 samples at 1 ms under main: f for 10, g for 10, f for 10
- * (running, waiting, running); then END at 30 ms. Thread 2: 5 samples of
+ * (running, waiting (the last 5 for the GIL), running); then END at
+ * 30 ms. Thread 2: 5 samples of
  * h, running. */
 static char *
 known_recording(void)
@@ -198,6 +238,9 @@ known_recording(void)
     for (uint64_t k = 0; k < 30; k++) {
         uint32_t st = k < 10 || k >= 20 ? st_f : st_g;
         uint8_t state = k >= 10 && k < 20 ? 0 : ML_STATE_RUNNING;
+        if (k >= 15 && k < 20) {
+            state = ML_STATE_WANTS_GIL; /* the last 5 waiting for the GIL */
+        }
         assert_int_equal(ml_writer_sample(w, th1, k * 1000, st, state), 0);
         if (k < 5) {
             ml_writer_sample(w, th2, k * 1000, st_h, ML_STATE_RUNNING);
@@ -288,6 +331,7 @@ test_views(void **state)
         0);
     assert_int_equal(json_integer_value(json_array_get(root, 4)), 20);
     assert_int_equal(json_integer_value(json_array_get(root, 5)), 10);
+    assert_int_equal(json_integer_value(json_array_get(root, 6)), 5);
     json_decref(tl);
 
     /* At 3 pixels a pixel is 16 ms: the 10 ms spans go, their parent
@@ -385,14 +429,65 @@ test_views(void **state)
     unlink(path);
 }
 
+/* A stack the recorder read only in part (under its "<truncated>" root,
+ * docs/SAMPLER.md) does not end the spans of the frames around it. */
+static void
+test_truncated_sample_keeps_spans(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ml_test_trunc_%d.mlog", getpid());
+    unlink(path);
+    ml_writer *w;
+    assert_int_equal(ml_writer_open(path, NULL, &w), 0);
+    uint32_t s_main, s_f, s_tr, s_file, fr_main, fr_f, fr_tr, st_main, st_f;
+    uint32_t st_tr, st_trf, th;
+    ml_writer_meta_uint(w, "interval_us", 1000);
+    ml_writer_string(w, "main", 4, &s_main);
+    ml_writer_string(w, "f", 1, &s_f);
+    ml_writer_string(w, "<truncated>", 11, &s_tr);
+    ml_writer_string(w, "/app/m.py", 9, &s_file);
+    ml_writer_frame(w, s_main, s_file, 2, 1, &fr_main);
+    ml_writer_frame(w, s_f, s_file, 11, 10, &fr_f);
+    ml_writer_frame(w, s_tr, 0, 0, 0, &fr_tr);
+    ml_writer_stack(w, 0, fr_main, &st_main);
+    ml_writer_stack(w, st_main, fr_f, &st_f);
+    ml_writer_stack(w, 0, fr_tr, &st_tr);
+    ml_writer_stack(w, st_tr, fr_f, &st_trf);
+    ml_writer_thread(w, 0, 1, 1, s_main, &th);
+    for (uint64_t k = 0; k < 20; k++) {
+        ml_writer_sample(w, th, k * 1000, k == 9 ? st_trf : st_f,
+                         ML_STATE_RUNNING);
+    }
+    ml_writer_end(w, 20000, 0);
+    assert_int_equal(ml_writer_close(w), 0);
+    ml_index *ix;
+    assert_int_equal(ml_index_open(path, &ix), 0);
+    ml_view_query q;
+    ml_view_query_init(&q);
+    q.width = 10000;
+    json_t *tl = view(ix, ml_view_timeline, &q);
+    expect_spans(tl, 0, "0:0-20000 1:0-20000");
+    json_t *root = json_array_get(
+        json_object_get(json_array_get(json_object_get(tl, "threads"), 0),
+                        "spans"),
+        0);
+    assert_int_equal(json_integer_value(json_array_get(root, 4)), 20);
+    json_decref(tl);
+    ml_index_free(ix);
+    unlink(path);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_anomaly_rule),
+        cmocka_unit_test(test_similar_sample),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_jsonw),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_truncated_sample_keeps_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

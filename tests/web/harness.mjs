@@ -34,22 +34,36 @@ export function freePort() {
 
 export function record(dir, label, script, args = [], wait = true) {
   const env = { ...process.env, MICROLOG_DIR: dir };
-  if (!wait) return spawn(PY, ["-m", "microlog", label, script, ...args], { env, stdio: "ignore" });
-  const r = spawnSync(PY, ["-m", "microlog", label, script, ...args], { env, encoding: "utf8", timeout: 60000 });
+  if (!wait)
+    return spawn(PY, ["-m", "microlog", label, script, ...args], {
+      env,
+      stdio: "ignore",
+    });
+  const r = spawnSync(PY, ["-m", "microlog", label, script, ...args], {
+    env,
+    encoding: "utf8",
+    timeout: 60000,
+  });
   if (r.status !== 0) throw new Error(`recording ${label} failed: ${r.stderr}`);
   return null;
 }
 
 export function generate(dir, stamp, args) {
   mkdirSync(join(dir, "gen"), { recursive: true });
-  const r = spawnSync(GEN, [join(dir, "gen", `${stamp}.mlog`), ...args], { encoding: "utf8", timeout: 120000 });
+  const r = spawnSync(GEN, [join(dir, "gen", `${stamp}.mlog`), ...args], {
+    encoding: "utf8",
+    timeout: 120000,
+  });
   if (r.status !== 0) throw new Error(`ml_gen failed: ${r.stderr}`);
 }
 
 /** Start `microlog serve --dir DIR` on a free port; resolves to { url, stop }. */
 export async function serve(dir) {
   const port = await freePort();
-  const child = spawn(SERVE, ["serve", "--dir", dir, "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MICROLOG_UI_DIR: join(ROOT, "build/web") } });
+  const child = spawn(SERVE, ["serve", "--dir", dir, "--port", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, MICROLOG_UI_DIR: join(ROOT, "build/web") },
+  });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   child.stdout.on("data", () => {});
@@ -75,7 +89,10 @@ export async function serve(dir) {
 }
 
 export async function launch() {
-  return chromium.launch({ executablePath: process.env.ML_CHROMIUM ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+  return chromium.launch({
+    executablePath: process.env.ML_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu"],
+  });
 }
 
 /** One server, recordings and a browser for a whole test file. */
@@ -114,8 +131,11 @@ export async function page(env, width = 1400, height = 900) {
   const p = await env.browser.newPage({ viewport: { width, height } });
   p.problems = [];
   p.on("pageerror", (e) => p.problems.push(`page error: ${e.message}`));
+  p.on("response", (r) => {
+    if (r.status() >= 400 && !/favicon/.test(r.url())) p.problems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   p.on("console", (m) => {
-    if (m.type() === "error" && !/favicon/.test(m.text())) p.problems.push(`console: ${m.text()}`);
+    if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) p.problems.push(`console: ${m.text()}`);
   });
   return p;
 }
@@ -127,5 +147,7 @@ export async function shot(p, name) {
 /** Wait until the timeline has drawn everything it asked for (after a fresh frame). */
 export async function complete(p, timeout = 15000) {
   await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await p.waitForFunction(() => document.body.dataset.complete === "1", null, { timeout });
+  await p.waitForFunction(() => document.body.dataset.complete === "1", null, {
+    timeout,
+  });
 }

@@ -1,5 +1,6 @@
-"""The program the browser tests record: two threads, logs of every level
-with Markdown (and hostile Markdown), timed calls with one slow one.
+"""The program the browser tests record: a main and a waiting thread, many
+short-lived request threads, logs of every level with Markdown (and
+hostile Markdown), timed calls with one slow one.
 `python -m microlog LABEL sample_app.py [SECONDS]` (default 1.5 s)."""
 
 import logging
@@ -36,6 +37,10 @@ def waiter(stop):
         pass
 
 
+def request(n):
+    checksum(n)
+
+
 def main(seconds):
     stop = threading.Event()
     t = threading.Thread(target=waiter, args=(stop,), name="waiter")
@@ -50,6 +55,8 @@ def main(seconds):
             log.info("step **%d** of the `main` loop", i)
         if i % 11 == 3:
             log.warning("slow step %d: see [docs](https://example.com)", i)
+        if i % 40 == 20:
+            threading.Thread(target=request, args=(30000,), name=f"request-{i}").start()
         if i == 9:
             log.error("boom <script>alert(1)</script> [x](javascript:alert(1))")
         i += 1

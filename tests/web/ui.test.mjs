@@ -25,14 +25,25 @@ after(async () => {
   await env?.close();
 });
 
-const state = () => p.evaluate(() => {
-  const s = window.__ml.store.state;
-  return { runId: s.runId, view: s.view, endUs: s.endUs, tab: s.tab, selection: s.selection, live: s.live, follow: s.follow, selectedTracks: s.selectedTracks, tracks: s.tracks.length };
-});
+const state = () =>
+  p.evaluate(() => {
+    const s = window.__ml.store.state;
+    return {
+      runId: s.runId,
+      view: s.view,
+      endUs: s.endUs,
+      tab: s.tab,
+      selection: s.selection,
+      live: s.live,
+      follow: s.follow,
+      selectedTracks: s.selectedTracks,
+      tracks: s.tracks.length,
+    };
+  });
 
-/** Centre of the first flame chart canvas, in page coordinates. */
+/** Where the i-th shown track's first stack row is, in page coordinates. */
 async function flameBox(i = 0) {
-  const box = await p.locator("canvas.tl-flame").nth(i).boundingBox();
+  const box = await p.evaluate((i) => window.__ml.timeline.trackBox(window.__ml.timeline.drawnSpans()[i]?.track ?? ""), i);
   assert.ok(box, "a flame chart is shown");
   return box;
 }
@@ -44,7 +55,7 @@ test("open a run from the tree", async () => {
   const s = await state();
   assert.equal(s.runId, genRun.id);
   assert.ok(s.selectedTracks.length >= 1);
-  assert.equal(await p.locator("canvas.tl-flame").count(), s.selectedTracks.length);
+  assert.equal(await p.locator(".tl-track").count(), s.selectedTracks.length);
   assert.ok(Math.abs(s.view.to - s.endUs) < 1 && s.view.from === 0, "the whole run is shown first");
   assert.ok((await p.locator(".status-chart").count()) >= 2, "status lines are drawn");
   await p.waitForFunction(() => location.hash.includes("run="));
@@ -106,18 +117,29 @@ async function pickSpan() {
     const sp = cands[0] ?? tr.spans[0];
     const a = Math.max(sp.s, v.from);
     const b = Math.min(sp.e, v.to);
-    return { thread: sp.thread, depth: sp.depth, s: sp.s, e: sp.e, x: (((a + b) / 2 - v.from) * k), mid: (a + b) / 2 };
+    return {
+      thread: sp.thread,
+      depth: sp.depth,
+      s: sp.s,
+      e: sp.e,
+      x: ((a + b) / 2 - v.from) * k,
+      mid: (a + b) / 2,
+    };
   }, box.width);
   return { sp, box };
 }
 
 test("click a span: the popup's numbers are the API's", async () => {
   const { sp, box } = await pickSpan();
+  await p.mouse.move(box.x + sp.x, box.y + sp.depth * 17 + 8);
+  await p.waitForSelector(".tl-tip:not([hidden])");
   await p.mouse.click(box.x + sp.x, box.y + sp.depth * 17 + 8);
   await p.waitForFunction(() => document.querySelector(".span-popup")?.dataset.durationUs !== undefined && !document.querySelector(".span-popup").hidden);
-  const shown = await p.evaluate(() => ({ ...document.querySelector(".span-popup").dataset }));
+  const shown = await p.evaluate(() => ({
+    ...document.querySelector(".span-popup").dataset,
+  }));
   const view = (await state()).view;
-  const at = Math.round(view.from + ((sp.x) / box.width) * (view.to - view.from));
+  const at = Math.round(view.from + (sp.x / box.width) * (view.to - view.from));
   const a = await env.api(`/api/runs/${genRun.id}/span?thread=${sp.thread}&at=${at}&depth=${sp.depth}`);
   assert.equal(Number(shown.durationUs), a.duration_us);
   assert.equal(Number(shown.startUs), a.start_us);
@@ -233,7 +255,12 @@ test("a deep link reopens the same view", async () => {
   await complete(q);
   const t = await q.evaluate(() => {
     const s = window.__ml.store.state;
-    return { runId: s.runId, view: s.view, selection: s.selection, tracks: s.selectedTracks };
+    return {
+      runId: s.runId,
+      view: s.view,
+      selection: s.selection,
+      tracks: s.selectedTracks,
+    };
   });
   assert.equal(t.runId, s.runId);
   assert.ok(Math.abs(t.view.from - s.view.from) <= 1 && Math.abs(t.view.to - s.view.to) <= 1);
@@ -254,7 +281,45 @@ test("the Markdown of log messages is sanitized", async () => {
   }
   await p.locator('button.tab[data-tab="timeline"]').click();
   await complete(p);
+  // The short-lived request threads share one track (the recorder may not
+  // know their names: then they are grouped as unnamed).
+  const group = p.locator('.threads input[data-track^="g:"]');
+  assert.equal(await group.count(), 1, "short-lived threads of one name are grouped");
+  if (!(await group.isChecked())) await group.check();
+  await complete(p);
+  await p.waitForSelector('.tl-track[data-track^="g:"]');
   await shot(p, "12-app-timeline");
+});
+
+test("the slow call of a recorded program is marked anomalous in its popup", async () => {
+  const runs = await env.api("/api/runs");
+  const app = runs.labels.find((l) => l.label === "app");
+  if (!app) return;
+  const id = app.runs[0].id;
+  const sum = await env.api(`/api/runs/${id}/summary`);
+  const main = sum.threads.reduce((a, b) => (b.samples > a.samples ? b : a));
+  const tl = await env.api(`/api/runs/${id}/timeline?thread=${main.id}&width=16384`);
+  const fid = Object.entries(tl.functions).find(([, f]) => f.name === "handle")?.[0];
+  assert.ok(fid, "handle() was sampled");
+  const spans = tl.threads[0].spans.filter((s) => String(s[3]) === fid);
+  const slow = spans.reduce((a, b) => (b[1] - b[0] > a[1] - a[0] ? b : a));
+  const d = slow[1] - slow[0];
+  await p.evaluate(([a, b]) => window.__ml.timeline.setView({ from: a, to: b }), [slow[0] - d, slow[1] + d]);
+  await complete(p);
+  const track = await p.evaluate((t) => window.__ml.timeline.drawnSpans().findIndex((x) => x.track === String(t)), main.id);
+  assert.ok(track >= 0, "the main thread is shown");
+  const box = await flameBox(track);
+  const v = (await state()).view; // clamped to the run: not centred on the call
+  const mid = slow[0] + d / 2;
+  await p.mouse.click(box.x + ((mid - v.from) / (v.to - v.from)) * box.width, box.y + slow[2] * 17 + 8);
+  await p.waitForFunction(() => document.querySelector(".span-popup")?.dataset.startUs !== undefined && !document.querySelector(".span-popup").hidden);
+  const a = await env.api(`/api/runs/${id}/span?thread=${main.id}&at=${Math.round(mid)}&depth=${slow[2]}`);
+  assert.equal(a.function.name, "handle");
+  assert.equal(Number(await p.locator(".span-popup").getAttribute("data-duration-us")), a.duration_us);
+  assert.equal(await p.locator(".span-popup .sim.anomaly").count(), Math.min(200, a.similar.calls.filter((c) => c.anomaly).length));
+  assert.equal(await p.locator(".span-popup .anomaly-note").count(), a.anomaly ? 1 : 0);
+  await shot(p, "12-app-span-anomaly");
+  await p.keyboard.press("Escape");
 });
 
 test("follow a live run that grows", async () => {
@@ -281,7 +346,9 @@ test("follow a live run that grows", async () => {
     // Pan away: the view stays where the user put it while the run grows.
     await p.evaluate(() => window.__ml.timeline.setView({ from: 0, to: 1000000 }));
     const e1 = (await state()).endUs;
-    await p.waitForFunction((e) => window.__ml.store.state.endUs > e, e1, { timeout: 5000 });
+    await p.waitForFunction((e) => window.__ml.store.state.endUs > e, e1, {
+      timeout: 5000,
+    });
     const s2 = await state();
     assert.ok(!s2.follow && s2.view.from === 0 && s2.view.to === 1000000, "the view stays put");
   } finally {

@@ -41,8 +41,8 @@ export interface SummaryThread {
 }
 export interface Summary {
   label: string;
-  command: string;
-  python: string;
+  command: string | null;
+  python: string | null;
   duration_s: number;
   complete: boolean;
   exit_status: number | null;
@@ -53,7 +53,7 @@ export interface Summary {
 }
 
 export interface ChangesAnswer {
-  live: boolean;
+  live?: boolean;
   end_us: Us;
   bytes: number;
   threads: SummaryThread[];
@@ -63,7 +63,7 @@ export interface ChangesAnswer {
   series: number;
 }
 
-/** [start_us, end_us, depth, function_id, running, waiting, ...more] */
+/** [start_us, end_us, depth, function_id, running, waiting, gil_wait?, ...more] */
 export type SpanTuple = [Us, Us, number, number, number, number, ...number[]];
 export interface TimelineThread {
   id: number;
@@ -170,6 +170,7 @@ export interface SpanAnswer {
   duration_us: number;
   running: number;
   waiting: number;
+  gil_wait?: number; // of the waiting samples, those waiting for the GIL
   cpu_share: number;
   function: FunctionInfo & { id: number };
   caller: (FunctionInfo & { id: number }) | null;
@@ -283,16 +284,12 @@ export const api = {
   changes: (id: string, since: Us) => getJson<ChangesAnswer>(runPath(id, "changes"), { since }),
   timeline: (id: string, threads: number[], from: Us, to: Us, width: number, signal?: AbortSignal) =>
     getJson<TimelineAnswer>(runPath(id, "timeline"), { thread: threads.join(","), from, to, width }, signal),
-  status: (id: string, from: Us, to: Us, width: number, signal?: AbortSignal) =>
-    getJson<StatusAnswer>(runPath(id, "status"), { from, to, width }, signal),
+  status: (id: string, from: Us, to: Us, width: number, signal?: AbortSignal) => getJson<StatusAnswer>(runPath(id, "status"), { from, to, width }, signal),
   logs: (id: string, p: { from?: Us; to?: Us; level?: number; q?: string; thread?: string; offset?: number; limit?: number }) =>
     getJson<LogsAnswer>(runPath(id, "logs"), p),
-  functions: (id: string, from?: Us, to?: Us, thread?: string) =>
-    getJson<FunctionsAnswer>(runPath(id, "functions"), { from, to, thread }),
-  span: (id: string, thread: number, at: Us, depth: number) =>
-    getJson<SpanAnswer>(runPath(id, "span"), { thread, at: Math.round(at), depth }),
+  functions: (id: string, from?: Us, to?: Us, thread?: string) => getJson<FunctionsAnswer>(runPath(id, "functions"), { from, to, thread }),
+  span: (id: string, thread: number, at: Us, depth: number) => getJson<SpanAnswer>(runPath(id, "span"), { thread, at: Math.round(at), depth }),
   callgraph: (id: string) => getJson<CallgraphAnswer>(runPath(id, "callgraph")),
-  flamegraph: (id: string, from?: Us, to?: Us, thread?: string) =>
-    getJson<FlamegraphAnswer>(runPath(id, "flamegraph"), { from, to, thread }),
+  flamegraph: (id: string, from?: Us, to?: Us, thread?: string) => getJson<FlamegraphAnswer>(runPath(id, "flamegraph"), { from, to, thread }),
   search: (id: string, q: string) => getJson<SearchAnswer>(runPath(id, "search"), { q }),
 };

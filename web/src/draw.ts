@@ -48,6 +48,7 @@ export interface DrawSpan {
   fid: number;
   running: number;
   waiting: number;
+  gil: number;
   thread: number;
   batch: string;
 }
@@ -56,51 +57,93 @@ export interface DrawList {
   spans: DrawSpan[]; // sorted by depth then start, for hit-testing
   batches: Map<string, DrawSpan[]>; // fill style -> spans
   hatched: DrawSpan[]; // spans mostly waiting, hatched on top of the fill
+  gil: DrawSpan[]; // spans waiting at least a quarter of the time, mostly for the GIL (hatched red)
   maxDepth: number;
   functions: FunctionTable;
 }
 
 export interface TileData {
+  from: number;
+  to: number;
   threads: { id: number; spans: SpanTuple[] }[];
   functions: FunctionTable;
 }
 
 /**
- * Merge the spans of several tiles (a span crossing tiles comes in each,
- * once kept) into batches by fill style. `highlight`, when given, greys
- * out every span of a function not in it.
+ * Merge the spans of several tiles into batches by fill style. A span that
+ * crosses tiles comes in each: it is kept from the first tile it is in, so
+ * each tile contributes the spans starting inside it. Spans of one depth
+ * come sorted by start (as the server sends them); they are sorted again
+ * only when tiles overlap (levels mixed while detail arrives) or a track
+ * has several threads. `highlight`, when given, greys out every span of a
+ * function not in it. Colours are computed once per function.
  */
 export function buildDrawList(tiles: TileData[], highlight: Set<number> | null): DrawList {
-  const seen = new Set<string>();
-  const spans: DrawSpan[] = [];
+  const order = [...tiles].sort((a, b) => a.from - b.from);
   const functions: FunctionTable = {};
-  let maxDepth = -1;
-  for (const t of tiles) {
-    Object.assign(functions, t.functions);
-    for (const th of t.threads) {
-      for (const sp of th.spans) {
-        const [s, e, depth, fid, running, waiting] = sp;
-        const key = `${th.id}:${s}:${depth}:${fid}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        spans.push({ s, e, depth, fid, running, waiting, thread: th.id, batch: "" });
-        if (depth > maxDepth) maxDepth = depth;
-      }
-    }
-  }
-  spans.sort((a, b) => a.depth - b.depth || a.s - b.s);
+  for (const t of order) Object.assign(functions, t.functions);
+  const byDepth: DrawSpan[][] = [];
+  const unsorted = new Set<number>();
+  const styleOf = new Map<number, { style: string; hatch: boolean; gil: boolean }>();
   const batches = new Map<string, DrawSpan[]>();
   const hatched: DrawSpan[] = [];
-  for (const sp of spans) {
-    const level = waitLevel(sp.running, sp.waiting);
-    const lit = highlight === null || highlight.has(sp.fid);
-    sp.batch = lit ? batchColor(hueOf(functions[String(sp.fid)]), level) : GREY;
-    let b = batches.get(sp.batch);
-    if (!b) batches.set(sp.batch, (b = []));
-    b.push(sp);
-    if (level === 2 && lit) hatched.push(sp);
+  const gil: DrawSpan[] = [];
+  let covered = -Infinity;
+  for (let i = 0; i < order.length; i++) {
+    const t = order[i]!;
+    const overlap = t.from < covered;
+    for (const th of t.threads) {
+      for (const sp of th.spans) {
+        const s = sp[0];
+        if (i > 0 && s < t.from && !overlap) continue; // came with an earlier tile
+        const depth = sp[2];
+        const fid = sp[3];
+        const running = sp[4];
+        const waiting = sp[5];
+        const level = waitLevel(running, waiting);
+        // Waiting mostly for the GIL: the thread wanted to run (hatched red when it matters).
+        const gilBound = level > 0 && (sp[6] ?? 0) * 2 > waiting;
+        const key = fid * 8 + level * 2 + (gilBound ? 1 : 0);
+        let st = styleOf.get(key);
+        if (!st) {
+          const lit = highlight === null || highlight.has(fid);
+          st = { style: lit ? batchColor(hueOf(functions[String(fid)]), level) : GREY, hatch: lit && (level === 2 || gilBound), gil: gilBound };
+          styleOf.set(key, st);
+        }
+        const d: DrawSpan = { s, e: sp[1], depth, fid, running, waiting, gil: sp[6] ?? 0, thread: th.id, batch: st.style };
+        let row = byDepth[depth];
+        if (!row) byDepth[depth] = row = [];
+        const last = row[row.length - 1];
+        if (last && last.s > s) unsorted.add(depth);
+        row.push(d);
+        let b = batches.get(st.style);
+        if (!b) batches.set(st.style, (b = []));
+        b.push(d);
+        if (st.hatch) (st.gil ? gil : hatched).push(d);
+      }
+    }
+    if (overlap || t.threads.length > 1) for (let d = 0; d < byDepth.length; d++) unsorted.add(d);
+    covered = Math.max(covered, t.to);
   }
-  return { spans, batches, hatched, maxDepth, functions };
+  const spans: DrawSpan[] = [];
+  for (let d = 0; d < byDepth.length; d++) {
+    const row = byDepth[d];
+    if (!row) continue;
+    if (unsorted.has(d)) row.sort((a, b) => a.s - b.s);
+    for (const sp of row) spans.push(sp);
+  }
+  return { spans, batches, hatched, gil, maxDepth: byDepth.length - 1, functions };
+}
+
+/** A draw list's spans as a tile again (to colour them anew without keeping the answer). */
+export function listAsTile(list: DrawList, from: number, to: number): TileData {
+  const byThread = new Map<number, SpanTuple[]>();
+  for (const sp of list.spans) {
+    let a = byThread.get(sp.thread);
+    if (!a) byThread.set(sp.thread, (a = []));
+    a.push([sp.s, sp.e, sp.depth, sp.fid, sp.running, sp.waiting, sp.gil]);
+  }
+  return { from, to, functions: list.functions, threads: [...byThread].map(([id, spans]) => ({ id, spans })) };
 }
 
 /** The span under a point, from the draw list (not the DOM). */

@@ -12,10 +12,10 @@ export interface Window {
   to: number;
 }
 
-/** Smallest power of two >= (to - from) / width, at least 1 µs. */
+/** Largest power of two <= (to - from) / width, at least 1 µs: detail of a pixel or finer. */
 export function bucketFor(from: number, to: number, width: number): number {
   const per = Math.max(1, (to - from) / Math.max(1, width));
-  return 2 ** Math.ceil(Math.log2(per) - 1e-9);
+  return 2 ** Math.floor(Math.log2(per) + 1e-9);
 }
 
 export interface TileRef {

@@ -71,7 +71,16 @@ const selFlame = new FlameGraph();
 const selLogs = el("div", "sellogs");
 selPanel.hidden = true;
 const selHead = el("h3", undefined, "selection");
-selPanel.append(selHead, selStats, el("h4", undefined, "functions in the range"), selFuncs.root, el("h4", undefined, "flame graph of the range"), selFlame.root, el("h4", undefined, "log of the range"), selLogs);
+selPanel.append(
+  selHead,
+  selStats,
+  el("h4", undefined, "functions in the range"),
+  selFuncs.root,
+  el("h4", undefined, "flame graph of the range"),
+  selFlame.root,
+  el("h4", undefined, "log of the range"),
+  selLogs,
+);
 
 const timelineTab = el("section", "tab-timeline");
 timelineTab.append(timeline.root, selPanel);
@@ -107,17 +116,38 @@ function highlightFunction(fid: number): void {
 }
 
 let openSeq = 0;
-async function openRun(id: string, link: ReturnType<typeof parseLink> | null): Promise<void> {
+async function openRun(id: string, link: ReturnType<typeof parseLink> | null, runs: Promise<void> | null = null): Promise<void> {
   const seq = ++openSeq;
   popup.close();
-  store.set({ runId: id, run: null, summary: null, dialog: null, selection: link?.selection ?? null, highlight: null, highlightFrom: null, search: { q: "", answer: null, hits: [], index: -1, error: null }, error: null, tab: link?.tab ?? store.state.tab });
+  // Nothing of the previous run may be asked of this one: no tracks until its summary.
+  store.set({
+    runId: id,
+    run: null,
+    summary: null,
+    tracks: [],
+    selectedTracks: [],
+    endUs: 0,
+    live: false,
+    follow: false,
+    dialog: null,
+    selection: link?.selection ?? null,
+    highlight: null,
+    highlightFrom: null,
+    search: { q: "", answer: null, hits: [], index: -1, error: null },
+    error: null,
+    tab: link?.tab ?? store.state.tab,
+  });
   try {
     const a = await api.summary(id);
     if (seq !== openSeq) return;
     const sum = a.body;
-    const run = store.state.runs?.labels.flatMap((l) => l.runs).find((r) => r.id === id) ?? null;
+    const find = () => store.state.runs?.labels.flatMap((l) => l.runs).find((r) => r.id === id) ?? null;
+    if (runs) await runs;
+    if (!find()) await pollRuns(); // a run newer than the tree
+    if (seq !== openSeq) return;
+    const run = find();
     const end = a.endUs ?? run?.duration_us ?? Math.round(sum.duration_s * 1e6);
-    const live = a.live ?? run?.live ?? false;
+    const live = a.live ?? run?.live ?? !sum.complete;
     const tracks = makeTracks(sum.threads, end);
     const keys = new Set(tracks.map((t) => t.key));
     const chosen = link?.threads?.filter((k) => keys.has(k));
@@ -149,7 +179,11 @@ async function runSearch(q: string): Promise<void> {
   const id = s.runId;
   const seq = ++searchSeq;
   if (!id || !q) {
-    store.set({ search: { q: "", answer: null, hits: [], index: -1, error: null }, highlight: s.highlightFrom === "search" ? null : s.highlight, highlightFrom: s.highlightFrom === "search" ? null : s.highlightFrom });
+    store.set({
+      search: { q: "", answer: null, hits: [], index: -1, error: null },
+      highlight: s.highlightFrom === "search" ? null : s.highlight,
+      highlightFrom: s.highlightFrom === "search" ? null : s.highlightFrom,
+    });
     return;
   }
   try {
@@ -219,7 +253,16 @@ function renderHeader(s: State): void {
   if (s.error) title.append(el("span", "error", s.error));
   else if (s.runId) {
     title.append(el("b", undefined, s.runId), " ");
-    if (s.summary) title.append(el("span", "sub", `${s.summary.command} · Python ${s.summary.python} · ${fmtDuration(s.endUs)}${run ? ` · started ${fmtStamp(run.start_unix_ns)}` : ""}`));
+    if (s.summary) {
+      // A run just started may not have said its command and Python yet.
+      const parts = [
+        s.summary.command,
+        s.summary.python ? `Python ${s.summary.python}` : null,
+        fmtDuration(s.endUs),
+        run && run.start_unix_ns ? `started ${fmtStamp(run.start_unix_ns)}` : null,
+      ];
+      title.append(el("span", "sub", parts.filter(Boolean).join(" · ")));
+    }
     if (s.live) title.append(el("span", "live", "live"));
   }
   for (const b of tabsEl.querySelectorAll<HTMLButtonElement>("button")) b.classList.toggle("active", b.dataset.tab === s.tab);
@@ -288,7 +331,8 @@ async function renderSelection(s: State): Promise<void> {
   selLogs.replaceChildren();
   if (lg.status === "fulfilled") {
     for (const e of lg.value.body.entries) selLogs.append(logLine(e, showLog, null));
-    if (lg.value.body.total > lg.value.body.entries.length) selLogs.append(el("div", "sub", `${lg.value.body.total - lg.value.body.entries.length} more in the Log tab`));
+    if (lg.value.body.total > lg.value.body.entries.length)
+      selLogs.append(el("div", "sub", `${lg.value.body.total - lg.value.body.entries.length} more in the Log tab`));
   }
 }
 
@@ -314,7 +358,14 @@ let urlTimer = 0;
 function writeUrl(s: State): void {
   clearTimeout(urlTimer);
   urlTimer = window.setTimeout(() => {
-    const h = formatLink({ run: s.runId, tab: s.tab, threads: s.runId ? s.selectedTracks : null, view: s.runId ? s.view : null, selection: s.selection, q: s.search.q });
+    const h = formatLink({
+      run: s.runId,
+      tab: s.tab,
+      threads: s.runId ? s.selectedTracks : null,
+      view: s.runId ? s.view : null,
+      selection: s.selection,
+      q: s.search.q,
+    });
     if (h !== location.hash && h !== written) {
       written = h;
       history.replaceState(null, "", h);
@@ -333,7 +384,8 @@ function applyLink(): void {
 window.addEventListener("hashchange", applyLink);
 
 store.subscribe((s, ch) => {
-  if (ch.has("runId") || ch.has("run") || ch.has("summary") || ch.has("tab") || ch.has("live") || ch.has("follow") || ch.has("error") || ch.has("endUs")) renderHeader(s);
+  if (ch.has("runId") || ch.has("run") || ch.has("summary") || ch.has("tab") || ch.has("live") || ch.has("follow") || ch.has("error") || ch.has("endUs"))
+    renderHeader(s);
   if (ch.has("tracks") || ch.has("selectedTracks")) renderThreads(s);
   if (ch.has("search")) renderSearch(s);
   if (ch.has("selection") || ch.has("selectedTracks") || (ch.has("dataVersion") && s.selection)) void renderSelection(s);
@@ -355,7 +407,8 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (store.state.tab === "timeline" && store.state.runId && !(t.closest(".runs") && (e.key === "ArrowUp" || e.key === "ArrowDown")) && timeline.key(e)) e.preventDefault();
+  if (store.state.tab === "timeline" && store.state.runId && !(t.closest(".runs") && (e.key === "ArrowUp" || e.key === "ArrowDown")) && timeline.key(e))
+    e.preventDefault();
 });
 
 // ---- polling: the run tree, and a live run about once a second ----------------
@@ -378,7 +431,10 @@ async function pollLive(): Promise<void> {
   polling = true;
   try {
     const id = s.runId;
-    const a = (await api.changes(id, s.endUs)).body;
+    const ans = await api.changes(id, s.endUs);
+    const a = ans.body;
+    // docs/API.md puts `live` in the body; the server may say it only in X-Microlog-Live.
+    const live = a.live ?? ans.live ?? true;
     const cur = store.state;
     if (cur.runId !== id) return;
     const patch: Partial<State> = {};
@@ -391,7 +447,7 @@ async function pollLive(): Promise<void> {
         patch.view = full ? { from: 0, to: a.end_us } : { from: a.end_us - w, to: a.end_us };
       }
     }
-    if (!a.live) {
+    if (!live) {
       patch.live = false;
       patch.follow = false;
       patch.dataVersion = cur.dataVersion + 1;
@@ -419,10 +475,12 @@ declare global {
 }
 window.__ml = { store, timeline, popup, runSearch, stepHit };
 
-void pollRuns().then(() => {
+{
+  // The run of the link opens at once, while the tree loads beside it.
   const link = parseLink(location.hash);
-  if (link.run) void openRun(link.run, link);
-});
+  const runs = pollRuns();
+  if (link.run) void openRun(link.run, link, runs);
+}
 window.setInterval(() => void pollRuns(), 3000);
 window.setInterval(() => void pollLive(), 1000);
 renderHeader(store.state);

@@ -27,7 +27,7 @@ export function makeTracks(threads: SummaryThread[], durationUs: number, minGrou
     if (short.length >= minGroup) {
       tracks.push({
         key: `g:${p}`,
-        label: `${p} (${short.length} threads)`,
+        label: `${p || "(unnamed)"} (${short.length} threads)`,
         threads: short.map((t) => t.id),
         samples: short.reduce((n, t) => n + t.samples, 0),
       });
@@ -35,7 +35,7 @@ export function makeTracks(threads: SummaryThread[], durationUs: number, minGrou
     }
   }
   for (const t of threads) {
-    if (!grouped.has(t.id)) tracks.push({ key: String(t.id), label: `${t.name} #${t.id}`, threads: [t.id], samples: t.samples });
+    if (!grouped.has(t.id)) tracks.push({ key: String(t.id), label: `${t.name || "(unnamed)"} #${t.id}`, threads: [t.id], samples: t.samples });
   }
   tracks.sort((a, b) => Math.min(...a.threads) - Math.min(...b.threads));
   return tracks;

@@ -80,7 +80,16 @@ export class DesignTab {
     }
     const root = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "callgraph" });
     const defs = svg("defs", {});
-    const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" });
+    const marker = svg("marker", {
+      id: "arrow",
+      viewBox: "0 0 10 10",
+      refX: 10,
+      refY: 5,
+      markerWidth: 9,
+      markerHeight: 9,
+      markerUnits: "userSpaceOnUse",
+      orient: "auto-start-reverse",
+    });
     marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#888" }));
     defs.append(marker);
     root.append(defs);

@@ -20,7 +20,10 @@ export class FlameGraph {
     this.canvas.addEventListener("mousemove", (e) => {
       const b = this.hit(e);
       const f = b && this.answer?.functions[String(b.fid)];
-      this.tip.textContent = b && f ? `${f.name}: ${fmtDuration(b.total * this.interval)} total, ${fmtDuration(b.self * this.interval)} self, CPU ${fmtPercent(b.total ? b.running / b.total : 0)}` : "aggregated flame graph of the range (hover a box)";
+      this.tip.textContent =
+        b && f
+          ? `${f.name}: ${fmtDuration(b.total * this.interval)} total, ${fmtDuration(b.self * this.interval)} self, CPU ${fmtPercent(b.total ? b.running / b.total : 0)}`
+          : "aggregated flame graph of the range (hover a box)";
     });
   }
 

@@ -30,7 +30,14 @@ const TIMED_COLS: Col<TimedRow>[] = [
   { key: "anomalies", title: "anomalies", num: true, get: (r) => r.anomalies, fmt: (r) => String(r.anomalies) },
 ];
 
-function table<R>(cols: Col<R>[], rows: R[], sort: { key: string; desc: boolean }, resort: (key: string) => void, onRow: ((r: R) => void) | null, limit: number): HTMLTableElement {
+function table<R>(
+  cols: Col<R>[],
+  rows: R[],
+  sort: { key: string; desc: boolean },
+  resort: (key: string) => void,
+  onRow: ((r: R) => void) | null,
+  limit: number,
+): HTMLTableElement {
   const t = el("table", "grid");
   const head = el("tr");
   for (const c of cols) {
@@ -78,7 +85,11 @@ export class FunctionsTable {
     this.root.replaceChildren();
     if (!a) return;
     this.root.append(
-      el("div", "sub", `${a.functions.length} functions, ${a.samples} samples at ${fmtDuration(a.interval_us)} between ${fmtDuration(a.from)} and ${fmtDuration(a.to)}`),
+      el(
+        "div",
+        "sub",
+        `${a.functions.length} functions, ${a.samples} samples at ${fmtDuration(a.interval_us)} between ${fmtDuration(a.from)} and ${fmtDuration(a.to)}`,
+      ),
       table(
         FN_COLS,
         a.functions,

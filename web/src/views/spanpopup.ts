@@ -33,7 +33,11 @@ export class SpanPopup {
       this.root.style.top = `${Math.min(y + 12, window.innerHeight - 380)}px`;
     }
     this.root.hidden = false;
-    this.head.replaceChildren(el("span", "dialog-title", "loading…"), button("×", "close", () => this.close()));
+    for (const k of ["data-duration-us", "data-cpu-share", "data-start-us", "data-similar"]) this.root.removeAttribute(k);
+    this.head.replaceChildren(
+      el("span", "dialog-title", "loading…"),
+      button("×", "close", () => this.close()),
+    );
     this.body.replaceChildren();
     try {
       const a = (await api.span(runId, thread, at, depth)).body;
@@ -46,7 +50,10 @@ export class SpanPopup {
   private render(a: SpanAnswer): void {
     this.answer = a;
     const name = a.function.class && !a.function.name.includes(".") ? `${a.function.class}.${a.function.name}` : a.function.name;
-    this.head.replaceChildren(el("span", "dialog-title", name), button("×", "close", () => this.close()));
+    this.head.replaceChildren(
+      el("span", "dialog-title", name),
+      button("×", "close", () => this.close()),
+    );
     const dl = el("dl", "facts");
     const row = (k: string, v: string | Node, key: string) => {
       const dd = el("dd");
@@ -57,7 +64,8 @@ export class SpanPopup {
     row("source", sourceLink(a.function.file, a.function.line), "source");
     row("duration", fmtDuration(a.duration_us), "duration");
     row("start", fmtTime(a.start_us, 1000), "start");
-    row("CPU while it ran", `${fmtPercent(a.cpu_share)} (${a.running} running, ${a.waiting} waiting samples)`, "cpu");
+    const gil = a.gil_wait ? `, ${a.gil_wait} of them for the GIL` : "";
+    row("CPU while it ran", `${fmtPercent(a.cpu_share)} (${a.running} running, ${a.waiting} waiting samples${gil})`, "cpu");
     row("thread · depth", `#${a.thread} · ${a.depth}`, "thread");
     if (a.caller) row("called by", a.caller.name, "caller");
     this.root.dataset.durationUs = String(a.duration_us);
@@ -65,7 +73,14 @@ export class SpanPopup {
     this.root.dataset.startUs = String(a.start_us);
     this.root.dataset.similar = String(a.similar.count);
     this.body.replaceChildren(dl);
-    if (a.anomaly) this.body.append(el("div", "anomaly-note", `anomalous: longer than ${fmtDuration(a.similar.threshold_us)} (median ${fmtDuration(a.similar.median_us)} + 3 × 1.4826 × MAD)`));
+    if (a.anomaly)
+      this.body.append(
+        el(
+          "div",
+          "anomaly-note",
+          `anomalous: longer than ${fmtDuration(a.similar.threshold_us)} (median ${fmtDuration(a.similar.median_us)} + 3 × 1.4826 × MAD)`,
+        ),
+      );
     const sim = a.similar;
     this.body.append(
       el(

@@ -11,7 +11,7 @@ import { el } from "./dom";
 
 const COLOURS: Record<string, string> = { cpu: "#2ca02c", rss: "#d62728", memory: "#d62728", modules: "#c9a400", objects: "#555" };
 const EXTRA = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
-const HEIGHT = 38;
+const HEIGHT = 30;
 
 interface Chart {
   name: string;
@@ -57,9 +57,14 @@ export class StatusCharts {
         padding: [3, 0, 2, 0],
         scales: {
           x: { time: false, auto: false },
-          y: percent ? { auto: false, range: [0, 100] } : { auto: true, range: (_u, lo, hi) => [Math.min(0, lo), hi > lo ? hi * 1.05 : lo + 1] },
+          y: { auto: true, range: (_u, lo, hi) => (percent ? [0, Math.max(100, hi)] : [Math.min(0, lo), hi > lo ? hi * 1.05 : lo + 1]) },
         },
-        series: [{}, { stroke: "transparent", width: 0, points: { show: false } }, { stroke: "transparent", width: 0, points: { show: false } }, { stroke: colour, width: 1.25, points: { show: false } }],
+        series: [
+          {},
+          { stroke: "transparent", width: 0, points: { show: false } },
+          { stroke: "transparent", width: 0, points: { show: false } },
+          { stroke: colour, width: 1.25, points: { show: false } },
+        ],
         bands: [{ series: [2, 1], fill: `${colour}40` }],
       },
       [[], [], [], []],

@@ -8,7 +8,7 @@
 // arrives.
 
 import { api, type LogEntry, type StatusAnswer } from "../api";
-import { buildDrawList, fitLabel, hitTest, ROW, ticks, type DrawList, type DrawSpan, type TileData } from "../draw";
+import { buildDrawList, fitLabel, hitTest, listAsTile, ROW, ticks, type DrawList, type DrawSpan, type TileData } from "../draw";
 import { fmtDuration, fmtTime, fmtValue } from "../format";
 import { coarserTiles, finerTiles, Lru, tileKey, tilesFor, type TileRef, type Window } from "../lod";
 import { clampView, type State, type Store, type Track } from "../store";
@@ -33,15 +33,29 @@ interface TileEntry<T> {
   to: number; // the tile's end
 }
 
+/** A timeline tile with its draw list, built when it arrives (not in a frame). */
+interface FlameTile {
+  data: TileData;
+  list: DrawList;
+  hl: Set<number> | null; // the highlight the list was built for
+}
+
+/** A tile's draw list as drawn in a frame: spans starting before `from` came with an earlier tile. */
+interface Layer {
+  from: number;
+  skipEarlier: boolean;
+  list: DrawList;
+}
+
 interface TrackView {
   track: Track;
-  box: HTMLElement;
-  canvas: HTMLCanvasElement;
-  ctx: CanvasRenderingContext2D;
-  list: DrawList | null;
-  listKey: string;
-  rows: number;
+  head: HTMLElement; // the label, placed over the canvas at `top`
+  layers: Layer[] | null;
+  rows: number; // stack depths shown: grows, never shrinks
+  top: number; // px from the top of the track area
 }
+
+const HEAD = 17; // px of a track's label row
 
 interface MarkerTile {
   entries: LogEntry[];
@@ -62,15 +76,27 @@ export class TimelineView {
   private markers: HTMLCanvasElement;
   private axis: HTMLCanvasElement;
   private tracksBox: HTMLElement;
+  // The flame charts share one canvas the size of what is visible: it
+  // sticks to the top of the scrolled area and draws the part of the
+  // (virtual) track area under it, so memory and drawing do not grow with
+  // the number of tracks or their depth.
+  private flame: HTMLCanvasElement;
+  private fctx: CanvasRenderingContext2D;
+  private spacer: HTMLElement;
+  private totalHeight = 0;
+  private flameHeight = 0;
+  private scroller: HTMLElement | null = null;
   private hair: HTMLElement;
   private selBox: HTMLElement;
   private note: HTMLElement;
+  private tip: HTMLElement;
   private status: StatusCharts;
   private tracks: TrackView[] = [];
-  private tiles = new Lru<TileEntry<TileData>>(600);
+  private tiles = new Lru<TileEntry<FlameTile>>(160);
   private statusTiles = new Lru<TileEntry<StatusAnswer>>(200);
   private markerTiles = new Lru<TileEntry<MarkerTile>>(200);
   private inflight = new Set<string>();
+  private failed = new Map<string, number>(); // key -> when it failed: asked again 2 s later
   private width = 800;
   private charPx = 6.6;
   private labelWidths = new Map<string, number>();
@@ -91,11 +117,29 @@ export class TimelineView {
     this.markers = el("canvas", "tl-markers");
     this.axis = el("canvas", "tl-axis");
     this.tracksBox = el("div", "tl-tracks");
+    this.flame = el("canvas", "tl-flame");
+    this.fctx = this.flame.getContext("2d")!;
+    this.spacer = el("div", "tl-spacer");
     this.hair = el("div", "tl-hair");
     this.selBox = el("div", "tl-sel");
     this.note = el("div", "tl-note");
+    this.tip = el("div", "tl-tip");
+    this.tip.hidden = true;
     this.body.append(this.status.root, this.markers, this.axis, this.tracksBox, this.hair, this.selBox);
-    this.root.append(this.note, this.body);
+    const legend = el("div", "tl-legend");
+    for (const [cls, text] of [
+      ["run", "running"],
+      ["mixed", "partly waiting"],
+      ["wait", "waiting (off CPU)"],
+      ["gil", "waiting for the GIL"],
+    ] as const) {
+      const item = el("span", "item");
+      item.append(el("span", `swatch ${cls}`), text);
+      legend.append(item);
+    }
+    const top = el("div", "tl-top");
+    top.append(this.note, legend);
+    this.root.append(top, this.body, this.tip);
     this.measureFont();
     this.bindInput();
     new ResizeObserver(() => this.resize()).observe(this.body);
@@ -122,9 +166,23 @@ export class TimelineView {
   private onState(s: State, ch: Set<keyof State>): void {
     if (ch.has("runId")) this.reset();
     if (ch.has("tracks") || ch.has("selectedTracks")) this.buildTracks(s);
+    // A run just opened: ask for its tiles now rather than at the next frame.
+    if (ch.has("summary") && s.summary) this.draw();
     if (ch.has("dataVersion")) this.dropStale(s.endUs);
-    if (ch.has("highlight")) for (const t of this.tracks) t.listKey = "";
-    if (ch.has("view") || ch.has("tracks") || ch.has("selectedTracks") || ch.has("highlight") || ch.has("selection") || ch.has("hover") || ch.has("endUs") || ch.has("dataVersion") || ch.has("search") || ch.has("dialog") || ch.has("tab")) this.schedule();
+    if (
+      ch.has("view") ||
+      ch.has("tracks") ||
+      ch.has("selectedTracks") ||
+      ch.has("highlight") ||
+      ch.has("selection") ||
+      ch.has("hover") ||
+      ch.has("endUs") ||
+      ch.has("dataVersion") ||
+      ch.has("search") ||
+      ch.has("dialog") ||
+      ch.has("tab")
+    )
+      this.schedule();
   }
 
   private reset(): void {
@@ -132,6 +190,7 @@ export class TimelineView {
     this.statusTiles.clear();
     this.markerTiles.clear();
     this.inflight.clear();
+    this.failed.clear();
     this.picked = null;
     this.complete = false;
     this.status.clear();
@@ -145,26 +204,62 @@ export class TimelineView {
         if (e && e.endUs < end && e.to > e.endUs) cache.delete(k);
       }
     }
-    for (const t of this.tracks) t.listKey = "";
   }
 
   private buildTracks(s: State): void {
-    this.tracksBox.replaceChildren();
+    const old = new Map(this.tracks.map((t) => [t.track.key, t]));
+    this.tracksBox.replaceChildren(this.flame, this.spacer);
     this.tracks = [];
     for (const track of s.tracks) {
       if (!s.selectedTracks.includes(track.key)) continue;
-      const box = el("div", "tl-track");
-      box.dataset.track = track.key;
-      const head = el("div", "tl-track-head", track.label);
-      const canvas = el("canvas", "tl-flame");
-      canvas.dataset.track = track.key;
-      const ctx = canvas.getContext("2d");
-      if (!ctx) continue;
-      box.append(head, canvas);
-      this.tracksBox.append(box);
-      this.tracks.push({ track, box, canvas, ctx, list: null, listKey: "", rows: 1 });
+      const head = el("div", "tl-track tl-track-head", track.label);
+      head.dataset.track = track.key;
+      this.tracksBox.append(head);
+      const prev = old.get(track.key);
+      this.tracks.push(prev && prev.track === track ? { ...prev, head } : { track, head, layers: null, rows: 1, top: 0 });
     }
+    this.layout(true);
     this.resize();
+  }
+
+  /** Place the tracks one under the other; size the canvas to what can be seen. */
+  private layout(force: boolean): void {
+    let changed = force;
+    for (const t of this.tracks) {
+      const rows = Math.max(1, ...(t.layers ?? []).map((l) => l.list.maxDepth + 1));
+      if (rows > t.rows) {
+        t.rows = rows;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    let top = 0;
+    for (const t of this.tracks) {
+      t.top = top;
+      t.head.style.top = `${top}px`;
+      top += HEAD + t.rows * ROW + 1;
+    }
+    this.totalHeight = top;
+    this.sizeFlame();
+  }
+
+  private sizeFlame(): void {
+    this.scroller ??= this.root.closest<HTMLElement>(".content");
+    if (this.scroller && !this.scroller.dataset.tl) {
+      this.scroller.dataset.tl = "1";
+      this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    }
+    const visible = this.scroller?.clientHeight || window.innerHeight;
+    const h = Math.max(1, Math.min(this.totalHeight, visible));
+    const dpr = window.devicePixelRatio || 1;
+    if (h !== this.flameHeight || this.flame.width !== this.width * dpr) {
+      this.flameHeight = h;
+      this.flame.width = this.width * dpr;
+      this.flame.height = h * dpr;
+      this.flame.style.width = `${this.width}px`;
+      this.flame.style.height = `${h}px`;
+    }
+    this.spacer.style.height = `${Math.max(0, this.totalHeight - h)}px`;
   }
 
   private resize(): void {
@@ -184,20 +279,9 @@ export class TimelineView {
       c.style.width = `${w}px`;
       c.style.height = `${h}px`;
     }
-    for (const t of this.tracks) this.sizeTrack(t, true);
+    this.sizeFlame();
     this.status.resize(w);
     this.schedule();
-  }
-
-  private sizeTrack(t: TrackView, force: boolean): void {
-    const rows = Math.max(1, (t.list?.maxDepth ?? 0) + 1);
-    if (!force && rows <= t.rows) return;
-    t.rows = Math.max(rows, force ? t.rows : 0);
-    const dpr = window.devicePixelRatio || 1;
-    t.canvas.width = this.width * dpr;
-    t.canvas.height = t.rows * ROW * dpr;
-    t.canvas.style.width = `${this.width}px`;
-    t.canvas.style.height = `${t.rows * ROW}px`;
   }
 
   schedule(): void {
@@ -219,6 +303,11 @@ export class TimelineView {
     const hit = cache.get(key);
     if (hit) return hit;
     if (this.inflight.has(key)) return null;
+    const failedAt = this.failed.get(key);
+    if (failedAt !== undefined && performance.now() - failedAt < 2000) {
+      this.retryLater();
+      return null;
+    }
     const runId = this.store.state.runId;
     this.inflight.add(key);
     const end = this.store.state.endUs;
@@ -228,7 +317,9 @@ export class TimelineView {
         cache.set(key, { data, endUs: end, to });
       })
       .catch((e: unknown) => {
-        if (this.store.state.runId === runId) this.note.textContent = `could not load: ${String(e)}`;
+        if (this.store.state.runId !== runId) return;
+        this.failed.set(key, performance.now());
+        this.note.textContent = `could not load: ${String(e)}`;
       })
       .finally(() => {
         this.inflight.delete(key);
@@ -237,27 +328,50 @@ export class TimelineView {
     return null;
   }
 
-  private trackTile(tv: TrackView, t: TileRef): TileEntry<TileData> | null {
+  private retryTimer = 0;
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = window.setTimeout(() => {
+      this.retryTimer = 0;
+      this.schedule();
+    }, 2100);
+  }
+
+  private trackTile(tv: TrackView, t: TileRef): TileEntry<FlameTile> | null {
     const id = this.store.state.runId;
     if (!id) return null;
     const threads = tv.track.threads;
     return this.want(this.tiles, tileKey(tv.track.key, t), t.to, async () => {
-      const a = await api.timeline(id, threads, t.from, t.to, Math.round((t.to - t.from) / t.bucket));
-      return { threads: a.body.threads, functions: a.body.functions };
+      // A group of many threads is asked in slices, to keep URLs short.
+      const slices: number[][] = [];
+      for (let i = 0; i < threads.length; i += 200) slices.push(threads.slice(i, i + 200));
+      const answers = await Promise.all(slices.map((s) => api.timeline(id, s, t.from, t.to, Math.round((t.to - t.from) / t.bucket))));
+      const data: TileData = {
+        from: t.from,
+        to: t.to,
+        threads: answers.flatMap((a) => a.body.threads),
+        functions: Object.assign({}, ...answers.map((a) => a.body.functions)),
+      };
+      const hl = this.store.state.highlight;
+      // Only the draw list is kept (the answer's arrays go): half the memory per tile.
+      return { data: { ...data, threads: [] }, list: buildDrawList([data], hl), hl };
     });
   }
 
   /** The best tiles to draw now for a track, and whether they are the right level. */
-  private tilesForTrack(tv: TrackView, need: TileRef[]): { data: TileData[]; key: string; exact: boolean } {
-    const data: TileData[] = [];
-    const keys: string[] = [];
+  private tilesForTrack(tv: TrackView, need: TileRef[]): { tiles: FlameTile[]; exact: boolean } {
+    const tiles: FlameTile[] = [];
+    const seen = new Set<string>();
+    const add = (k: string, e: TileEntry<FlameTile>) => {
+      if (seen.has(k)) return;
+      seen.add(k);
+      tiles.push(e.data);
+    };
     let exact = true;
     for (const t of need) {
-      const k = tileKey(tv.track.key, t);
       const hit = this.trackTile(tv, t);
       if (hit) {
-        data.push(hit.data);
-        keys.push(k);
+        add(tileKey(tv.track.key, t), hit);
         continue;
       }
       exact = false;
@@ -266,8 +380,7 @@ export class TimelineView {
         const ck = tileKey(tv.track.key, c);
         const e = this.tiles.peek(ck);
         if (e) {
-          data.push(e.data);
-          keys.push(ck);
+          add(ck, e);
           found = true;
           break;
         }
@@ -276,14 +389,26 @@ export class TimelineView {
         for (const f of finerTiles(t)) {
           const fk = tileKey(tv.track.key, f);
           const e = this.tiles.peek(fk);
-          if (e) {
-            data.push(e.data);
-            keys.push(fk);
-          }
+          if (e) add(fk, e);
         }
       }
     }
-    return { data, key: [...new Set(keys)].join(","), exact };
+    return { tiles, exact };
+  }
+
+  /** Layers to draw from tiles: in time order, each skipping what an earlier one drew. */
+  private layersOf(tiles: FlameTile[], hl: Set<number> | null): Layer[] {
+    const sorted = [...tiles].sort((a, b) => a.data.from - b.data.from);
+    let covered = -Infinity;
+    return sorted.map((t, i) => {
+      if (t.hl !== hl) {
+        t.list = buildDrawList([listAsTile(t.list, t.data.from, t.data.to)], hl); // the highlight changed: once per tile
+        t.hl = hl;
+      }
+      const layer = { from: t.data.from, skipEarlier: i > 0 && t.data.from >= covered, list: t.list };
+      covered = Math.max(covered, t.data.to);
+      return layer;
+    });
   }
 
   // ---- drawing -----------------------------------------------------------
@@ -300,7 +425,7 @@ export class TimelineView {
 
   private draw(): void {
     const s = this.store.state;
-    if (!s.runId || s.tab !== "timeline") return;
+    if (!s.runId || !s.summary || s.tab !== "timeline") return;
     const W = this.width;
     const need = tilesFor(s.view, W, s.endUs);
     let complete = true;
@@ -310,7 +435,12 @@ export class TimelineView {
     const sdata: StatusAnswer[] = [];
     for (const t of need) {
       const id = s.runId;
-      const e = this.want(this.statusTiles, `s|${t.bucket}|${t.index}`, t.to, async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body);
+      const e = this.want(
+        this.statusTiles,
+        `s|${t.bucket}|${t.index}`,
+        t.to,
+        async () => (await api.status(id, t.from, t.to, Math.round((t.to - t.from) / t.bucket))).body,
+      );
       if (e) sdata.push(e.data);
       else complete = false;
     }
@@ -323,14 +453,10 @@ export class TimelineView {
     for (const tv of this.tracks) {
       const got = this.tilesForTrack(tv, need);
       if (!got.exact) complete = false;
-      const key = `${got.key}#${s.dataVersion}`;
-      if (key !== tv.listKey && got.data.length) {
-        tv.list = buildDrawList(got.data, s.highlight);
-        tv.listKey = key;
-        this.sizeTrack(tv, false);
-      }
-      this.drawTrack(tv, times);
+      if (got.tiles.length) tv.layers = this.layersOf(got.tiles, s.highlight);
     }
+    this.layout(false);
+    this.drawFlame(times);
     this.drawOverlay(s);
     const wasComplete = this.complete;
     this.complete = complete && this.inflight.size === 0;
@@ -418,17 +544,41 @@ export class TimelineView {
     this.markers.classList.toggle("dense", dense);
   }
 
-  private drawTrack(tv: TrackView, times: number[]): void {
-    const c = tv.ctx;
-    const W = this.width;
-    const H = tv.rows * ROW;
+  /** Where the canvas's first pixel row is in the track area. */
+  private flameOffset(): number {
+    return this.flame.getBoundingClientRect().top - this.tracksBox.getBoundingClientRect().top;
+  }
+
+  private drawFlame(times: number[]): void {
+    const c = this.fctx;
     const dpr = window.devicePixelRatio || 1;
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
-    c.clearRect(0, 0, W, H);
+    c.clearRect(0, 0, this.width, this.flameHeight);
+    const off = this.flameOffset();
+    for (const tv of this.tracks) {
+      const y0 = tv.top + HEAD - off;
+      const h = tv.rows * ROW;
+      if (y0 + h < 0 || y0 > this.flameHeight) continue;
+      // Only the depths the canvas shows.
+      const dmin = Math.max(0, Math.floor(-y0 / ROW));
+      const dmax = Math.min(tv.rows - 1, Math.floor((this.flameHeight - y0) / ROW));
+      c.save();
+      c.translate(0, y0);
+      c.beginPath();
+      c.rect(0, 0, this.width, h);
+      c.clip();
+      this.drawTrack(c, tv, times, dmin, dmax);
+      c.restore();
+    }
+  }
+
+  private drawTrack(c: CanvasRenderingContext2D, tv: TrackView, times: number[], dmin: number, dmax: number): void {
+    const W = this.width;
+    const H = tv.rows * ROW;
     const s = this.store.state;
     const endX = this.xOf(s.endUs);
     // Not loaded yet: a checkerboard, as Perfetto does.
-    if (!tv.list) {
+    if (!tv.layers) {
       c.fillStyle = "#eee";
       for (let x = 0; x < W; x += 16) c.fillRect(x, 0, 8, ROW);
       return;
@@ -444,27 +594,64 @@ export class TimelineView {
     const k = W / (s.view.to - s.view.from);
     const from = s.view.from;
     const labels: { x: number; w: number; y: number; text: string }[] = [];
-    for (const [style, spans] of tv.list.batches) {
-      c.fillStyle = style;
-      c.beginPath();
-      for (const sp of spans) {
-        let x0 = (sp.s - from) * k;
-        let x1 = (sp.e - from) * k;
-        if (x1 < 0 || x0 > W) continue;
-        if (x0 < -1) x0 = -1;
-        if (x1 > W + 1) x1 = W + 1;
-        const w = x1 - x0;
-        if (w < 0.3) continue;
-        c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
-        if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(tv.list, sp.fid) });
+    for (const layer of tv.layers) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      for (const [style, spans] of layer.list.batches) {
+        c.fillStyle = style;
+        c.beginPath();
+        for (const sp of spans) {
+          if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
+          let x0 = (sp.s - from) * k;
+          let x1 = (sp.e - from) * k;
+          if (x1 < 0 || x0 > W) continue;
+          if (x0 < -1) x0 = -1;
+          if (x1 > W + 1) x1 = W + 1;
+          const w = x1 - x0;
+          if (w < 0.3) continue;
+          c.rect(x0, sp.depth * ROW, w > 2 ? w - 0.5 : w, ROW - 1);
+          if (w > 24) labels.push({ x: x0, w, y: sp.depth * ROW, text: this.fname(layer.list, sp.fid) });
+        }
+        c.fill();
       }
-      c.fill();
     }
-    // Mostly waiting: hatched over the pale fill.
-    c.strokeStyle = "rgba(90,90,90,0.35)";
+    // Mostly waiting: hatched over the pale fill; grey off CPU, red waiting for the GIL.
+    for (const layer of tv.layers) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      this.hatch(c, layer.list.hatched, "rgba(90,90,90,0.35)", dmin, dmax, lfrom);
+      this.hatch(c, layer.list.gil, "rgba(200,30,30,0.55)", dmin, dmax, lfrom);
+    }
+    c.font = FONT;
+    c.textBaseline = "middle";
+    c.fillStyle = "#1d1d1d";
+    for (const l of labels) {
+      const text = this.labelWidth(l.text) <= l.w - 6 ? l.text : fitLabel(l.text, l.w, this.charPx);
+      if (text) c.fillText(text, Math.max(l.x, 0) + 3, l.y + ROW / 2);
+    }
+    if (this.picked && tv.track.threads.includes(this.picked.thread)) {
+      const p = this.picked;
+      const sp = this.spansOf(tv).find((x) => x.s === p.s && x.depth === p.depth);
+      if (sp) {
+        c.strokeStyle = "#000";
+        c.lineWidth = 2;
+        c.strokeRect((sp.s - from) * k, sp.depth * ROW + 1, Math.max(2, (sp.e - sp.s) * k), ROW - 2);
+      }
+    }
+    if (endX < W) {
+      c.fillStyle = "rgba(0,0,0,0.04)";
+      c.fillRect(Math.max(0, endX), 0, W - Math.max(0, endX), H);
+    }
+  }
+
+  private hatch(c: CanvasRenderingContext2D, spans: DrawSpan[], colour: string, dmin: number, dmax: number, lfrom: number): void {
+    const s = this.store.state;
+    const W = this.width;
+    const k = W / (s.view.to - s.view.from);
+    const from = s.view.from;
+    c.strokeStyle = colour;
     c.lineWidth = 1;
     c.beginPath();
-    for (const sp of tv.list.hatched) {
+    for (const sp of spans) {
+      if (sp.depth < dmin || sp.depth > dmax || sp.s < lfrom) continue;
       const x0 = Math.max(-1, (sp.s - from) * k);
       const x1 = Math.min(W + 1, (sp.e - from) * k);
       if (x1 < 0 || x0 > W || x1 - x0 < 3) continue;
@@ -478,26 +665,6 @@ export class TimelineView {
       }
     }
     c.stroke();
-    c.font = FONT;
-    c.textBaseline = "middle";
-    c.fillStyle = "#1d1d1d";
-    for (const l of labels) {
-      const text = this.labelWidth(l.text) <= l.w - 6 ? l.text : fitLabel(l.text, l.w, this.charPx);
-      if (text) c.fillText(text, Math.max(l.x, 0) + 3, l.y + ROW / 2);
-    }
-    if (this.picked && tv.track.threads.includes(this.picked.thread)) {
-      const p = this.picked;
-      const sp = tv.list.spans.find((x) => x.s === p.s && x.depth === p.depth);
-      if (sp) {
-        c.strokeStyle = "#000";
-        c.lineWidth = 2;
-        c.strokeRect((sp.s - from) * k, sp.depth * ROW + 1, Math.max(2, (sp.e - sp.s) * k), ROW - 2);
-      }
-    }
-    if (endX < W) {
-      c.fillStyle = "rgba(0,0,0,0.04)";
-      c.fillRect(Math.max(0, endX), 0, W - Math.max(0, endX), H);
-    }
   }
 
   private fname(list: DrawList, fid: number): string {
@@ -519,7 +686,7 @@ export class TimelineView {
       this.selBox.style.width = `${Math.max(1, b - a)}px`;
     } else this.selBox.style.display = "none";
     const v = s.view;
-    this.note.textContent = `${fmtTime(v.from, v.to - v.from)} – ${fmtTime(v.to, v.to - v.from)}  (${fmtDuration(v.to - v.from)} shown)${
+    this.note.textContent = `${fmtTime(v.from, (v.to - v.from) / 10)} – ${fmtTime(v.to, (v.to - v.from) / 10)}  (${fmtDuration(v.to - v.from)} shown)${
       s.selection ? `   selection ${fmtDuration(s.selection.to - s.selection.from)}` : ""
     }`;
   }
@@ -565,6 +732,7 @@ export class TimelineView {
         }
       }
       this.store.set({ hover: this.tOf(x) });
+      this.hoverTip(e, d !== null);
     });
     b.addEventListener("pointerup", (e) => {
       const d = this.drag;
@@ -573,6 +741,7 @@ export class TimelineView {
       if (d && d.mode === "select" && !d.moved) this.store.set({ selection: null });
     });
     b.addEventListener("pointerleave", () => {
+      this.tip.hidden = true;
       if (!this.drag) this.store.set({ hover: null });
     });
     b.addEventListener("dblclick", (e) => this.click(e, true));
@@ -626,24 +795,61 @@ export class TimelineView {
     return false;
   }
 
+  /** The span under the pointer, or null (from the draw list of its canvas). */
+  private spanAt(e: MouseEvent): { tv: TrackView; sp: DrawSpan; list: DrawList } | null {
+    if (document.elementFromPoint(e.clientX, e.clientY) !== this.flame) return null;
+    const y = e.clientY - this.tracksBox.getBoundingClientRect().top;
+    const tv = this.tracks.find((t) => y >= t.top + HEAD && y < t.top + HEAD + t.rows * ROW);
+    if (!tv || !tv.layers) return null;
+    const depth = Math.floor((y - tv.top - HEAD) / ROW);
+    const v = this.store.state.view;
+    let best: { sp: DrawSpan; list: DrawList } | null = null;
+    for (const layer of tv.layers) {
+      const sp = hitTest(layer.list, this.tOf(this.localX(e)), depth, (2 * (v.to - v.from)) / this.width);
+      if (sp && (!best || sp.e - sp.s < best.sp.e - best.sp.s)) best = { sp, list: layer.list };
+    }
+    return best ? { tv, sp: best.sp, list: best.list } : null;
+  }
+
+  private markerAt(x: number): LogEntry | null {
+    let best: { x: number; e: LogEntry } | null = null;
+    for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
+    return best?.e ?? null;
+  }
+
+  private hoverTip(e: MouseEvent, dragging: boolean): void {
+    let text: string | null = null;
+    if (!dragging && document.elementFromPoint(e.clientX, e.clientY) === this.markers) {
+      const m = this.markerAt(this.localX(e));
+      if (m) text = `${m.level_name} ${fmtTime(m.time_us, 1000)}: ${m.text.slice(0, 100)}`;
+    } else if (!dragging) {
+      const hit = this.spanAt(e);
+      if (hit) {
+        const { sp, list } = hit;
+        const n = sp.running + sp.waiting;
+        text = `${this.fname(list, sp.fid)}  ${fmtDuration(sp.e - sp.s)}${n ? ` · CPU ${Math.round((100 * sp.running) / n)}%` : ""}`;
+      }
+    }
+    if (text === null) {
+      this.tip.hidden = true;
+      return;
+    }
+    if (this.tip.textContent !== text) this.tip.textContent = text;
+    this.tip.hidden = false;
+    this.tip.style.left = `${Math.min(e.clientX + 14, window.innerWidth - 320)}px`;
+    this.tip.style.top = `${e.clientY + 16}px`;
+  }
+
   private click(e: MouseEvent, dbl: boolean): void {
     // Pointer capture makes the body the target: ask what is under the pointer.
     const target = document.elementFromPoint(e.clientX, e.clientY);
     const x = this.localX(e);
     if (target === this.markers) {
-      let best: { x: number; e: LogEntry } | null = null;
-      for (const m of this.drawnMarkers) if (Math.abs(m.x - x) <= 4 && (!best || Math.abs(m.x - x) < Math.abs(best.x - x))) best = m;
-      if (best) this.hooks.openLog(best.e);
+      const m = this.markerAt(x);
+      if (m) this.hooks.openLog(m);
       return;
     }
-    if (!(target instanceof HTMLCanvasElement) || !target.dataset.track) return;
-    const tv = this.tracks.find((t) => t.canvas === target);
-    if (!tv || !tv.list) return;
-    const y = e.clientY - target.getBoundingClientRect().top;
-    const depth = Math.floor(y / ROW);
-    const t = this.tOf(x);
-    const v = this.store.state.view;
-    const sp = hitTest(tv.list, t, depth, (2 * (v.to - v.from)) / this.width);
+    const sp = this.spanAt(e)?.sp;
     if (!sp) {
       this.picked = null;
       this.schedule();
@@ -675,9 +881,27 @@ export class TimelineView {
     return this.drawnMarkers.map((m) => ({ x: m.x, index: m.e.index }));
   }
 
+  /** Where a track's first stack row is, in page coordinates (tests use it). */
+  trackBox(key: string): { x: number; y: number; width: number } | null {
+    const tv = this.tracks.find((t) => t.track.key === key);
+    if (!tv) return null;
+    const r = this.tracksBox.getBoundingClientRect();
+    return { x: r.left, y: r.top + tv.top + HEAD, width: this.width };
+  }
+
   /** Spans currently drawn for a thread (tests and search use them). */
   drawnSpans(): { track: string; spans: DrawSpan[] }[] {
-    return this.tracks.map((t) => ({ track: t.track.key, spans: t.list?.spans ?? [] }));
+    return this.tracks.map((t) => ({ track: t.track.key, spans: this.spansOf(t) }));
+  }
+
+  /** The spans of a track as drawn: each once, by depth then start. */
+  private spansOf(tv: TrackView): DrawSpan[] {
+    const out: DrawSpan[] = [];
+    for (const layer of tv.layers ?? []) {
+      const lfrom = layer.skipEarlier ? layer.from : -Infinity;
+      for (const sp of layer.list.spans) if (sp.s >= lfrom) out.push(sp);
+    }
+    return out.sort((a, b) => a.depth - b.depth || a.s - b.s);
   }
 
   statusAt(t: number): string[] {
