@@ -9,7 +9,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libzstd-dev libxxhash-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libpcre2-dev
     libcurl4-openssl-dev
-    clang clang-format libclang-rt-14-dev llvm
+    zlib1g-dev clang clang-format libclang-rt-14-dev llvm
     chromium
 )
 # The browser UI builds with Node.js and npm (web/); Debian's only if absent.

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan tsan pytest server pythons
-# walker web
+# the exit status 1. Stages: format unit asan tsan pytest server export
+# pythons walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -124,6 +124,27 @@ stage_server()
     return $rc
 }
 
+# The exports, diff, ls (and report) through the installed CLI and the
+# real consumers on the machine (go tool pprof, speedscope in chromium).
+stage_export()
+{
+    # The speedscope viewer (npm package) from tests/export's lockfile.
+    if [[ ! tests/export/node_modules/.package-lock.json \
+        -nt tests/export/package-lock.json ]]; then
+        (cd tests/export && npm ci --no-audit --no-fund) || return
+    fi
+    bounded "$VENV/bin/python" -m pytest -q tests/export || return
+    # Again with the ASan+UBSan build (the asan stage builds it): the
+    # exporters' hand-written encoders on real recordings.
+    if [[ -x $BUILD_ASAN/microlog ]]; then
+        echo "export tests with $BUILD_ASAN/microlog (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/export
+    fi
+}
+
 # One venv per CPython version found under pyenv, package installed there.
 stage_python_version()
 {
@@ -165,7 +186,7 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan tsan pytest server pythons walker web)
+    || stages=(format unit asan tsan pytest server export pythons walker web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -175,6 +196,7 @@ for stage in "${stages[@]}"; do
     tsan) run_stage "ctest $BUILD_TSAN" stage_tsan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
+    export) run_stage "export tests" stage_export ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     web) run_stage "web lint+types+e2e" stage_web ;;
     pythons)

@@ -21,6 +21,7 @@ from microlog import (_capture, _children, _metrics, _recording, _reports,
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
+from microlog._load import load
 from microlog._metrics import metric
 from microlog._timed import catch_errors, span, timed
 

@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ml_cli_diff.h"
 #include "ml_cli_dump.h"
 #include "ml_cli_explain.h"
+#include "ml_cli_export.h"
+#include "ml_cli_ls.h"
 #include "ml_cli_query.h"
+#include "ml_cli_report.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
 
@@ -22,12 +26,20 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"diff", ml_cli_diff, ml_cli_diff_usage,
+     "compare two runs: total time, per function share and self time"},
     {"dump", ml_cli_dump, ml_cli_dump_usage,
      "print every record as JSON Lines"},
     {"explain", ml_cli_explain, ml_cli_explain_usage,
      "a language model's account of a run (--prompt-only: the prompt)"},
+    {"export", ml_cli_export, ml_cli_export_usage,
+     "write a recording as collapsed, speedscope, pprof, chrome, json, csv"},
+    {"ls", ml_cli_ls, ml_cli_ls_usage,
+     "list the recordings, newest first (--json for JSON)"},
     {"query", ml_cli_query, ml_cli_query_usage,
      "print one view of docs/API.md for a recording, as JSON"},
+    {"report", ml_cli_report, ml_cli_report_usage,
+     "a run's figures as text and as an HTML page with charts"},
     {"serve", ml_cli_serve, ml_cli_serve_usage,
      "serve the recordings in the browser UI and as a JSON API"},
     {"show", ml_cli_show, ml_cli_show_usage,

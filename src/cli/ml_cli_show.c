@@ -128,10 +128,8 @@ report_reader_error(const char *path, const ml_reader *r)
             (unsigned long long)off, msg[0] ? msg : "malformed recording");
 }
 
-/* Opens and summarizes path; prints the error and returns 2 (or 1 when
- * memory runs out) on failure, -1 on success. */
-static int
-load(const char *path, ml_summary **out)
+int
+ml_cli_show_load(const char *path, ml_summary **out)
 {
     ml_reader *r = NULL;
     int status = 2;
@@ -365,7 +363,7 @@ ml_cli_show(int argc, char **argv)
     if (status >= 0) {
         return status;
     }
-    if ((status = load(o.path, &s)) >= 0) {
+    if ((status = ml_cli_show_load(o.path, &s)) >= 0) {
         return status;
     }
     if (s->truncated) {
