@@ -68,7 +68,9 @@ export class ExplainTab {
     store.subscribe((s, ch) => {
       if (ch.has("runId")) this.reset();
       if (s.tab !== "explanation" || !s.runId) return;
-      if (!(ch.has("tab") || ch.has("runId") || ch.has("dataVersion"))) return;
+      // A live run's figures are asked again when the tab is opened, not
+      // every second under the reader (or a selection being copied).
+      if (!(ch.has("tab") || ch.has("runId"))) return;
       const key = `${s.runId}|${s.dataVersion}`;
       if (key !== this.loaded && !this.busy) void this.load(s.runId, key);
     });
@@ -132,7 +134,8 @@ export class ExplainTab {
     }
     this.model.classList.toggle("unset", !info.configured);
     this.prompt.textContent = info.prompt;
-    this.copyNote.textContent = `${info.prompt.length.toLocaleString("en")} characters`;
+    const live = this.store.state.live ? " · a live run: the figures so far (reopen the tab for newer ones)" : "";
+    this.copyNote.textContent = `${info.prompt.length.toLocaleString("en")} characters${live}`;
     this.ask.disabled = !info.configured;
     this.ask.title = info.configured ? `ask ${info.model ?? "the model"} (the answer is cached beside the recording)` : "no model is set (see above)";
     // A cached answer is shown at once: it was paid for already.

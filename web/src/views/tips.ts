@@ -41,7 +41,9 @@ export class TipsTab {
     this.root.append(el("h3", undefined, "Observations"), this.obs, el("h3", undefined, "Modules"), this.info, this.modules);
     store.subscribe((s, ch) => {
       if (s.tab !== "tips" || !s.runId) return;
-      if (!(ch.has("tab") || ch.has("runId") || ch.has("dataVersion"))) return;
+      // A live run's figures are asked again when the tab is opened, not
+      // every second under the reader (or a selection being copied).
+      if (!(ch.has("tab") || ch.has("runId"))) return;
       const key = `${s.runId}|${s.dataVersion}`;
       if (key !== this.loaded) void this.load(s.runId, key);
     });
