@@ -57,12 +57,17 @@ export function generate(dir, stamp, args) {
   if (r.status !== 0) throw new Error(`ml_gen failed: ${r.stderr}`);
 }
 
-/** Start `microlog serve --dir DIR` on a free port; resolves to { url, stop }. */
-export async function serve(dir) {
+/**
+ * Start `microlog serve --dir DIR` on a free port; resolves to { url, stop }.
+ * No model is set unless `extraEnv` sets one (MICROLOG_LLM_* of the caller's
+ * environment are not passed on).
+ */
+export async function serve(dir, extraEnv = {}) {
   const port = await freePort();
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MICROLOG_LLM_")));
   const child = spawn(SERVE, ["serve", "--dir", dir, "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, MICROLOG_UI_DIR: join(ROOT, "build/web") },
+    env: { ...base, MICROLOG_UI_DIR: join(ROOT, "build/web"), ...extraEnv },
   });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
@@ -95,8 +100,8 @@ export async function launch() {
   });
 }
 
-/** One server, recordings and a browser for a whole test file. */
-export async function setup({ live = false } = {}) {
+/** One server, recordings and a browser for a whole test file (`gen`: also a generated run). */
+export async function setup({ live = false, gen = true } = {}) {
   mkdirSync(SHOTS, { recursive: true });
   let dir = null;
   let server;
@@ -104,7 +109,7 @@ export async function setup({ live = false } = {}) {
   else {
     dir = mkdtempSync(join(tmpdir(), "ml-ui-"));
     record(dir, "app", join(ROOT, "tests/web/sample_app.py"));
-    generate(dir, "2026_12_01_09_00_00_1", ["--seconds", "20", "--threads", "4"]);
+    if (gen) generate(dir, "2026_12_01_09_00_00_1", ["--seconds", "20", "--threads", "4"]);
     server = await serve(dir);
   }
   const browser = await launch();
@@ -112,8 +117,8 @@ export async function setup({ live = false } = {}) {
     dir,
     url: server.url,
     browser,
-    async api(path) {
-      const r = await fetch(server.url + path);
+    async api(path, init) {
+      const r = await fetch(server.url + path, init);
       if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
       return r.json();
     },

@@ -225,6 +225,40 @@ export interface SearchAnswer {
   truncated: boolean;
 }
 
+export interface TipLink {
+  title: string;
+  url: string;
+}
+export interface ModuleTip {
+  module: string;
+  kind: "stdlib" | "third-party" | "program";
+  share: number;
+  links: TipLink[];
+}
+export interface Observation {
+  kind: string; // gil, import, anomaly, open-file, leak, error, exit
+  text: string;
+  url: string | null;
+}
+export interface TipsAnswer {
+  modules: ModuleTip[];
+  observations: Observation[];
+}
+
+/** GET /explain: the prompt, whether the server has a model, a cached answer. */
+export interface ExplainInfo {
+  configured: boolean;
+  model: string | null;
+  prompt: string;
+  answer: string | null;
+}
+/** POST /explain: the model's Markdown answer. */
+export interface ExplainAnswer {
+  answer: string;
+  cached: boolean;
+  model: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -251,19 +285,21 @@ function query(params: Query): string {
   return parts.length ? `?${parts.join("&")}` : "";
 }
 
+async function failure(res: Response): Promise<ApiError> {
+  let msg = res.statusText;
+  try {
+    const e = (await res.json()) as { error?: string };
+    if (e.error) msg = e.error;
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, msg);
+}
+
 /** GET a JSON answer; throws ApiError with the server's one-line message. */
 export async function getJson<T>(path: string, params: Query = {}, signal?: AbortSignal): Promise<Answer<T>> {
   const res = await fetch(path + query(params), { signal, credentials: "same-origin" });
-  if (!res.ok) {
-    let msg = res.statusText;
-    try {
-      const e = (await res.json()) as { error?: string };
-      if (e.error) msg = e.error;
-    } catch {
-      /* not JSON */
-    }
-    throw new ApiError(res.status, msg);
-  }
+  if (!res.ok) throw await failure(res);
   const endH = res.headers.get("X-Microlog-End-Us");
   const liveH = res.headers.get("X-Microlog-Live");
   return {
@@ -271,6 +307,18 @@ export async function getJson<T>(path: string, params: Query = {}, signal?: Abor
     endUs: endH === null ? null : Number(endH),
     live: liveH === null ? null : liveH === "1",
   };
+}
+
+/** POST a JSON body (the content type the server requires of a POST). */
+export async function postJson<T>(path: string, body: unknown = {}): Promise<T> {
+  const res = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
 }
 
 /** Path of one run's endpoint; the id's two parts are already URL-safe. */
@@ -292,4 +340,7 @@ export const api = {
   callgraph: (id: string) => getJson<CallgraphAnswer>(runPath(id, "callgraph")),
   flamegraph: (id: string, from?: Us, to?: Us, thread?: string) => getJson<FlamegraphAnswer>(runPath(id, "flamegraph"), { from, to, thread }),
   search: (id: string, q: string) => getJson<SearchAnswer>(runPath(id, "search"), { q }),
+  tips: (id: string) => getJson<TipsAnswer>(runPath(id, "tips")),
+  explainInfo: (id: string) => getJson<ExplainInfo>(runPath(id, "explain")),
+  explain: (id: string) => postJson<ExplainAnswer>(runPath(id, "explain")),
 };

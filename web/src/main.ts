@@ -12,6 +12,7 @@ import { defaultSelection, makeTracks } from "./tracks";
 import { formatLink, parseLink } from "./url";
 import { DesignTab } from "./views/design";
 import { button, el } from "./views/dom";
+import { ExplainTab } from "./views/explain";
 import { FlameGraph } from "./views/flamegraph";
 import { FunctionsTable } from "./views/functable";
 import { LogDialog } from "./views/logdialog";
@@ -19,6 +20,7 @@ import { LogTab, logLine } from "./views/logtab";
 import { RunTree } from "./views/runtree";
 import { SpanPopup } from "./views/spanpopup";
 import { TimelineView } from "./views/timeline";
+import { TipsTab } from "./views/tips";
 
 const store = new Store();
 
@@ -89,7 +91,16 @@ const funcsTab = el("section", "tab-functions");
 const funcs = new FunctionsTable((r) => highlightFunction(r.id));
 funcsTab.append(funcs.root);
 const design = new DesignTab(store);
-const panes: Record<Tab, HTMLElement> = { timeline: timelineTab, log: logTab.root, functions: funcsTab, design: design.root };
+const explain = new ExplainTab(store);
+const tips = new TipsTab(store);
+const panes: Record<Tab, HTMLElement> = {
+  timeline: timelineTab,
+  log: logTab.root,
+  functions: funcsTab,
+  design: design.root,
+  explanation: explain.root,
+  tips: tips.root,
+};
 const content = el("div", "content");
 for (const t of TABS) {
   panes[t].classList.add("pane");

@@ -5,8 +5,8 @@
 import type { LogEntry, RunInfo, RunsAnswer, SearchAnswer, Summary } from "./api";
 import type { Window } from "./lod";
 
-export type Tab = "timeline" | "log" | "functions" | "design";
-export const TABS: Tab[] = ["timeline", "log", "functions", "design"];
+export type Tab = "timeline" | "log" | "functions" | "design" | "explanation" | "tips";
+export const TABS: Tab[] = ["timeline", "log", "functions", "design", "explanation", "tips"];
 
 /** A flame chart row: one thread, or several short-lived threads of one name. */
 export interface Track {
