@@ -16,8 +16,6 @@
 #include "core/ml_hash.h"
 #include "ml_summary.h"
 
-#define IX_TIME_OF(x) ((x)->t)
-
 int
 ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem)
 {

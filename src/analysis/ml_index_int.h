@@ -44,6 +44,11 @@ int ml_vec_reserve(void **items, size_t *cap, size_t need, size_t elem);
         }                                                                     \
     } while (0)
 
+/* Keys of the index's sorted arrays, for ML_VEC_SETTLE_LAST and the
+ * views' lower bounds. */
+#define IX_TIME_OF(x) ((x)->t)
+#define IX_BLOCK_OF(x) ((x)->block)
+
 /* ---- sizes -------------------------------------------------------------- */
 
 /* Spans at least this long (2^14 us, about 16 ms) are kept; shorter ones

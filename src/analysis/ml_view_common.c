@@ -334,9 +334,9 @@ range_samples(void *ctx, const ml_record *rec, uint32_t fnode)
     c->r->total_samples += n;
 }
 
-VW_LOWER_BOUND(leaf_lower, ix_leaf, VW_BLOCK_OF)
+VW_LOWER_BOUND(leaf_lower, ix_leaf, IX_BLOCK_OF)
 
-VW_LOWER_BOUND(calls_lower, ix_calls, VW_BLOCK_OF)
+VW_LOWER_BOUND(calls_lower, ix_calls, IX_BLOCK_OF)
 
 /* Whole blocks: the index's per-block aggregates. */
 static void

@@ -28,10 +28,6 @@
         return lo;                                                            \
     }
 
-/* Keys of the sorted arrays of the index. */
-#define VW_TIME_OF(x) ((x)->t)
-#define VW_BLOCK_OF(x) ((x)->block)
-
 /* Windows of at most this many blocks are aggregated exactly (decoding
  * their chunks); longer ones are widened to whole blocks. */
 #define VW_EXACT_BLOCKS 8

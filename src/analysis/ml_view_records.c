@@ -18,7 +18,7 @@
 
 typedef struct ix_value value;
 
-VW_LOWER_BOUND(value_lower, value, VW_TIME_OF)
+VW_LOWER_BOUND(value_lower, value, IX_TIME_OF)
 
 typedef struct {
     uint64_t start, count;
@@ -208,7 +208,7 @@ log_write(const ml_index *ix, ml_jsonw *w, size_t index)
     ml_jsonw_obj_end(w);
 }
 
-VW_LOWER_BOUND(log_lower, ix_log, VW_TIME_OF)
+VW_LOWER_BOUND(log_lower, ix_log, IX_TIME_OF)
 
 int
 ml_view_logs(ml_index *ix, const ml_view_query *q, ml_jsonw *w)

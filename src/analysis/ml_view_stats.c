@@ -109,7 +109,7 @@ timed_eq(const void *ctx, uint32_t v)
            && g->line == c->key->line;
 }
 
-VW_LOWER_BOUND(timed_lower, ix_timed, VW_TIME_OF)
+VW_LOWER_BOUND(timed_lower, ix_timed, IX_TIME_OF)
 
 static void
 write_timed(ml_index *ix, const vw_window *win, ml_jsonw *w)
