@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libzstd-dev libxxhash-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libpcre2-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libssl-dev libpq-dev postgresql-15
     zlib1g-dev clang clang-format libclang-rt-14-dev llvm
     chromium
 )
