@@ -13,6 +13,7 @@
 #include "ml_cli_report.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
+#include "ml_cli_upload.h"
 
 #ifndef ML_VERSION
 #define ML_VERSION "unknown"
@@ -46,6 +47,8 @@ static const command commands[] = {
      "print a summary of a recording (--json for JSON)"},
     {"tips", ml_cli_tips, ml_cli_tips_usage,
      "observations about a run and links for its modules"},
+    {"upload", ml_cli_upload, ml_cli_upload_usage,
+     "send finished or interrupted runs to the central store"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -20,6 +20,7 @@
 #include "analysis/ml_summary_json.h"
 #include "core/ml_error.h"
 #include "format/ml_reader.h"
+#include "store/ml_store.h"
 
 #define EXT ".mlog"
 #define MAX_NAME 128
@@ -57,6 +58,7 @@ typedef struct opening {
 
 struct ml_runs {
     char *dir;
+    ml_store *store; /* runs come from it when set; dir is its cache */
     size_t budget;
     pthread_mutex_t lock;  /* protects both lists, openings and clock */
     pthread_cond_t opened; /* an opening ended */
@@ -152,12 +154,28 @@ ml_run_id_valid(const char *id)
            && safe_name(slash + 1, strlen(slash + 1));
 }
 
+void
+ml_runs_set_store(ml_runs *r, ml_store *store)
+{
+    r->store = store;
+}
+
 int
 ml_runs_path(ml_runs *r, const char *id, char **out)
 {
     *out = NULL;
     if (!ml_run_id_valid(id)) {
         return 1;
+    }
+    if (r->store != NULL) {
+        char why[256];
+        int rc = ml_store_sync(r->store, id, why, sizeof why);
+        if (rc != ML_OK) {
+            if (rc < 0) {
+                fprintf(stderr, "microlog serve: %s: %s\n", id, why);
+            }
+            return rc;
+        }
     }
     char path[PATH_MAX];
     const char *slash = strchr(id, '/');
@@ -632,6 +650,9 @@ ml_runs_release(ml_runs *r, ml_index *ix)
 int
 ml_runs_is_live(ml_runs *r, const char *id, const ml_index *ix)
 {
+    if (r->store != NULL) {
+        return ml_store_is_live(r->store, id);
+    }
     ml_index_info info;
     ml_index_get_info(ix, &info);
     char *path;
@@ -647,4 +668,94 @@ ml_runs_is_live(ml_runs *r, const char *id, const ml_index *ix)
     info_entry e = {0};
     e.mtime_ns = mtime_ns(&st);
     return is_live(&e);
+}
+
+/* ---- runs of the central store ----------------------------------------- */
+
+typedef struct {
+    listed_run *runs;
+    size_t n, cap;
+    ml_regex *re;
+} store_listing;
+
+static int
+take_store_run(void *ctx, const ml_catalog_row *row)
+{
+    store_listing *l = ctx;
+    if (l->re != NULL
+        && ml_regex_match(l->re, row->name, strlen(row->name)) != 1) {
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        listed_run *p = realloc(l->runs, nc * sizeof *p);
+        if (p == NULL) {
+            return ML_ENOMEM;
+        }
+        l->runs = p;
+        l->cap = nc;
+    }
+    listed_run *x = &l->runs[l->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->id, sizeof x->id, "%s", row->name);
+    snprintf(x->label, sizeof x->label, "%s", row->label);
+    x->start_unix_ns = (uint64_t)(row->start_unix_us > 0 ? row->start_unix_us
+                                                         : 0)
+                       * 1000u;
+    x->bytes = row->durable;
+    x->complete = row->status == ML_RUN_ENDED;
+    x->exit_status = 0;
+    int64_t age = (int64_t)time(NULL) * 1000000 - row->updated_unix_us;
+    x->live = row->status == ML_RUN_LIVE && age < 10 * INT64_C(1000000);
+    return 0;
+}
+
+int
+ml_runs_list_store(ml_runs *r, const ml_catalog_filter *f, ml_regex *re,
+                   ml_jsonw *w)
+{
+    store_listing l = {.re = re};
+    uint64_t total = 0;
+    char why[256];
+    int rc = ml_store_list(r->store, f, take_store_run, &l, &total, why,
+                           sizeof why);
+    if (rc != ML_OK) {
+        free(l.runs);
+        return rc;
+    }
+    if (l.n > 1) {
+        qsort(l.runs, l.n, sizeof *l.runs, by_label_then_newest);
+    }
+    ml_jsonw_obj(w);
+    ml_jsonw_kstr(w, "store", "central");
+    ml_jsonw_ku64(w, "total", total);
+    ml_jsonw_key(w, "labels");
+    ml_jsonw_arr(w);
+    for (size_t i = 0; i < l.n; i++) {
+        if (i == 0 || strcmp(l.runs[i].label, l.runs[i - 1].label) != 0) {
+            if (i > 0) {
+                ml_jsonw_arr_end(w);
+                ml_jsonw_obj_end(w);
+            }
+            ml_jsonw_obj(w);
+            ml_jsonw_kstr(w, "label", l.runs[i].label);
+            ml_jsonw_key(w, "runs");
+            ml_jsonw_arr(w);
+        }
+        write_run(w, &l.runs[i]);
+    }
+    if (l.n > 0) {
+        ml_jsonw_arr_end(w);
+        ml_jsonw_obj_end(w);
+    }
+    ml_jsonw_arr_end(w);
+    ml_jsonw_obj_end(w);
+    free(l.runs);
+    return ml_jsonw_error(w);
+}
+
+int
+ml_runs_has_store(const ml_runs *r)
+{
+    return r->store != NULL;
 }
