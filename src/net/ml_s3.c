@@ -645,6 +645,34 @@ done:
     return err;
 }
 
+/* The reason phrase of a status whose answer has no S3 error code (HEAD
+ * answers have no body), or "". */
+static const char *
+reason(long status)
+{
+    static const struct {
+        long status;
+        const char *text;
+    } phrases[] = {
+        {400, "Bad Request"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {409, "Conflict"},
+        {412, "Precondition Failed"},
+        {416, "Range Not Satisfiable"},
+        {500, "Internal Server Error"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+    };
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
+        if (phrases[i].status == status) {
+            return phrases[i].text;
+        }
+    }
+    return "";
+}
+
 /* "HTTP 403 SignatureDoesNotMatch: The request signature ... (GET
  * s3://b/k)" from S3's XML error body, and the code it maps to. */
 static int
@@ -654,7 +682,7 @@ status_error(const s3_request *r, const s3_answer *a, char *why,
     char code[128] = "", msg[400] = "", what[300];
     const char *x = (const char *)a->error.data;
     if (ml_s3_xml_text(x, a->error.len, "Code", code, sizeof code) != 1) {
-        code[0] = '\0';
+        snprintf(code, sizeof code, "%s", reason(a->status));
     }
     if (ml_s3_xml_text(x, a->error.len, "Message", msg, sizeof msg) != 1) {
         msg[0] = '\0';

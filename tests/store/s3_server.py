@@ -76,6 +76,7 @@ class S3Server:
         self.endpoint = f"http://{HOST}:{self.port}"
         self.access_key = ""
         self.secret_key = ""
+        self.prefix = ""  # set per test by the conftest's s3 fixture
         self.proc: Optional[subprocess.Popen] = None
         self._log = None
 
