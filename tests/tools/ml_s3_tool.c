@@ -110,7 +110,9 @@ cmd_get(ml_s3 *s3, int argc, char **argv, char *why, size_t why_len)
     int rc =
         ml_s3_get(s3, argv[0], argv[1], off, len, &out, &size, why, why_len);
     if (rc == 0) {
-        fwrite(out.data, 1, out.len, stdout);
+        if (out.len > 0) { /* an empty buffer has no data pointer */
+            fwrite(out.data, 1, out.len, stdout);
+        }
         fprintf(stderr, "size %llu\n", (unsigned long long)size);
     }
     ml_buf_free(&out);
