@@ -73,9 +73,12 @@ deps:
 
 venv: $(VENV)/.ml-installed
 
-# The UI bundle goes into the package too (share/microlog/ui).
-$(VENV)/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js | deps
-	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV)
+# The UI bundle goes into the package too (share/microlog/ui). Test-only
+# Python packages (the store tests' S3 server) go into .venv alone.
+VENV_REQUIREMENTS := tests/store/requirements.txt
+$(VENV)/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js \
+		$(VENV_REQUIREMENTS) | deps
+	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV) $(VENV_REQUIREMENTS)
 	@touch $@
 
 # One venv per CPython version (make test); the interpreter comes from pyenv.

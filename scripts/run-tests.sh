@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan tsan pytest server export
-# pythons walker web
+# the exit status 1. Stages: format unit asan tsan pytest server store
+# export pythons walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -124,6 +124,25 @@ stage_server()
     return $rc
 }
 
+# The central store's clients against real servers on 127.0.0.1
+# (tests/store): the S3 client through build/tests/tools/ml_s3_tool against
+# moto's signature-checking S3 server (from .venv, tests/store/
+# requirements.txt). Again with the ASan+UBSan tools when the asan stage
+# built them.
+stage_store()
+{
+    $MAKE --no-print-directory build || return
+    ML_TOOLS_DIR="$PWD/$BUILD/tests/tools" \
+        bounded "$VENV/bin/python" -m pytest -q tests/store || return
+    if [[ -x $BUILD_ASAN/tests/tools/ml_s3_tool ]]; then
+        echo "store tests with $BUILD_ASAN/tests/tools (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            ML_TOOLS_DIR="$PWD/$BUILD_ASAN/tests/tools" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store
+    fi
+}
+
 # The exports, diff, ls (and report) through the installed CLI and the
 # real consumers on the machine (go tool pprof, speedscope in chromium).
 stage_export()
@@ -186,7 +205,8 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan tsan pytest server export pythons walker web)
+    || stages=(format unit asan tsan pytest server store export pythons walker
+        web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -196,6 +216,7 @@ for stage in "${stages[@]}"; do
     tsan) run_stage "ctest $BUILD_TSAN" stage_tsan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
+    store) run_stage "store tests" stage_store ;;
     export) run_stage "export tests" stage_export ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     web) run_stage "web lint+types+e2e" stage_web ;;
