@@ -26,14 +26,15 @@
  * run_id (the contract in ml_catalog.h), then with all 32 (UUIDv7 starts
  * with the time, so two runs of one name within a minute share 8). */
 #define INSERT_RUNS(NAME)                                                     \
-    "INSERT INTO runs (run_id, name, label, host, start_us, updated_us,"      \
-    " status, durable, end_size, object_key, object_size)"                    \
+    "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[],"     \
+    " $4::text[], $5::bigint[]) AS v(id, name, label, host, start_us)"        \
+    " WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = v.id)),"        \
+    " ins AS (INSERT INTO runs (run_id, name, label, host, start_us,"         \
+    " updated_us, status, durable, end_size, object_key, object_size)"        \
     " SELECT v.id, " NAME ", v.label, v.host, v.start_us, ml_now_us(),"       \
-    " $6::smallint, $7::bigint, $8::bigint, $9::text, $10::bigint"            \
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"            \
-    " $5::bigint[]) AS v(id, name, label, host, start_us)"                    \
-    " WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = v.id)"          \
-    " ORDER BY v.id ON CONFLICT DO NOTHING"
+    " $6::smallint, $7::bigint, $8::bigint, $9::text, $10::bigint FROM v"     \
+    " ORDER BY v.id ON CONFLICT DO NOTHING RETURNING 1)"                      \
+    " SELECT (SELECT count(DISTINCT id) FROM v) - (SELECT count(*) FROM ins)"
 
 int
 ml_catalog_insert_runs(ml_pg_call *call, const ml_catalog_new_runs *r)
@@ -46,9 +47,15 @@ ml_catalog_insert_runs(ml_pg_call *call, const ml_catalog_new_runs *r)
     const char *params[] = {
         r->ids,    r->names,   r->labels,   r->hosts,      r->starts,
         r->status, r->durable, r->end_size, r->object_key, r->object_size};
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof passes / sizeof passes[0]; i++) {
-        rc = ml_pg_exec(call, passes[i], 10, params, NULL);
+    int rc = 0, missing = 1;
+    for (size_t i = 0; rc == 0 && missing && i < 3; i++) {
+        PGresult *res;
+        rc = ml_pg_exec(call, passes[i], 10, params, &res);
+        if (rc == 0) {
+            /* Runs left out by a taken name: the next pass retries them. */
+            missing = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+            PQclear(res);
+        }
     }
     return rc;
 }
@@ -225,9 +232,11 @@ record_runs(ml_pg_call *call, const batch *b)
 }
 
 /* Inserts the pieces not stored yet (none for a run already compacted)
- * and counts them into the segment. *inserted and *live get the counts. */
+ * and counts them into the segment: *inserted and *live get the counts,
+ * touched the array literal of the runs that got pieces (PQclear it). */
 static int
-record_pieces(ml_pg_call *call, const batch *b, long *inserted, long *live)
+record_pieces(ml_pg_call *call, const batch *b, long *inserted, long *live,
+              PGresult **touched)
 {
     const char *params[] = {ARR(b, piece_runs), ARR(b, offs), ARR(b, lens),
                             ARR(b, seg_offs), b->seg_key};
@@ -241,16 +250,15 @@ record_pieces(ml_pg_call *call, const batch *b, long *inserted, long *live)
         " JOIN runs r USING (run_id) WHERE r.object_key IS NULL"
         " ORDER BY v.run_id, v.off"
         " ON CONFLICT (run_id, off) DO NOTHING RETURNING run_id),"
-        " touched AS (UPDATE runs SET updated_us = ml_now_us()"
-        " WHERE run_id IN (SELECT run_id FROM ins)),"
         " seg AS (UPDATE segments SET live_pieces = live_pieces"
         " + (SELECT count(*) FROM ins) WHERE key = $5 RETURNING live_pieces)"
-        " SELECT (SELECT count(*) FROM ins), (SELECT live_pieces FROM seg)",
+        " SELECT (SELECT count(*) FROM ins), (SELECT live_pieces FROM seg),"
+        " (SELECT coalesce(array_agg(DISTINCT run_id), '{}') FROM ins)",
         5, params, &res);
     if (rc == 0) {
         *inserted = strtol(PQgetvalue(res, 0, 0), NULL, 10);
         *live = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-        PQclear(res);
+        *touched = res;
     }
     return rc;
 }
@@ -280,7 +288,8 @@ queue_or_keep_segment(ml_pg_call *call, const char *seg_key, long inserted,
 }
 
 static int
-record_segment(ml_pg_call *call, const batch *b, long *inserted)
+record_segment(ml_pg_call *call, const batch *b, long *inserted,
+               PGresult **touched)
 {
     const char *params[] = {b->seg_key, b->seg_bytes};
     int rc = ml_pg_exec(call,
@@ -290,7 +299,7 @@ record_segment(ml_pg_call *call, const batch *b, long *inserted)
                         2, params, NULL);
     long live = 0;
     if (rc == 0 && b->piece_runs.n > 0) {
-        rc = record_pieces(call, b, inserted, &live);
+        rc = record_pieces(call, b, inserted, &live, touched);
     }
     if (rc == 0) {
         rc = queue_or_keep_segment(call, b->seg_key, *inserted, live);
@@ -298,39 +307,48 @@ record_segment(ml_pg_call *call, const batch *b, long *inserted)
     return rc;
 }
 
-/* Durable sizes grow over the pieces that now continue them; runs whose
- * durable size reached the end are ended and queued for compaction (once:
- * an ended run is never queued again). */
+/* The runs that got pieces: their durable size grows over the pieces
+ * that now continue it, and those whose durable size reached the end are
+ * ended and queued for compaction; one update of each row (the runs'
+ * columns changed here have no index, so it stays a HOT update). */
 static int
-extend_runs(ml_pg_call *call, const batch *b, long inserted)
+extend_runs(ml_pg_call *call, const char *touched)
+{
+    const char *params[] = {touched};
+    return ml_pg_exec(
+        call,
+        "WITH RECURSIVE ext(run_id, d) AS ("
+        " SELECT run_id, durable FROM runs"
+        " WHERE run_id = ANY($1::uuid[]) AND object_key IS NULL"
+        " UNION ALL SELECT e.run_id, e.d + p.len FROM ext e"
+        " JOIN pieces p ON p.run_id = e.run_id AND p.off = e.d),"
+        " x AS (SELECT r.run_id, m.d, r.status = 0 AND r.end_size IS NOT NULL"
+        " AND m.d >= r.end_size AS ends FROM (SELECT run_id, max(d) AS d"
+        " FROM ext GROUP BY run_id) m JOIN runs r USING (run_id)),"
+        " upd AS (UPDATE runs r SET durable = x.d, updated_us = ml_now_us(),"
+        " status = CASE WHEN x.ends THEN 1 ELSE r.status END FROM x"
+        " WHERE r.run_id = x.run_id RETURNING r.run_id, x.ends)"
+        " INSERT INTO jobs (kind, arg, due_us)"
+        " SELECT 1, run_id::text, ml_now_us() FROM upd WHERE ends"
+        " ON CONFLICT (kind, arg) DO NOTHING",
+        1, params, NULL);
+}
+
+/* Runs whose end arrived now, after their bytes: ended and queued for
+ * compaction (once: an ended run is never queued again). */
+static int
+end_runs(ml_pg_call *call, const batch *b)
 {
     const char *params[] = {ARR(b, ids)};
-    int rc = 0;
-    if (inserted > 0) {
-        rc =
-            ml_pg_exec(call,
-                       "WITH RECURSIVE ext(run_id, d) AS ("
-                       " SELECT run_id, durable FROM runs"
-                       " WHERE run_id = ANY($1::uuid[]) AND object_key IS NULL"
-                       " UNION ALL SELECT e.run_id, e.d + p.len FROM ext e"
-                       " JOIN pieces p ON p.run_id = e.run_id AND p.off = e.d)"
-                       " UPDATE runs r SET durable = x.d FROM (SELECT run_id,"
-                       " max(d) AS d FROM ext GROUP BY run_id) x"
-                       " WHERE r.run_id = x.run_id AND x.d > r.durable",
-                       1, params, NULL);
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call,
-                        "WITH done AS (UPDATE runs SET status = 1"
-                        " WHERE run_id = ANY($1::uuid[]) AND status = 0"
-                        " AND object_key IS NULL AND end_size IS NOT NULL"
-                        " AND durable >= end_size RETURNING run_id)"
-                        " INSERT INTO jobs (kind, arg, due_us)"
-                        " SELECT 1, run_id::text, ml_now_us() FROM done"
-                        " ON CONFLICT (kind, arg) DO NOTHING",
-                        1, params, NULL);
-    }
-    return rc;
+    return ml_pg_exec(call,
+                      "WITH done AS (UPDATE runs SET status = 1"
+                      " WHERE run_id = ANY($1::uuid[]) AND status = 0"
+                      " AND object_key IS NULL AND end_size IS NOT NULL"
+                      " AND durable >= end_size RETURNING run_id)"
+                      " INSERT INTO jobs (kind, arg, due_us)"
+                      " SELECT 1, run_id::text, ml_now_us() FROM done"
+                      " ON CONFLICT (kind, arg) DO NOTHING",
+                      1, params, NULL);
 }
 
 /* One NOTIFY per run (sent at COMMIT) and the durable sizes, in the order
@@ -358,16 +376,19 @@ commit_batch(ml_pg_call *call, void *arg)
 {
     batch *b = arg;
     long inserted = 0;
-    PGresult *res = NULL;
+    PGresult *res = NULL, *touched = NULL;
     int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
     if (rc == 0 && b->nruns > 0) {
         rc = record_runs(call, b);
     }
     if (rc == 0 && b->seg_key != NULL) {
-        rc = record_segment(call, b, &inserted);
+        rc = record_segment(call, b, &inserted, &touched);
     }
-    if (rc == 0 && b->nruns > 0) {
-        rc = extend_runs(call, b, inserted);
+    if (rc == 0 && inserted > 0) {
+        rc = extend_runs(call, PQgetvalue(touched, 0, 2));
+    }
+    if (rc == 0 && b->any_end) {
+        rc = end_runs(call, b);
     }
     if (rc == 0 && b->nruns > 0) {
         rc = notify_runs(call, b, &res);
@@ -379,6 +400,7 @@ commit_batch(ml_pg_call *call, void *arg)
         b->durable[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
     }
     PQclear(res);
+    PQclear(touched);
     return rc;
 }
 
