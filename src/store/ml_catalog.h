@@ -125,7 +125,10 @@ int ml_catalog_pieces(ml_catalog *c, const char *run_id, uint64_t from,
 
 /* Jobs, leased with FOR UPDATE SKIP LOCKED so any server may take any job;
  * a lease not finished in lease_s seconds goes back to the queue. */
-enum { ML_JOB_COMPACT = 1, ML_JOB_DELETE_SEGMENT = 2 };
+enum {
+    ML_JOB_COMPACT = 1,
+    ML_JOB_DELETE_SEGMENT = 2
+};
 typedef struct {
     int64_t id;
     int kind;

@@ -15,6 +15,8 @@ Fixtures:
   s3_own     (function) a server of the test's own, for tests that stop,
              pause or restart it
   tools_dir  the built test tools (ML_TOOLS_DIR, default build/tests/tools)
+  PostgreSQL fixtures come from pg_fixtures.py (a real server in a
+  temporary folder).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ except ImportError as e:  # moto or boto3 missing from the venv
     raise pytest.UsageError(
         f"the store tests need moto and boto3 ({e}): run make venv, which "
         f"installs tests/store/requirements.txt") from e
+
+from pg_fixtures import *  # noqa: F401,F403,E402
 
 REPO = Path(__file__).resolve().parents[2]
 
