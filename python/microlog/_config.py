@@ -26,7 +26,7 @@ class Config:
 
     __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
                  "memory_delay", "sampler", "server", "quiet", "log_level",
-                 "send", "server_set", "token", "s3_root", "s3_region",
+                 "send", "server_set", "servers", "token", "s3_root", "s3_region",
                  "send_timeout")
 
     def __init__(self, disabled: bool = False,
@@ -36,7 +36,8 @@ class Config:
                  server: str = "http://127.0.0.1:7777",
                  quiet: bool = False, log_level=None, send: bool = False,
                  token: str = "", s3_root: str = "", s3_region: str = "",
-                 send_timeout: float = 10.0, server_set: bool = False) -> None:
+                 send_timeout: float = 10.0, server_set: bool = False,
+                 servers: str = "") -> None:
         self.disabled = disabled
         self.directory = os.path.expanduser(directory)
         self.sample_delay = sample_delay
@@ -52,6 +53,7 @@ class Config:
         # server when MICROLOG_SERVER is set, else straight to s3_root.
         self.send = send
         self.server_set = server_set  # MICROLOG_SERVER given: send there
+        self.servers = servers  # all of them, separated by commas
         self.token = token
         self.s3_root = s3_root
         self.s3_region = s3_region
@@ -80,7 +82,7 @@ ALIASES = {
 def _seconds(env, name: str, default: float, minimum: float) -> float:
     raw = env.get(name)
     alias = ALIASES.get(name)
-    if (raw is None or raw.strip() == "") and alias in env:
+    if (raw is None or raw.strip() == "") and alias and alias in env:
         name, raw = alias, env[alias]
     if raw is None or raw.strip() == "":
         return default
@@ -123,11 +125,15 @@ def from_environment(env=None) -> Config:
         raise ConfigError(
             f"MICROLOG_SAMPLER={sampler!r}: expected one of "
             + ", ".join(SAMPLERS))
-    server = env.get("MICROLOG_SERVER", "").strip().rstrip("/")
+    servers = env.get("MICROLOG_SERVER", "").strip()
     s3_root = env.get("MICROLOG_S3_ROOT", "").strip()
-    if server and not server.startswith(("http://", "https://")):
-        raise ConfigError(f"MICROLOG_SERVER={server!r}: expected "
-                          "http://HOST:PORT")
+    for one in servers.split(",") if servers else ():
+        if not one.strip().startswith(("http://", "https://")):
+            raise ConfigError(f"MICROLOG_SERVER={servers!r}: expected "
+                              "http://HOST:PORT (several separated by "
+                              "commas)")
+    # The printed link points to the first.
+    server = servers.split(",")[0].strip().rstrip("/")
     if s3_root and not s3_root.startswith("s3://"):
         raise ConfigError(f"MICROLOG_S3_ROOT={s3_root!r}: expected "
                           "s3://BUCKET/PREFIX")
@@ -143,6 +149,7 @@ def from_environment(env=None) -> Config:
         log_level=_log_level(env, "MICROLOG_LOG_LEVEL"),
         send=bool(server or s3_root),
         server_set=bool(server),
+        servers=servers,
         token=env.get("MICROLOG_TOKEN", "").strip(),
         s3_root=s3_root,
         s3_region=env.get("MICROLOG_S3_REGION", "").strip(),

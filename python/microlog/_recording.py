@@ -207,7 +207,7 @@ def _start_sending(config: _config.Config, path: str, run_id: str) -> None:
     """The thread that streams the file to the central store; the file
     stays the source of truth, so a store that is away loses nothing."""
     _microlog.ship_start(
-        path, server=config.server if config.server_set else None,
+        path, server=config.servers if config.server_set else None,
         token=config.token or None, s3_root=config.s3_root or None,
         s3_region=config.s3_region or None, run_id=run_id,
         name=run_name(path), host=os.uname().nodename,

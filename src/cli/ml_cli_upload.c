@@ -142,7 +142,7 @@ upload_one(const upload_options *o, const char *path)
         fprintf(stderr, "microlog upload: %s\n", why);
         return 1;
     }
-    int rc = ml_ship_finish(s, o->timeout_s * 1000, why, sizeof why);
+    int rc = ml_ship_finish(s, o->timeout_s * 1000, 0, why, sizeof why);
     if (rc == ML_OK) {
         printf("%s: stored as %s (%llu bytes)\n", path, ml_ship_name(s),
                (unsigned long long)ml_ship_acked(s));

@@ -19,7 +19,6 @@ forget_in_child(void)
     current = NULL;
 }
 
-PyDoc_STRVAR(ml_ship_start_doc, "");
 
 PyObject *
 ml_shipper_start(PyObject *module, PyObject *args, PyObject *kwargs)

@@ -30,8 +30,13 @@
 #define POLL_MS 100
 #define MAX_BACKOFF_MS 30000
 
+#define MAX_SERVERS 16
+
 struct ml_ship {
     char *path, *server, *token;
+    char *servers[MAX_SERVERS]; /* pointers into server (split at ',') */
+    size_t nservers, cur;
+    int rotate;
     char run_id[ML_UUID_TEXT], name[256], host[256];
     int64_t start_unix_us;
     size_t max_request;
@@ -278,7 +283,8 @@ post_piece(ml_ship *s, const uint8_t *data, size_t len, uint64_t off,
            uint64_t *durable, char *why, size_t why_len)
 {
     char url[1100];
-    snprintf(url, sizeof url, "%s/api/ingest", s->server);
+    const char *base = s->servers[s->cur];
+    snprintf(url, sizeof url, "%s/api/ingest", base);
     ml_buf answer;
     ml_buf_init(&answer, MAX_ANSWER);
     struct curl_slist *h = upload_headers(s, off);
@@ -298,13 +304,16 @@ post_piece(ml_ship *s, const uint8_t *data, size_t len, uint64_t off,
     CURLcode cc = curl_easy_perform(c);
     int rc;
     if (cc != CURLE_OK) {
-        snprintf(why, why_len, "cannot reach %s: %s", s->server,
+        snprintf(why, why_len, "cannot reach %s: %s", base,
                  curl_easy_strerror(cc));
         rc = ML_EIO;
     } else {
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         rc = read_answer(status, &answer, durable, why, why_len);
+    }
+    if (rc == ML_EIO || s->rotate) {
+        s->cur = (s->cur + 1) % s->nservers; /* the next one, next time */
     }
     curl_slist_free_all(h);
     ml_buf_free(&answer);
@@ -432,17 +441,20 @@ ml_ship_step(ml_ship *s, int final, char *why, size_t why_len)
 }
 
 int
-ml_ship_finish(ml_ship *s, long timeout_ms, char *why, size_t why_len)
+ml_ship_finish(ml_ship *s, long timeout_ms, int max_failures, char *why,
+               size_t why_len)
 {
     uint64_t deadline = ml_clock_mono_ns() / 1000000u + (uint64_t)timeout_ms;
     unsigned wait_ms = 100;
+    int failures = 0;
     for (;;) {
         int rc = ml_ship_step(s, 1, why, why_len);
         if (rc == 0 || rc == ML_EINVAL) {
             return rc;
         }
+        failures = rc < 0 ? failures + 1 : 0;
         uint64_t now = ml_clock_mono_ns() / 1000000u;
-        if (now >= deadline) {
+        if (now >= deadline || (max_failures && failures >= max_failures)) {
             return rc < 0 ? rc : ML_EIO;
         }
         if (rc < 0) {
@@ -545,7 +557,7 @@ ml_ship_stop(ml_ship *s, long timeout_ms, char *why, size_t why_len)
         pthread_join(s->thread, NULL);
         s->running = 0;
     }
-    return timeout_ms > 0 ? ml_ship_finish(s, timeout_ms, why, why_len)
+    return timeout_ms > 0 ? ml_ship_finish(s, timeout_ms, 3, why, why_len)
                           : ML_OK;
 }
 
@@ -576,6 +588,36 @@ valid_server(const char *url)
     return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
 }
 
+/* "http://a:7777, http://b:7777/" into s->servers. */
+static int
+split_servers(ml_ship *s, char *why, size_t why_len)
+{
+    char *save = NULL;
+    for (char *p = strtok_r(s->server, ",", &save); p;
+         p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ') {
+            p++;
+        }
+        size_t n = strlen(p);
+        while (n > 0 && (p[n - 1] == '/' || p[n - 1] == ' ')) {
+            p[--n] = '\0'; /* "http://h:7777/" works too */
+        }
+        if (!valid_server(p) || s->nservers == MAX_SERVERS) {
+            snprintf(why, why_len,
+                     "MICROLOG_SERVER: '%s' is not http://HOST:PORT (at "
+                     "most %d, separated by commas)",
+                     p, MAX_SERVERS);
+            return ML_EINVAL;
+        }
+        s->servers[s->nservers++] = p;
+    }
+    if (s->nservers == 0) {
+        snprintf(why, why_len, "MICROLOG_SERVER names no server");
+        return ML_EINVAL;
+    }
+    return ML_OK;
+}
+
 int
 ml_ship_new(const ml_ship_config *c, ml_ship **out, char *why, size_t why_len)
 {
@@ -586,9 +628,8 @@ ml_ship_new(const ml_ship_config *c, ml_ship **out, char *why, size_t why_len)
         snprintf(why, why_len, "neither a server nor a bucket to send to");
         return ML_EINVAL;
     }
-    if (server && (!valid_server(c->server) || strlen(c->server) > 1000)) {
-        snprintf(why, why_len,
-                 "MICROLOG_SERVER=%s: expected http://HOST:PORT", c->server);
+    if (server && strlen(c->server) > 4000) {
+        snprintf(why, why_len, "MICROLOG_SERVER is too long");
         return ML_EINVAL;
     }
     ml_ship *s = calloc(1, sizeof *s);
@@ -606,13 +647,11 @@ ml_ship_new(const ml_ship_config *c, ml_ship **out, char *why, size_t why_len)
     pthread_cond_init(&s->cv, NULL);
     ml_buf_init(&s->buf, s->max_request + ML_CHUNK_MAX_COMPRESSED + 64
                              + MAX_DIRECT_RUN);
-    if (s->server) {
-        size_t n = strlen(s->server);
-        while (n > 0 && s->server[n - 1] == '/') {
-            s->server[--n] = '\0'; /* "http://h:7777/" works too */
-        }
-    }
+    s->rotate = c->rotate;
     int rc = s->path ? ML_OK : ML_ENOMEM;
+    if (rc == ML_OK && s->server) {
+        rc = split_servers(s, why, why_len);
+    }
     if (rc == ML_OK && server) {
         s->curl = curl_easy_init();
         rc = s->curl ? ML_OK : ML_ENOMEM;

@@ -19,7 +19,9 @@ typedef struct ml_ship ml_ship;
 
 typedef struct {
     const char *path;   /* the recording */
-    const char *server; /* "http://host:7777" (MICROLOG_SERVER), or NULL */
+    /* "http://host:7777" (MICROLOG_SERVER), or several separated by
+     * commas: a failed request goes to the next one. NULL: none. */
+    const char *server;
     const char *token;  /* MICROLOG_TOKEN, or NULL */
     /* "s3://BUCKET/PREFIX" (MICROLOG_S3_ROOT) when there is no server;
      * the region from MICROLOG_S3_REGION or the AWS variables. */
@@ -32,6 +34,7 @@ typedef struct {
     size_t max_request; /* bytes per upload; 0: 4 MiB */
     long timeout_ms;    /* per request; 0: 20000 */
     unsigned part_ms;   /* S3 mode: between uploads of new chunks; 0: 2000 */
+    int rotate;         /* every request to the next server (for tests) */
 } ml_ship_config;
 
 /* 0, or ML_EINVAL with why (neither a server nor a bucket, a bad URL,
@@ -49,9 +52,10 @@ void ml_ship_free(ml_ship *s);
 int ml_ship_step(ml_ship *s, int final, char *why, size_t why_len);
 
 /* Sends until everything and the end are acknowledged, or timeout_ms
- * passes (errors are retried with back-off until then). 0 or the last
- * error. */
-int ml_ship_finish(ml_ship *s, long timeout_ms, char *why, size_t why_len);
+ * passes, or max_failures requests in a row failed (0: no such limit);
+ * errors are retried with back-off until then. 0 or the last error. */
+int ml_ship_finish(ml_ship *s, long timeout_ms, int max_failures, char *why,
+                   size_t why_len);
 
 /* Bytes of the file the store acknowledged. */
 uint64_t ml_ship_acked(const ml_ship *s);
@@ -60,8 +64,9 @@ const char *ml_ship_name(const ml_ship *s);
 
 /* The sending thread: a step whenever the file grew (checked every
  * 100 ms), backing off after errors (up to 30 s). stop() ends it and
- * finishes within timeout_ms (0: does not wait, the rest is left for
- * `microlog upload`). */
+ * finishes within timeout_ms, giving up after 3 failed requests in a row
+ * (a program at its exit does not wait for a server that is down: the
+ * rest is left for `microlog upload`); timeout 0 does not send. */
 int ml_ship_start(ml_ship *s);
 int ml_ship_stop(ml_ship *s, long timeout_ms, char *why, size_t why_len);
 

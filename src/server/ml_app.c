@@ -882,16 +882,15 @@ ml_app_ingest(ml_app *app, const ml_app_request *req, const uint8_t *body,
     ml_upload u;
     char label[128];
     const char *bad = parse_upload(req, &u, label, sizeof label);
-    uint32_t chunks;
-    size_t at;
-    if (bad == NULL && ml_piece_check(body, len, u.off, &chunks, &at, &bad)
-                           != ML_OK) {
-        fail(res, 400, "the body is not whole chunks at byte %zu: %s", at,
-             bad);
-        return 0;
-    }
     if (bad != NULL) {
         fail(res, 400, "%s", bad);
+        return 0;
+    }
+    uint32_t chunks;
+    size_t at;
+    if (ml_piece_check(body, len, u.off, &chunks, &at, &bad) != ML_OK) {
+        fail(res, 400, "the body is not whole chunks at byte %zu: %s", at,
+             bad);
         return 0;
     }
     u.data = body;

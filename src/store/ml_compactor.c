@@ -385,7 +385,11 @@ compactor_main(void *arg)
             if (ml_compactor_retain(c, why, sizeof why) < 0) {
                 complain("retention", why);
             }
-            next_retain = now + 60000;
+            /* Often enough that nothing outlives the limit by more than
+             * half of it, and at most once a minute. */
+            int64_t every = c->o.retention_s * 500;
+            every = every < 1000 ? 1000 : every > 60000 ? 60000 : every;
+            next_retain = now + (uint64_t)every;
         }
         if (now >= next_discover) {
             if (ml_compactor_discover(c, full_scan, why, sizeof why) >= 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/ml_buf.h"
 #include "core/ml_error.h"
 #include "net/ml_s3.h"
 #include "store/ml_compactor.h"
@@ -62,11 +63,19 @@ open_s3(ml_store *s, const ml_store_options *o, char *why, size_t why_len)
     }
     /* A signed request now makes a wrong key or endpoint a start-up
      * error rather than every client's. */
-    uint64_t size;
     if (rc == ML_OK) {
-        rc = ml_s3_head(s->s3, s->bucket, "microlog-store-probe", &size, why,
-                        why_len);
+        /* A GET (not a HEAD): its refusal has a body naming the reason. */
+        ml_buf b;
+        ml_buf_init(&b, 4096);
+        rc = ml_s3_get(s->s3, s->bucket, "microlog-store-probe", 0, 1, &b,
+                       NULL, why, why_len);
+        ml_buf_free(&b);
         rc = rc == ML_S3_NOT_FOUND ? ML_OK : rc;
+    }
+    if (rc != ML_OK && strstr(why, "403") != NULL) {
+        size_t n = strlen(why);
+        snprintf(why + n, why_len - n,
+                 " (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
     }
     return rc;
 }
