@@ -51,6 +51,7 @@ struct ml_ship {
     int end_acked;
     uint64_t last_part_ms;
     ml_buf buf;
+    ml_ship_stats stats; /* under mu */
     /* the thread */
     pthread_t thread;
     int running, stopping;
@@ -278,6 +279,32 @@ read_answer(long status, const ml_buf *b, uint64_t *durable, char *why,
     return rc;
 }
 
+static void
+count_request(ml_ship *s, int rc, size_t len, uint64_t us)
+{
+    pthread_mutex_lock(&s->mu);
+    ml_ship_stats *st = &s->stats;
+    if (rc == ML_OK) {
+        st->latency_us[st->requests % ML_SHIP_LATENCIES] =
+            (uint32_t)(us < UINT32_MAX ? us : UINT32_MAX);
+        st->requests++;
+        st->bytes += len;
+        st->nlatency = st->requests < ML_SHIP_LATENCIES ? st->requests
+                                                        : ML_SHIP_LATENCIES;
+    } else {
+        st->failed++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+ml_ship_get_stats(ml_ship *s, ml_ship_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
 static int
 post_piece(ml_ship *s, const uint8_t *data, size_t len, uint64_t off,
            uint64_t *durable, char *why, size_t why_len)
@@ -301,6 +328,7 @@ post_piece(ml_ship *s, const uint8_t *data, size_t len, uint64_t off,
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    uint64_t t0 = ml_clock_mono_ns();
     CURLcode cc = curl_easy_perform(c);
     int rc;
     if (cc != CURLE_OK) {
@@ -315,6 +343,7 @@ post_piece(ml_ship *s, const uint8_t *data, size_t len, uint64_t off,
     if (rc == ML_EIO || s->rotate) {
         s->cur = (s->cur + 1) % s->nservers; /* the next one, next time */
     }
+    count_request(s, rc, len, (ml_clock_mono_ns() - t0) / 1000u);
     curl_slist_free_all(h);
     ml_buf_free(&answer);
     return rc;

@@ -57,6 +57,17 @@ int ml_ship_step(ml_ship *s, int final, char *why, size_t why_len);
 int ml_ship_finish(ml_ship *s, long timeout_ms, int max_failures, char *why,
                    size_t why_len);
 
+/* What a sender did (for benchmarks): requests acknowledged and failed,
+ * bytes acknowledged, and the latencies of the last ML_SHIP_LATENCIES
+ * acknowledged requests, in microseconds. */
+#define ML_SHIP_LATENCIES 1024
+typedef struct {
+    uint64_t requests, failed, bytes;
+    uint32_t latency_us[ML_SHIP_LATENCIES];
+    size_t nlatency; /* how many of latency_us hold values */
+} ml_ship_stats;
+void ml_ship_get_stats(ml_ship *s, ml_ship_stats *out);
+
 /* Bytes of the file the store acknowledged. */
 uint64_t ml_ship_acked(const ml_ship *s);
 const char *ml_ship_run_id(const ml_ship *s);
