@@ -541,6 +541,35 @@ route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
     ml_view_params_free(&p);
 }
 
+/* What this server's ingest path did (docs/API.md). */
+static void
+route_store(ml_app *app, ml_app_response *res)
+{
+    if (app->store == NULL) {
+        fail(res, 404, "this server keeps no store (--store and --db)");
+        return;
+    }
+    ml_segwriter_stats st;
+    ml_store_get_stats(app->store, &st);
+    ml_jsonw w;
+    ml_jsonw_init(&w, 4096);
+    ml_jsonw_obj(&w);
+    ml_jsonw_ku64(&w, "segments", st.segments);
+    ml_jsonw_ku64(&w, "pieces", st.pieces);
+    ml_jsonw_ku64(&w, "chunks", st.chunks);
+    ml_jsonw_ku64(&w, "bytes", st.bytes);
+    ml_jsonw_ku64(&w, "requests", st.requests);
+    ml_jsonw_ku64(&w, "failed", st.failed);
+    ml_jsonw_ku64(&w, "retries", st.retries);
+    ml_jsonw_obj_end(&w);
+    if (ml_jsonw_error(&w) == 0) {
+        answer_json(res, &w);
+    } else {
+        fail(res, 503, "out of memory");
+    }
+    ml_jsonw_free(&w);
+}
+
 /* Without a UI bundle: a page that lists the runs, built here (no script,
  * so the Content-Security-Policy holds). */
 static void
@@ -729,6 +758,10 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
         route_run(app, path + 10, req, res);
         return;
     }
+    if (strcmp(path, "/api/store") == 0) {
+        route_store(app, res);
+        return;
+    }
     if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
         fail(res, 404, "no such endpoint (see docs/API.md)");
         return;
@@ -895,6 +928,7 @@ ml_app_ingest(ml_app *app, const ml_app_request *req, const uint8_t *body,
     }
     u.data = body;
     u.len = len;
+    u.chunks = chunks;
     pending_upload *p = calloc(1, sizeof *p);
     if (p == NULL) {
         fail(res, 503, "out of memory");

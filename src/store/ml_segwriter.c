@@ -34,6 +34,7 @@ typedef struct {
     size_t nruns, runs_cap;
     ml_catalog_piece *pieces;
     size_t npieces, pieces_cap;
+    uint64_t chunks;
     waiter *waiters;
     size_t nwaiters, waiters_cap;
     uint64_t opened_us; /* when the first request arrived */
@@ -184,6 +185,7 @@ window_add(window *win, const uint8_t id[16], const ml_upload *u,
         }
         win->pieces[win->npieces++] = (ml_catalog_piece){
             .run = run, .off = u->off, .len = u->len, .seg_off = seg_off};
+        win->chunks += u->chunks;
     }
     win->waiters[win->nwaiters++] =
         (waiter){.done = done, .ctx = ctx, .run = run};
@@ -318,6 +320,8 @@ store_window(ml_segwriter *w, window *win)
         if (rc == ML_OK) {
             __atomic_add_fetch(&w->stats.segments, 1, __ATOMIC_RELAXED);
             __atomic_add_fetch(&w->stats.pieces, win->npieces,
+                               __ATOMIC_RELAXED);
+            __atomic_add_fetch(&w->stats.chunks, win->chunks,
                                __ATOMIC_RELAXED);
             __atomic_add_fetch(&w->stats.bytes, win->seg.data.len,
                                __ATOMIC_RELAXED);
@@ -454,6 +458,7 @@ ml_segwriter_get_stats(ml_segwriter *w, ml_segwriter_stats *out)
 {
     out->segments = __atomic_load_n(&w->stats.segments, __ATOMIC_RELAXED);
     out->pieces = __atomic_load_n(&w->stats.pieces, __ATOMIC_RELAXED);
+    out->chunks = __atomic_load_n(&w->stats.chunks, __ATOMIC_RELAXED);
     out->bytes = __atomic_load_n(&w->stats.bytes, __ATOMIC_RELAXED);
     out->requests = __atomic_load_n(&w->stats.requests, __ATOMIC_RELAXED);
     out->failed = __atomic_load_n(&w->stats.failed, __ATOMIC_RELAXED);

@@ -33,6 +33,7 @@ typedef struct {
  * only asks for the run's durable size, or gives its end). */
 typedef struct {
     const char *run_id; /* canonical UUID text */
+    uint32_t chunks;    /* how many chunks data holds (for statistics) */
     const char *name, *label, *host;
     int64_t start_unix_us;
     int64_t end_size; /* -1: not known */
@@ -63,6 +64,7 @@ int ml_segwriter_submit(ml_segwriter *w, const ml_upload *u,
 typedef struct {
     uint64_t segments;  /* objects stored */
     uint64_t pieces;    /* pieces stored in them */
+    uint64_t chunks;    /* recording chunks in those pieces */
     uint64_t bytes;     /* their bytes */
     uint64_t requests;  /* requests acknowledged */
     uint64_t failed;    /* requests that failed after retries */
