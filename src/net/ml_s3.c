@@ -350,16 +350,18 @@ target(const ml_s3 *s3, const s3_request *r, ml_buf *path, ml_buf *url,
     return err;
 }
 
-/* "name: value" for curl. */
+/* "name: value" for curl (a session token may be a few KB long). */
 static int
 add_header(struct curl_slist **list, const char *name, const char *value)
 {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s: %s", name, value);
-    if (n < 0 || (size_t)n >= sizeof line) {
-        return ML_ELIMIT;
+    size_t cap = strlen(name) + strlen(value) + 3;
+    char *line = malloc(cap);
+    if (line == NULL) {
+        return ML_ENOMEM;
     }
+    snprintf(line, cap, "%s: %s", name, value);
     struct curl_slist *l = curl_slist_append(*list, line);
+    free(line);
     if (l == NULL) {
         return ML_ENOMEM;
     }
@@ -748,30 +750,38 @@ object_size_of(const s3_answer *a)
     return a->status == 200 ? a->content_length : -1;
 }
 
+/* The Range of off/len ("bytes=A-B", open-ended when len is 0 or runs
+ * past 2^64), or NULL for the whole object. */
+static const char *
+range_value(uint64_t off, uint64_t len, char *buf, size_t cap)
+{
+    if (off == 0 && len == 0) {
+        return NULL;
+    }
+    if (len == 0 || len - 1 >= UINT64_MAX - off) {
+        snprintf(buf, cap, "bytes=%llu-", (unsigned long long)off);
+    } else {
+        snprintf(buf, cap, "bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1));
+    }
+    return buf;
+}
+
 int
 ml_s3_get(ml_s3 *s3, const char *bucket, const char *key, uint64_t off,
           uint64_t len, ml_buf *out, uint64_t *object_size, char *why,
           size_t why_len)
 {
     char range[64];
-    s3_request r = {.method = "GET",
-                    .bucket = bucket,
-                    .key = key,
-                    .answer = out,
-                    .skip = off,
-                    .take = len > 0 ? len : UINT64_MAX - off};
-    if (off > 0 || len > 0) {
-        uint64_t last = len > 0 && len - 1 <= UINT64_MAX - off ? off + len - 1
-                                                               : UINT64_MAX;
-        if (len > 0 && last != UINT64_MAX) {
-            snprintf(range, sizeof range, "bytes=%llu-%llu",
-                     (unsigned long long)off, (unsigned long long)last);
-        } else {
-            snprintf(range, sizeof range, "bytes=%llu-",
-                     (unsigned long long)off);
-        }
-        r.range = range;
-    }
+    s3_request r = {
+        .method = "GET",
+        .bucket = bucket,
+        .key = key,
+        .answer = out,
+        .skip = off,
+        /* skip + take never wraps (on_body). */
+        .take = len > 0 && len <= UINT64_MAX - off ? len : UINT64_MAX - off};
+    r.range = range_value(off, len, range, sizeof range);
     size_t had = out->len;
     s3_answer a;
     answer_init(&a);

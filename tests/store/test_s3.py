@@ -89,6 +89,7 @@ def test_ranged_reads(tools_dir, s3):
         (n, 5, b""),                     # at the end
         (n + 100, 0, b""),               # far past it
         (0, n + 1000, data),             # longer than the object
+        (2**64 - 10, 100, b""),          # a range that would wrap
     ]:
         got, total = get(tools_dir, s3, key, off, length)
         assert got == want, (off, length)
@@ -180,6 +181,14 @@ def test_list_small_pages(tools_dir, s3):
                   MICROLOG_S3_MAX_KEYS="5")
     assert got == [(2, k) for k in keys]
     assert listing(tools_dir, s3, f"{s3.prefix}/nothing-here/") == []
+
+
+def test_threads_share_one_client(tools_dir, s3):
+    # 4 threads, one ml_s3 and its pool of curl handles.
+    r = tool(tools_dir, s3, "threads", s3.bucket, s3.prefix, "4", "15")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"ok 60\n"
+    assert len(listing(tools_dir, s3, s3.prefix + "/")) == 60
 
 
 # ---- refusals and failures -------------------------------------------
