@@ -196,11 +196,12 @@ def test_threads_share_one_client(tools_dir, s3):
 def test_wrong_secret_is_refused(tools_dir, s3):
     """Proves the server checks our signatures at all."""
     key = f"{s3.prefix}/k"
+    last = s3.secret_key[-1]
+    wrong = s3.secret_key[:-1] + ("B" if last == "A" else "A")
     for args in [("put", s3.bucket, key, "-"), ("get", s3.bucket, key),
                  ("list", s3.bucket, s3.prefix)]:
         r = tool(tools_dir, s3, *args, data=b"x",
-                 AWS_SECRET_ACCESS_KEY=s3.secret_key[:-1] + "A"
-                 if not s3.secret_key.endswith("A") else "B")
+                 AWS_SECRET_ACCESS_KEY=wrong)
         assert r.returncode == 1, args
         line = err_line(r)
         assert line.startswith("ml_s3_tool: HTTP 403 SignatureDoesNotMatch: "),\
@@ -214,6 +215,19 @@ def test_wrong_secret_is_refused(tools_dir, s3):
              AWS_SECRET_ACCESS_KEY="wrong")
     assert r.returncode == 1
     assert "HTTP 403 Forbidden" in err_line(r)
+
+
+def test_session_token_is_sent_and_signed(tools_dir, s3):
+    creds = s3.session_credentials()
+    key = f"{s3.prefix}/temporary"
+    assert put(tools_dir, s3, key, b"t", **creds).returncode == 0
+    assert get(tools_dir, s3, key, **creds)[0] == b"t"
+    token = creds["AWS_SESSION_TOKEN"]
+    bad = dict(creds, AWS_SESSION_TOKEN=("y" if token[0] == "x" else "x")
+               + token[1:])
+    r = put(tools_dir, s3, key, b"t", **bad)
+    assert r.returncode == 1
+    assert "InvalidToken" in err_line(r)
 
 
 def test_configuration_errors(tools_dir, s3):
