@@ -96,6 +96,17 @@ def test_ranged_reads(tools_dir, s3):
         assert total == n, (off, length)
 
 
+def test_answer_bounded_by_the_buffer(tools_dir, s3):
+    key = f"{s3.prefix}/big"
+    assert put(tools_dir, s3, key, b"z" * 1000).returncode == 0
+    r = tool(tools_dir, s3, "get", "-m", "100", s3.bucket, key)
+    assert r.returncode == 1 and r.stdout == b""
+    assert "larger than 100 bytes" in err_line(r)
+    # A range that fits is fine.
+    r = tool(tools_dir, s3, "get", "-m", "100", s3.bucket, key, "900", "100")
+    assert r.returncode == 0 and r.stdout == b"z" * 100
+
+
 def test_if_none_match(tools_dir, s3):
     key = f"{s3.prefix}/once"
     assert put(tools_dir, s3, key, b"first", "-n").returncode == 0

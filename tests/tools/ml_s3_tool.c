@@ -6,8 +6,9 @@
 //
 //   ml_s3_tool mkbucket BUCKET
 //   ml_s3_tool put [-n] BUCKET KEY FILE   (-n: only if new; FILE - is stdin)
-//   ml_s3_tool get BUCKET KEY [OFF [LEN]] (bytes to stdout, "size N" to
-//                                          stderr)
+//   ml_s3_tool get [-m MAX] BUCKET KEY [OFF [LEN]]
+//                                         (bytes to stdout, "size N" to
+//                                          stderr; MAX bounds the answer)
 //   ml_s3_tool head BUCKET KEY            ("N" to stdout)
 //   ml_s3_tool delete BUCKET KEY
 //   ml_s3_tool list BUCKET [PREFIX]       ("SIZE<TAB>KEY" lines)
@@ -33,7 +34,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: ml_s3_tool mkbucket BUCKET | put [-n] BUCKET KEY FILE |"
-            " get BUCKET KEY [OFF [LEN]] | head BUCKET KEY |"
+            " get [-m MAX] BUCKET KEY [OFF [LEN]] | head BUCKET KEY |"
             " delete BUCKET KEY | list BUCKET [PREFIX]\n");
     return 2;
 }
@@ -103,6 +104,12 @@ cmd_put(ml_s3 *s3, int argc, char **argv, char *why, size_t why_len)
 static int
 cmd_get(ml_s3 *s3, int argc, char **argv, char *why, size_t why_len)
 {
+    size_t max = MAX_OBJECT;
+    if (argc > 2 && strcmp(argv[0], "-m") == 0) {
+        max = (size_t)strtoull(argv[1], NULL, 10);
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 2 || argc > 4) {
         return -100;
     }
@@ -110,7 +117,7 @@ cmd_get(ml_s3 *s3, int argc, char **argv, char *why, size_t why_len)
     uint64_t len = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
     uint64_t size = 0;
     ml_buf out;
-    ml_buf_init(&out, MAX_OBJECT);
+    ml_buf_init(&out, max);
     int rc =
         ml_s3_get(s3, argv[0], argv[1], off, len, &out, &size, why, why_len);
     if (rc == 0) {
