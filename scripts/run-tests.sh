@@ -127,20 +127,31 @@ stage_server()
 # The central store's clients against real servers on 127.0.0.1
 # (tests/store): the S3 client through build/tests/tools/ml_s3_tool against
 # moto's signature-checking S3 server (from .venv, tests/store/
-# requirements.txt). Again with the ASan+UBSan tools when the asan stage
-# built them.
+# requirements.txt). Again with the ASan+UBSan tools, and the thread test
+# with the TSan tools, when those stages built them.
 stage_store()
 {
     $MAKE --no-print-directory build || return
     ML_TOOLS_DIR="$PWD/$BUILD/tests/tools" \
         bounded "$VENV/bin/python" -m pytest -q tests/store || return
+    local rc=0
     if [[ -x $BUILD_ASAN/tests/tools/ml_s3_tool ]]; then
         echo "store tests with $BUILD_ASAN/tests/tools (ASan+UBSan)"
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
             UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
             ML_TOOLS_DIR="$PWD/$BUILD_ASAN/tests/tools" \
-            bounded "$VENV/bin/python" -m pytest -q tests/store
+            bounded "$VENV/bin/python" -m pytest -q tests/store || rc=1
     fi
+    # The threads sharing one client under ThreadSanitizer (the tsan stage
+    # builds it): the pool of curl handles.
+    if [[ -x $BUILD_TSAN/tests/tools/ml_s3_tool ]]; then
+        echo "store thread tests with $BUILD_TSAN/tests/tools (TSan)"
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
+            ML_TOOLS_DIR="$PWD/$BUILD_TSAN/tests/tools" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store -k threads \
+            || rc=1
+    fi
+    return $rc
 }
 
 # The exports, diff, ls (and report) through the installed CLI and the

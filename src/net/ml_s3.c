@@ -350,16 +350,18 @@ target(const ml_s3 *s3, const s3_request *r, ml_buf *path, ml_buf *url,
     return err;
 }
 
-/* "name: value" for curl. */
+/* "name: value" for curl (a session token may be a few KB long). */
 static int
 add_header(struct curl_slist **list, const char *name, const char *value)
 {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s: %s", name, value);
-    if (n < 0 || (size_t)n >= sizeof line) {
-        return ML_ELIMIT;
+    size_t cap = strlen(name) + strlen(value) + 3;
+    char *line = malloc(cap);
+    if (line == NULL) {
+        return ML_ENOMEM;
     }
+    snprintf(line, cap, "%s: %s", name, value);
     struct curl_slist *l = curl_slist_append(*list, line);
+    free(line);
     if (l == NULL) {
         return ML_ENOMEM;
     }
@@ -554,16 +556,9 @@ transfer_error(CURLcode rc, const char *errbuf, const char *url,
     return ML_EIO;
 }
 
-/* Runs r: 0 with a->status set once an HTTP answer came (any status), or
- * an error with why. */
 static int
-s3_perform(ml_s3 *s3, const s3_request *r, s3_answer *a, char *why,
-           size_t why_len)
+valid_names(const s3_request *r, char *why, size_t why_len)
 {
-    a->status = 0;
-    a->content_length = a->range_total = -1;
-    a->write_err = 0;
-    a->seen = 0;
     if (!valid_bucket(r->bucket)) {
         snprintf(why, why_len, "invalid bucket name '%.64s'",
                  r->bucket ? r->bucket : "");
@@ -573,48 +568,65 @@ s3_perform(ml_s3 *s3, const s3_request *r, s3_answer *a, char *why,
         snprintf(why, why_len, "invalid key: empty or over %d bytes", MAX_KEY);
         return ML_EINVAL;
     }
-    ml_buf path, url, query;
-    ml_buf_init(&path, MAX_URL);
-    ml_buf_init(&url, MAX_URL);
-    ml_buf_init(&query, MAX_URL);
-    char host[512], errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdr = NULL;
-    CURL *h = NULL;
-    upload up;
-    int err = target(s3, r, &path, &url, host, sizeof host);
+    return 0;
+}
+
+/* What goes on the wire for one request: NUL-terminated path (the
+ * canonical URI), query (the canonical query) and URL, the Host, and the
+ * signed headers. */
+typedef struct {
+    ml_buf path, query, url;
+    char host[512];
+    struct curl_slist *hdr;
+} wire;
+
+static void
+wire_free(wire *w)
+{
+    curl_slist_free_all(w->hdr);
+    ml_buf_free(&w->path);
+    ml_buf_free(&w->query);
+    ml_buf_free(&w->url);
+}
+
+static int
+wire_build(const ml_s3 *s3, const s3_request *r, wire *w)
+{
+    memset(w, 0, sizeof *w);
+    ml_buf_init(&w->path, MAX_URL);
+    ml_buf_init(&w->query, MAX_URL);
+    ml_buf_init(&w->url, MAX_URL);
+    int err = target(s3, r, &w->path, &w->url, w->host, sizeof w->host);
     if (err == 0) {
-        err = ml_sigv4_query(&query, r->query, r->n_query);
+        err = ml_sigv4_query(&w->query, r->query, r->n_query);
     }
-    if (err == 0 && query.len > 0) {
-        err = ml_buf_append_u8(&url, '?');
+    if (err == 0 && w->query.len > 0) {
+        err = ml_buf_append_u8(&w->url, '?');
         if (err == 0) {
-            err = ml_buf_append(&url, query.data, query.len);
+            err = ml_buf_append(&w->url, w->query.data, w->query.len);
         }
     }
-    if (err == 0) {
-        err = ml_buf_append_u8(&url, 0);
+    ml_buf *ends[] = {&w->path, &w->query, &w->url};
+    for (size_t i = 0; err == 0 && i < 3; i++) {
+        err = ml_buf_append_u8(ends[i], 0);
     }
     if (err == 0) {
-        err = ml_buf_append_u8(&path, 0);
+        err = signed_headers(s3, r, w->host, (char *)w->path.data,
+                             (char *)w->query.data, &w->hdr);
     }
-    if (err == 0) {
-        err = ml_buf_append_u8(&query, 0);
-    }
-    if (err == 0) {
-        err = signed_headers(s3, r, host, (char *)path.data,
-                             (char *)query.data, &hdr);
-    }
-    if (err == 0 && (h = handle_take(s3)) == NULL) {
-        err = ML_ENOMEM;
-    }
-    if (err != 0) {
-        snprintf(why, why_len, "cannot build the request: %s",
-                 ml_strerror(err));
-        goto done;
-    }
+    return err;
+}
+
+/* One transfer on handle h; fills a from the answer. */
+static int
+transfer_run(const ml_s3 *s3, CURL *h, const s3_request *r, const wire *w,
+             s3_answer *a, char *why, size_t why_len)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
     transfer t = {h, r, a};
-    curl_easy_setopt(h, CURLOPT_URL, (char *)url.data);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    upload up;
+    curl_easy_setopt(h, CURLOPT_URL, (char *)w->url.data);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, w->hdr);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, s3->timeout_ms);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -627,21 +639,47 @@ s3_perform(ml_s3 *s3, const s3_request *r, s3_answer *a, char *why,
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
     set_method(h, r, &up);
     CURLcode rc = curl_easy_perform(h);
+    /* errbuf and t live on this stack: the handle must forget them. */
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
-        err = transfer_error(rc, errbuf, (char *)url.data, s3, r, a, why,
-                             why_len);
-        goto done;
+        return transfer_error(rc, errbuf, (char *)w->url.data, s3, r, a, why,
+                              why_len);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
     curl_off_t cl = -1;
     curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     a->content_length = cl;
-done:
+    return 0;
+}
+
+/* Runs r: 0 with a->status set once an HTTP answer came (any status), or
+ * an error with why. */
+static int
+s3_perform(ml_s3 *s3, const s3_request *r, s3_answer *a, char *why,
+           size_t why_len)
+{
+    a->status = 0;
+    a->content_length = a->range_total = -1;
+    a->write_err = 0;
+    a->seen = 0;
+    int err = valid_names(r, why, why_len);
+    if (err != 0) {
+        return err;
+    }
+    wire w;
+    CURL *h = NULL;
+    err = wire_build(s3, r, &w);
+    if (err == 0 && (h = handle_take(s3)) == NULL) {
+        err = ML_ENOMEM;
+    }
+    if (err != 0) {
+        snprintf(why, why_len, "cannot build the request: %s",
+                 ml_strerror(err));
+    } else {
+        err = transfer_run(s3, h, r, &w, a, why, why_len);
+    }
     handle_give(s3, h);
-    curl_slist_free_all(hdr);
-    ml_buf_free(&path);
-    ml_buf_free(&url);
-    ml_buf_free(&query);
+    wire_free(&w);
     return err;
 }
 
@@ -748,30 +786,38 @@ object_size_of(const s3_answer *a)
     return a->status == 200 ? a->content_length : -1;
 }
 
+/* The Range of off/len ("bytes=A-B", open-ended when len is 0 or runs
+ * past 2^64), or NULL for the whole object. */
+static const char *
+range_value(uint64_t off, uint64_t len, char *buf, size_t cap)
+{
+    if (off == 0 && len == 0) {
+        return NULL;
+    }
+    if (len == 0 || len - 1 >= UINT64_MAX - off) {
+        snprintf(buf, cap, "bytes=%llu-", (unsigned long long)off);
+    } else {
+        snprintf(buf, cap, "bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1));
+    }
+    return buf;
+}
+
 int
 ml_s3_get(ml_s3 *s3, const char *bucket, const char *key, uint64_t off,
           uint64_t len, ml_buf *out, uint64_t *object_size, char *why,
           size_t why_len)
 {
     char range[64];
-    s3_request r = {.method = "GET",
-                    .bucket = bucket,
-                    .key = key,
-                    .answer = out,
-                    .skip = off,
-                    .take = len > 0 ? len : UINT64_MAX - off};
-    if (off > 0 || len > 0) {
-        uint64_t last = len > 0 && len - 1 <= UINT64_MAX - off ? off + len - 1
-                                                               : UINT64_MAX;
-        if (len > 0 && last != UINT64_MAX) {
-            snprintf(range, sizeof range, "bytes=%llu-%llu",
-                     (unsigned long long)off, (unsigned long long)last);
-        } else {
-            snprintf(range, sizeof range, "bytes=%llu-",
-                     (unsigned long long)off);
-        }
-        r.range = range;
-    }
+    s3_request r = {
+        .method = "GET",
+        .bucket = bucket,
+        .key = key,
+        .answer = out,
+        .skip = off,
+        /* skip + take never wraps (on_body). */
+        .take = len > 0 && len <= UINT64_MAX - off ? len : UINT64_MAX - off};
+    r.range = range_value(off, len, range, sizeof range);
     size_t had = out->len;
     s3_answer a;
     answer_init(&a);

@@ -13,6 +13,7 @@ requests.
     srv = S3Server(tmp_dir).start()
     srv.endpoint, srv.bucket, srv.access_key, srv.secret_key
     srv.env()            # AWS_* variables for ml_s3_config_from_env
+    srv.session_credentials()  # temporary key + AWS_SESSION_TOKEN
     srv.pause(5)         # SIGSTOP for 5 s: requests hang (timeouts)
     srv.restart(2)       # down 2 s (refused), back on the same port with
                          # the same key and bucket, but no objects
@@ -46,7 +47,19 @@ NO_AUTH_REQUESTS = 4
 SEED = 1313  # moto's random generator: the same key after a restart
 START_TIMEOUT = 30.0
 USER = "microlog-tests"
+# The user may also make a role and assume it (session_credentials).
 POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*", "iam:*"],
+                   "Resource": "*"}],
+}
+ROLE = "microlog-tests-role"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                   "Action": "sts:AssumeRole"}],
+}
+ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
 }
@@ -176,6 +189,25 @@ class S3Server:
         """A boto3 S3 client signed with the test user's key."""
         return self._client("s3", self.access_key,
                             secret if secret is not None else self.secret_key)
+
+    def session_credentials(self) -> Dict[str, str]:
+        """Temporary credentials (AWS_* variables with AWS_SESSION_TOKEN)
+        of a role allowed s3:*, assumed by the test user."""
+        iam = self._client("iam", self.access_key, self.secret_key)
+        try:
+            arn = iam.get_role(RoleName=ROLE)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            arn = iam.create_role(
+                RoleName=ROLE,
+                AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+            iam.put_role_policy(RoleName=ROLE, PolicyName="s3-all",
+                                PolicyDocument=json.dumps(ROLE_POLICY))
+        sts = self._client("sts", self.access_key, self.secret_key)
+        c = sts.assume_role(RoleArn=arn,
+                            RoleSessionName="tests")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": c["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": c["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": c["SessionToken"]}
 
     def env(self, **overrides: str) -> Dict[str, str]:
         """The environment for ml_s3_config_from_env, on top of ours."""

@@ -89,10 +89,22 @@ def test_ranged_reads(tools_dir, s3):
         (n, 5, b""),                     # at the end
         (n + 100, 0, b""),               # far past it
         (0, n + 1000, data),             # longer than the object
+        (2**64 - 10, 100, b""),          # a range that would wrap
     ]:
         got, total = get(tools_dir, s3, key, off, length)
         assert got == want, (off, length)
         assert total == n, (off, length)
+
+
+def test_answer_bounded_by_the_buffer(tools_dir, s3):
+    key = f"{s3.prefix}/big"
+    assert put(tools_dir, s3, key, b"z" * 1000).returncode == 0
+    r = tool(tools_dir, s3, "get", "-m", "100", s3.bucket, key)
+    assert r.returncode == 1 and r.stdout == b""
+    assert "larger than 100 bytes" in err_line(r)
+    # A range that fits is fine.
+    r = tool(tools_dir, s3, "get", "-m", "100", s3.bucket, key, "900", "100")
+    assert r.returncode == 0 and r.stdout == b"z" * 100
 
 
 def test_if_none_match(tools_dir, s3):
@@ -182,16 +194,25 @@ def test_list_small_pages(tools_dir, s3):
     assert listing(tools_dir, s3, f"{s3.prefix}/nothing-here/") == []
 
 
+def test_threads_share_one_client(tools_dir, s3):
+    # 4 threads, one ml_s3 and its pool of curl handles.
+    r = tool(tools_dir, s3, "threads", s3.bucket, s3.prefix, "4", "15")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"ok 60\n"
+    assert len(listing(tools_dir, s3, s3.prefix + "/")) == 60
+
+
 # ---- refusals and failures -------------------------------------------
 
 def test_wrong_secret_is_refused(tools_dir, s3):
     """Proves the server checks our signatures at all."""
     key = f"{s3.prefix}/k"
+    last = s3.secret_key[-1]
+    wrong = s3.secret_key[:-1] + ("B" if last == "A" else "A")
     for args in [("put", s3.bucket, key, "-"), ("get", s3.bucket, key),
                  ("list", s3.bucket, s3.prefix)]:
         r = tool(tools_dir, s3, *args, data=b"x",
-                 AWS_SECRET_ACCESS_KEY=s3.secret_key[:-1] + "A"
-                 if not s3.secret_key.endswith("A") else "B")
+                 AWS_SECRET_ACCESS_KEY=wrong)
         assert r.returncode == 1, args
         line = err_line(r)
         assert line.startswith("ml_s3_tool: HTTP 403 SignatureDoesNotMatch: "),\
@@ -205,6 +226,19 @@ def test_wrong_secret_is_refused(tools_dir, s3):
              AWS_SECRET_ACCESS_KEY="wrong")
     assert r.returncode == 1
     assert "HTTP 403 Forbidden" in err_line(r)
+
+
+def test_session_token_is_sent_and_signed(tools_dir, s3):
+    creds = s3.session_credentials()
+    key = f"{s3.prefix}/temporary"
+    assert put(tools_dir, s3, key, b"t", **creds).returncode == 0
+    assert get(tools_dir, s3, key, **creds)[0] == b"t"
+    token = creds["AWS_SESSION_TOKEN"]
+    bad = dict(creds, AWS_SESSION_TOKEN=("y" if token[0] == "x" else "x")
+               + token[1:])
+    r = put(tools_dir, s3, key, b"t", **bad)
+    assert r.returncode == 1
+    assert "InvalidToken" in err_line(r)
 
 
 def test_configuration_errors(tools_dir, s3):

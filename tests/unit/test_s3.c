@@ -289,15 +289,18 @@ test_config_from_env(void **state)
     clear_env();
 }
 
+/* A client of a port where nothing listens: nothing may be sent. */
+static const ml_s3_config NOWHERE = {.endpoint = "http://127.0.0.1:1",
+                                     .access_key = "AK",
+                                     .secret_key = "SK",
+                                     .path_style = 1};
+
 static void
 test_new_refuses(void **state)
 {
     (void)state;
     ml_s3 *s3 = NULL;
-    ml_s3_config c = {.endpoint = "http://127.0.0.1:1",
-                      .access_key = "AK",
-                      .secret_key = "SK",
-                      .path_style = 1};
+    ml_s3_config c = NOWHERE;
     assert_int_equal(ml_s3_new(&c, &s3), 0);
     ml_s3_free(s3);
     ml_s3_free(NULL);
@@ -324,10 +327,7 @@ test_bad_names_refused_offline(void **state)
 {
     (void)state;
     ml_s3 *s3 = NULL;
-    ml_s3_config c = {.endpoint = "http://127.0.0.1:1",
-                      .access_key = "AK",
-                      .secret_key = "SK",
-                      .path_style = 1};
+    ml_s3_config c = NOWHERE;
     assert_int_equal(ml_s3_new(&c, &s3), 0);
     char why[256];
     static const char *buckets[] = {"ab",  "Upper", "a_b", "-ab",
