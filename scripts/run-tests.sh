@@ -132,24 +132,32 @@ stage_server()
 stage_store()
 {
     $MAKE --no-print-directory build || return
-    ML_TOOLS_DIR="$PWD/$BUILD/tests/tools" \
+    # Everything once against the plain build: the S3 client, the catalog,
+    # the servers end to end and the reliability run.
+    ML_TOOLS_DIR="$PWD/$BUILD/tests/tools" MICROLOG_BIN="$PWD/$BUILD/microlog" \
         bounded "$VENV/bin/python" -m pytest -q tests/store || return
     local rc=0
+    # Again with the ASan+UBSan tools and server (the asan stage builds
+    # them), all but the minute-long reliability run.
     if [[ -x $BUILD_ASAN/tests/tools/ml_s3_tool ]]; then
-        echo "store tests with $BUILD_ASAN/tests/tools (ASan+UBSan)"
+        echo "store tests with $BUILD_ASAN (ASan+UBSan)"
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
             UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
             ML_TOOLS_DIR="$PWD/$BUILD_ASAN/tests/tools" \
-            bounded "$VENV/bin/python" -m pytest -q tests/store || rc=1
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store \
+            -k "not reliability" || rc=1
     fi
-    # The threads sharing one client under ThreadSanitizer (the tsan stage
-    # builds it): the pool of curl handles.
+    # The threads of the S3 client's pool and the servers' ingest path
+    # (suspended connections, the segment writer, the mirror) under
+    # ThreadSanitizer (the tsan stage builds it).
     if [[ -x $BUILD_TSAN/tests/tools/ml_s3_tool ]]; then
-        echo "store thread tests with $BUILD_TSAN/tests/tools (TSan)"
+        echo "store thread tests with $BUILD_TSAN (TSan)"
         TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
             ML_TOOLS_DIR="$PWD/$BUILD_TSAN/tests/tools" \
-            bounded "$VENV/bin/python" -m pytest -q tests/store -k threads \
-            || rc=1
+            MICROLOG_BIN="$PWD/$BUILD_TSAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store \
+            -k "threads or test_fleet" || rc=1
     fi
     return $rc
 }
