@@ -3,7 +3,7 @@
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
 # the exit status 1. Stages: format unit asan tsan pytest server export
-# pythons walker web
+# store pythons walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -124,6 +124,14 @@ stage_server()
     return $rc
 }
 
+# The central store's index against a real PostgreSQL that the tests
+# start in a temporary directory (tests/store, Debian postgresql-15).
+stage_store()
+{
+    $MAKE --no-print-directory build || return
+    BUILD=$BUILD bounded "$VENV/bin/python" -m pytest -q tests/store
+}
+
 # The exports, diff, ls (and report) through the installed CLI and the
 # real consumers on the machine (go tool pprof, speedscope in chromium).
 stage_export()
@@ -186,7 +194,8 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan tsan pytest server export pythons walker web)
+    || stages=(format unit asan tsan pytest server export store pythons walker
+        web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -197,6 +206,7 @@ for stage in "${stages[@]}"; do
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
     export) run_stage "export tests" stage_export ;;
+    store) run_stage "store tests" stage_store ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     web) run_stage "web lint+types+e2e" stage_web ;;
     pythons)
