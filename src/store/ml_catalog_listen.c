@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "ml_pg.h"
 
@@ -28,9 +28,7 @@ struct ml_catalog_listener {
 static int64_t
 now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(ml_clock_mono_ns() / 1000000);
 }
 
 static int

@@ -129,12 +129,9 @@ apply(ml_pg_call *call, const migration *m)
 int
 ml_catalog_migrate(ml_pg_call *call)
 {
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0) {
-        rc = ml_pg_exec(
-            call, "SELECT pg_advisory_xact_lock(" ML_CATALOG_LOCK_KEY ")", 0,
-            NULL, NULL);
-    }
+    int rc = ml_pg_exec(
+        call, "SELECT pg_advisory_xact_lock(" ML_CATALOG_LOCK_KEY ")", 0, NULL,
+        NULL);
     if (rc == 0) {
         rc = ml_pg_exec(call,
                         "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -150,9 +147,6 @@ ml_catalog_migrate(ml_pg_call *call)
         if (migrations[i].version > version) {
             rc = apply(call, &migrations[i]);
         }
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
     }
     return rc;
 }

@@ -36,8 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "store/ml_catalog.h"
 
@@ -52,17 +52,13 @@ typedef struct {
 static double
 now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)ml_clock_mono_ns() / 1e6;
 }
 
 static int64_t
 wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)(ml_clock_wall_ns() / 1000);
 }
 
 /* Prints v (stolen) as one line. */
