@@ -188,11 +188,12 @@ int ml_catalog_delete_run(ml_catalog *c, const char *run_id, char *why,
 
 /* Notifications: a connection of its own that LISTENs on "microlog_runs"
  * (and reconnects when the database restarts). wait returns 1 with the
- * payload of one notification in buf, 0 after timeout_ms without one, or
- * an error: ML_EIO when the database could not be reached within
- * timeout_ms (the next wait tries again). Notifications sent while the
- * connection was down are lost: after an error, re-read what you follow.
- * Not thread-safe: one thread waits on a listener. */
+ * payload of one notification in buf (cut to buf_len - 1 bytes), 0 after
+ * timeout_ms without one, or an error: ML_EIO when the database could not
+ * be reached within timeout_ms (the next wait tries again). Notifications
+ * sent while the connection was down are lost: the first wait after a
+ * reconnection returns 1 with an empty payload, meaning "re-read what you
+ * follow". Not thread-safe: one thread waits on a listener. */
 typedef struct ml_catalog_listener ml_catalog_listener;
 int ml_catalog_listen(const char *conninfo, ml_catalog_listener **out,
                       char *why, size_t why_len);

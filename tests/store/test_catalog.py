@@ -335,7 +335,11 @@ class Listener:
             self.lines.append(json.loads(line))
 
     def got(self) -> list[dict[str, Any]]:
-        return [x for x in self.lines if "payload" in x]
+        return [x for x in self.lines if x.get("payload")]
+
+    def gaps(self) -> int:
+        """Empty payloads: reconnected, notifications may be lost."""
+        return sum(1 for x in self.lines if x.get("payload") == "")
 
     def wait_for(self, n: int, seconds: float) -> list[dict[str, Any]]:
         end = time.monotonic() + seconds
@@ -383,6 +387,7 @@ def test_listener_and_catalog_survive_a_restart(tmp_path: Path, catalog_tool: Pa
         while len(lst.wait_for(2, 0.2)) < 2 and time.monotonic() - t0 < 10:
             b.durable([run(1)], [[0, 20, 10, 0]], "seg/3")
         assert lst.got()[1]["payload"] == f"{rid(1)} 30"
+        assert lst.gaps() == 1
         # A crash (no clean shutdown) too.
         pg.crash()
         pg.start()

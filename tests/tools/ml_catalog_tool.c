@@ -23,6 +23,7 @@
 //   expired CUTOFF_US LIMIT        -> [runs]
 //   listen N TIMEOUT_MS     "ready", then one line per notification
 //                           {"t_us": wall clock, "payload"} until N came
+//                           (an empty payload after a reconnection)
 //   load N [PER_COMMIT]     N synthetic runs (labels, hosts, 30 days),
 //                           two pieces each, PER_COMMIT runs a commit
 //   bench-list REPS         list latency of typical filters
@@ -419,7 +420,7 @@ cmd_listen(tool *t, int argc, char **argv)
     while (got < want && now_ms() < deadline) {
         rc = ml_catalog_listen_wait(l, 100, buf, sizeof buf);
         if (rc == 1) {
-            got++;
+            got += buf[0] != '\0'; /* empty: reconnected, not counted */
             emit(json_pack("{s:I, s:s}", "t_us", (json_int_t)wall_us(),
                            "payload", buf));
         } else if (rc < 0) {
