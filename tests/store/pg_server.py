@@ -53,7 +53,10 @@ class PgServer:
     def __init__(self, port: int | None = None) -> None:
         self.bindir = pg_bindir()
         self.as_postgres = os.geteuid() == 0
-        self.dir = Path(tempfile.mkdtemp(prefix="ml-pg-"))
+        # As root the directory must be reachable by `postgres`: under
+        # /tmp, not a TMPDIR that may be root's own ($ML_PG_TMP overrides).
+        base = os.environ.get("ML_PG_TMP") or ("/tmp" if self.as_postgres else None)
+        self.dir = Path(tempfile.mkdtemp(prefix="ml-pg-", dir=base))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
         self.port = port or free_port()
