@@ -23,6 +23,9 @@ static const migration migrations[] = {
      "CREATE TABLE runs ("
      " run_id uuid PRIMARY KEY,"
      " name text NOT NULL UNIQUE,"
+     /* The name filter is case-insensitive: LIKE on a lowered copy
+      * costs half of ILIKE on the name where it must scan. */
+     " name_lower text GENERATED ALWAYS AS (lower(name)) STORED,"
      " label text NOT NULL DEFAULT '',"
      " host text NOT NULL DEFAULT '',"
      " start_us bigint NOT NULL,"
@@ -68,7 +71,8 @@ static const migration migrations[] = {
            the filter still works, scanning */
      "DO $$ BEGIN"
      " CREATE EXTENSION IF NOT EXISTS pg_trgm;"
-     " CREATE INDEX runs_name_trgm ON runs USING gin (name gin_trgm_ops);"
+     " CREATE INDEX runs_name_trgm ON runs"
+     " USING gin (name_lower gin_trgm_ops);"
      " EXCEPTION WHEN OTHERS THEN"
      " RAISE NOTICE 'pg_trgm unavailable (%): name filter unindexed',"
      " SQLERRM;"
