@@ -129,7 +129,15 @@ stage_server()
 stage_store()
 {
     $MAKE --no-print-directory build || return
-    BUILD=$BUILD bounded "$VENV/bin/python" -m pytest -q tests/store
+    BUILD=$BUILD bounded "$VENV/bin/python" -m pytest -q tests/store || return
+    # Again with the ASan+UBSan tool (the asan stage builds it), less the
+    # timings.
+    local tool=$BUILD_ASAN/tests/tools/ml_catalog_tool
+    [[ -x $tool ]] || return 0
+    echo "store tests with $tool (ASan+UBSan)"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+        ML_CATALOG_TOOL="$PWD/$tool" bounded "$VENV/bin/python" -m pytest -q \
+        tests/store -k "not latency and not 100k"
 }
 
 # The exports, diff, ls (and report) through the installed CLI and the

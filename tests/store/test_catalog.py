@@ -157,6 +157,11 @@ def test_name_collisions(tmp_path: Path, catalog: CatalogTool) -> None:
     b.durable([run(3, "lab/a", run_id=rid(3, 0x12345678))], [], segment=None)
     assert catalog.ok("list")["total"] == 3
     assert catalog.ok("get", "lab/none") is None
+    # Array literals carry any text: quotes, backslashes, braces, commas.
+    odd = 'lab/we"ird\\,{x} NULL \u00e9'
+    b.durable([run(4, odd, label='l"1', host="h\\")], [], segment=None)
+    row = catalog.ok("get", odd)
+    assert (row["run_id"], row["label"], row["host"]) == (rid(4), 'l"1', "h\\")
     assert catalog.ok("get-id", rid(99)) is None
 
 
