@@ -642,3 +642,25 @@ def test_without_pg_trgm_the_name_filter_still_works(
         )
     finally:
         cat.close()
+
+
+def test_a_stuck_database_costs_a_call_seconds_not_forever(
+    catalog: CatalogTool, pg_server: PgServer
+) -> None:
+    assert catalog.ok("list")["total"] == 0
+    db = catalog.uri.rsplit("/", 1)[1]
+    holder = threading.Thread(
+        target=pg_server.psql,
+        args=("BEGIN; LOCK TABLE runs; SELECT pg_sleep(14); COMMIT", db),
+    )
+    holder.start()
+    try:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        out = catalog.call("list")
+        waited = time.monotonic() - t0
+        # The statement timeout (10 s) cancels it: an error, not a hang.
+        assert out.get("code") == -2 and 9 < waited < 13.5, (out, waited)
+    finally:
+        holder.join(30)
+    assert catalog.ok("list")["total"] == 0
