@@ -138,7 +138,7 @@ ml_catalog_open(const char *conninfo, int pool_size, ml_catalog **out,
                    ? ml_catalog_bad(why, why_len, "bad conninfo or pool size")
                    : rc;
     }
-    rc = ml_pgpool_run(c->pool, migrate, NULL, why, why_len);
+    rc = ml_pgpool_transaction(c->pool, migrate, NULL, why, why_len);
     if (rc != 0) {
         ml_catalog_free(c);
         return rc;

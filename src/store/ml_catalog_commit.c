@@ -68,7 +68,7 @@ typedef struct {
     const char *seg_key;
     char seg_bytes[24];
     size_t nruns;
-    uint64_t *durable; /* written when the transaction committed */
+    PGresult *result; /* of notify_runs(): the durable sizes */
 } batch;
 
 static ml_pgarray *
@@ -371,14 +371,16 @@ notify_runs(ml_pg_call *call, const batch *b, PGresult **res)
     return rc;
 }
 
+/* The transaction's body; durable[] is written by the caller once the
+ * transaction committed (a retry runs all of it again). */
 static int
 commit_batch(ml_pg_call *call, void *arg)
 {
     batch *b = arg;
     long inserted = 0;
-    PGresult *res = NULL, *touched = NULL;
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0 && b->nruns > 0) {
+    PGresult *touched = NULL;
+    int rc = 0;
+    if (b->nruns > 0) {
         rc = record_runs(call, b);
     }
     if (rc == 0 && b->seg_key != NULL) {
@@ -390,16 +392,11 @@ commit_batch(ml_pg_call *call, void *arg)
     if (rc == 0 && b->any_end) {
         rc = end_runs(call, b);
     }
+    PQclear(b->result);
+    b->result = NULL;
     if (rc == 0 && b->nruns > 0) {
-        rc = notify_runs(call, b, &res);
+        rc = notify_runs(call, b, &b->result);
     }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
-    }
-    for (size_t i = 0; rc == 0 && b->durable && i < b->nruns; i++) {
-        b->durable[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
-    }
-    PQclear(res);
     PQclear(touched);
     return rc;
 }
@@ -420,14 +417,18 @@ ml_catalog_commit(ml_catalog *c, const char *seg_key, uint64_t seg_bytes,
     if (rc != 0) {
         return rc;
     }
-    batch b = {.seg_key = seg_key, .nruns = nruns, .durable = durable};
+    batch b = {.seg_key = seg_key, .nruns = nruns};
     ml_catalog_i64(b.seg_bytes, (int64_t)seg_bytes);
     rc = build_batch(&b, runs, nruns, pieces, npieces);
     if (rc != 0) {
         ml_catalog_bad(why, why_len, "batch too large for memory");
     } else {
-        rc = ml_pgpool_run(c->pool, commit_batch, &b, why, why_len);
+        rc = ml_pgpool_transaction(c->pool, commit_batch, &b, why, why_len);
     }
+    for (size_t i = 0; rc == 0 && durable != NULL && i < nruns; i++) {
+        durable[i] = strtoull(PQgetvalue(b.result, (int)i, 0), NULL, 10);
+    }
+    PQclear(b.result);
     batch_free(&b);
     return rc;
 }

@@ -100,19 +100,13 @@ compacted_tx(ml_pg_call *call, void *arg)
 {
     compacted_arg *a = arg;
     const char *params[] = {a->run_id, a->object_key, a->size};
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0) {
-        rc = ml_pg_exec(call,
+    int rc = ml_pg_exec(call,
                         "UPDATE runs SET object_key = $2, object_size = $3,"
                         " status = 1, updated_us = ml_now_us()"
                         " WHERE run_id = $1::uuid",
                         3, params, NULL);
-    }
     if (rc == 0) {
         rc = ml_catalog_release_pieces(call, a->run_id, a->delay);
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
     }
     return rc;
 }
@@ -130,7 +124,7 @@ ml_catalog_compacted(ml_catalog *c, const char *run_id, const char *object_key,
     compacted_arg a = {run_id, object_key, "", ""};
     ml_catalog_i64(a.size, (int64_t)size);
     ml_catalog_i64(a.delay, delay_s * 1000000LL);
-    return ml_pgpool_run(c->pool, compacted_tx, &a, why, why_len);
+    return ml_pgpool_transaction(c->pool, compacted_tx, &a, why, why_len);
 }
 
 int
@@ -148,14 +142,7 @@ ml_catalog_segment_deleted(ml_catalog *c, const char *seg_key, char *why,
 static int
 register_tx(ml_pg_call *call, void *arg)
 {
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0) {
-        rc = ml_catalog_insert_runs(call, arg);
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
-    }
-    return rc;
+    return ml_catalog_insert_runs(call, arg);
 }
 
 int
@@ -193,7 +180,7 @@ ml_catalog_register_object(ml_catalog *c, const ml_catalog_run *run,
     ml_catalog_new_runs r = {lit[0], lit[1], lit[2], lit[3],     lit[4],
                              "1",    size_s, size_s, object_key, size_s};
     if (rc == 0) {
-        rc = ml_pgpool_run(c->pool, register_tx, &r, why, why_len);
+        rc = ml_pgpool_transaction(c->pool, register_tx, &r, why, why_len);
     }
     for (int i = 0; i < 5; i++) {
         ml_pgarray_free(&a[i]);
@@ -210,11 +197,8 @@ delete_tx(ml_pg_call *call, void *arg)
 {
     delete_arg *a = arg;
     const char *params[] = {a->run_id};
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0) {
-        rc = ml_catalog_release_pieces(call, a->run_id,
-                                       ML_CATALOG_ORPHAN_DELAY_US);
-    }
+    int rc =
+        ml_catalog_release_pieces(call, a->run_id, ML_CATALOG_ORPHAN_DELAY_US);
     if (rc == 0) {
         rc = ml_pg_exec(call,
                         "DELETE FROM jobs WHERE kind = 1"
@@ -224,9 +208,6 @@ delete_tx(ml_pg_call *call, void *arg)
     if (rc == 0) {
         rc = ml_pg_exec(call, "DELETE FROM runs WHERE run_id = $1::uuid", 1,
                         params, NULL);
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
     }
     return rc;
 }
@@ -239,5 +220,5 @@ ml_catalog_delete_run(ml_catalog *c, const char *run_id, char *why,
         return ml_catalog_bad(why, why_len, "run_id is not a UUID");
     }
     delete_arg a = {run_id};
-    return ml_pgpool_run(c->pool, delete_tx, &a, why, why_len);
+    return ml_pgpool_transaction(c->pool, delete_tx, &a, why, why_len);
 }

@@ -3,8 +3,9 @@
 // connection of its own, waited on with poll() so a caller's timeout
 // holds. When the connection breaks (the database restarted) the next
 // waits reconnect and LISTEN again; notifications sent while it was down
-// are lost, as LISTEN/NOTIFY has no memory: a viewer re-reads the runs'
-// state after a gap.
+// are lost, as LISTEN/NOTIFY has no memory, so the first wait after a
+// reconnection gives an empty payload: the caller re-reads what it
+// follows.
 #include "ml_catalog.h"
 
 #include <errno.h>
@@ -12,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "ml_pg.h"
 
@@ -23,14 +24,13 @@
 struct ml_catalog_listener {
     char *conninfo;
     PGconn *conn; /* NULL while disconnected */
+    int gap;      /* reconnected: the empty payload is due */
 };
 
 static int64_t
 now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(ml_clock_mono_ns() / 1000000);
 }
 
 static int
@@ -89,6 +89,7 @@ disconnect(ml_catalog_listener *l)
 {
     PQfinish(l->conn);
     l->conn = NULL;
+    l->gap = 1;
 }
 
 /* 1 and the payload of a notification already received, or 0. */
@@ -145,6 +146,13 @@ ml_catalog_listen_wait(ml_catalog_listener *l, int timeout_ms, char *buf,
     for (;;) {
         if (l->conn == NULL && reconnect(l, deadline) != 0) {
             return ML_EIO;
+        }
+        if (l->gap) {
+            l->gap = 0;
+            if (buf_len > 0) {
+                buf[0] = '\0';
+            }
+            return 1;
         }
         if (consume(l) != 0) {
             if (now_ms() >= deadline) {

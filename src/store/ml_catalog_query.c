@@ -95,13 +95,15 @@ typedef struct {
     int n;
 } list_sql;
 
+/* Appends " AND " before, the next placeholder, then after. */
 static void
-add_condition(list_sql *q, const char *fragment, const char *value)
+add_condition(list_sql *q, const char *before, const char *value,
+              const char *after)
 {
     size_t len = strlen(q->where);
     q->params[q->n++] = value;
-    snprintf(q->where + len, sizeof q->where - len, " AND %s $%d", fragment,
-             q->n);
+    snprintf(q->where + len, sizeof q->where - len, " AND %s$%d%s", before,
+             q->n, after);
 }
 
 static int
@@ -110,25 +112,25 @@ build_where(list_sql *q, const ml_catalog_filter *f)
     memset(q, 0, sizeof *q);
     snprintf(q->where, sizeof q->where, " WHERE true");
     if (f->label != NULL) {
-        add_condition(q, "label =", f->label);
+        add_condition(q, "label = ", f->label, "");
     }
     if (f->host != NULL) {
-        add_condition(q, "host =", f->host);
+        add_condition(q, "host = ", f->host, "");
     }
     if (f->text != NULL && f->text[0] != '\0') {
         q->pattern = substring_pattern(f->text);
         if (q->pattern == NULL) {
             return ML_ENOMEM;
         }
-        add_condition(q, "name ILIKE", q->pattern);
+        add_condition(q, "name_lower LIKE lower(", q->pattern, ")");
     }
     if (f->since_unix_us != 0) {
         add_condition(
-            q, "start_us >=", ml_catalog_i64(q->since, f->since_unix_us));
+            q, "start_us >= ", ml_catalog_i64(q->since, f->since_unix_us), "");
     }
     if (f->until_unix_us != 0) {
-        add_condition(q, "start_us <",
-                      ml_catalog_i64(q->until, f->until_unix_us));
+        add_condition(q, "start_us < ",
+                      ml_catalog_i64(q->until, f->until_unix_us), "");
     }
     return 0;
 }

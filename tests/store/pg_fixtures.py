@@ -92,8 +92,10 @@ class CatalogTool:
         if self.proc is not None:
             assert self.proc.stdin
             self.proc.stdin.close()
-            self.proc.wait(timeout=30)
+            rc = self.proc.wait(timeout=30)
             self.proc = None
+            # A sanitizer's report (leak, race) makes it non-zero.
+            assert rc == 0, f"ml_catalog_tool repl exited with {rc}"
 
 
 @pytest.fixture(scope="session")

@@ -34,10 +34,14 @@ def pg_bindir() -> Path:
         return Path(env)
     found = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0
+        ),
     )
     if not found:
-        raise RuntimeError("no PostgreSQL server: apt-get install postgresql-15")
+        raise RuntimeError(
+            "no PostgreSQL server: apt-get install postgresql-15"
+        )
     return Path(found[-1]).parent
 
 
@@ -53,23 +57,49 @@ class PgServer:
     def __init__(self, port: int | None = None) -> None:
         self.bindir = pg_bindir()
         self.as_postgres = os.geteuid() == 0
-        self.dir = Path(tempfile.mkdtemp(prefix="ml-pg-"))
+        # As root the directory must be reachable by `postgres`: under
+        # /tmp, not a TMPDIR that may be root's own ($ML_PG_TMP overrides).
+        base = os.environ.get("ML_PG_TMP") or (
+            "/tmp" if self.as_postgres else None
+        )
+        self.dir = Path(tempfile.mkdtemp(prefix="ml-pg-", dir=base))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
         self.port = port or free_port()
-        self.user = "postgres" if self.as_postgres else pwd.getpwuid(os.geteuid()).pw_name
+        self.user = (
+            "postgres"
+            if self.as_postgres
+            else pwd.getpwuid(os.geteuid()).pw_name
+        )
         if self.as_postgres:
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o700)
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "-E", "UTF8", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            self.user,
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         self.start()
 
     def _cmd(self, prog: str, *args: str) -> list[str]:
         cmd = [str(self.bindir / prog), *args]
-        return ["runuser", "-u", "postgres", "--", *cmd] if self.as_postgres else cmd
+        return (
+            ["runuser", "-u", "postgres", "--", *cmd]
+            if self.as_postgres
+            else cmd
+        )
 
-    def _run(self, prog: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, prog: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self._cmd(prog, *args),
             check=check,
@@ -81,7 +111,10 @@ class PgServer:
 
     def start(self) -> None:
         """Starts the server on self.port and waits until it accepts."""
-        opts = f"-c fsync=off -c listen_addresses=127.0.0.1 -k {self.dir} -p {self.port} -c max_connections=200"
+        opts = (
+            f"-c fsync=off -c listen_addresses=127.0.0.1 -k {self.dir}"
+            f" -p {self.port} -c max_connections=200"
+        )
         r = self._run(
             "pg_ctl",
             "-D",
@@ -97,11 +130,22 @@ class PgServer:
             check=False,
         )
         if r.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {r.stdout}{r.stderr}{self.log_text()}")
+            raise RuntimeError(
+                f"pg_ctl start failed: {r.stdout}{r.stderr}{self.log_text()}"
+            )
 
     def stop(self, mode: str = "fast") -> None:
         """Stops the server (fast: disconnects clients; immediate: a crash)."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-m",
+            mode,
+            "-w",
+            "stop",
+            check=False,
+        )
 
     def restart(self) -> None:
         self.stop()

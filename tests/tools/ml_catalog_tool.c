@@ -23,16 +23,22 @@
 //   expired CUTOFF_US LIMIT        -> [runs]
 //   listen N TIMEOUT_MS     "ready", then one line per notification
 //                           {"t_us": wall clock, "payload"} until N came
+//                           (an empty payload after a reconnection)
 //   load N [PER_COMMIT]     N synthetic runs (labels, hosts, 30 days),
 //                           two pieces each, PER_COMMIT runs a commit
 //   bench-list REPS         list latency of typical filters
 //   bench-commit PIECES RUNS REPS  commit latency of fresh segments
+//   stress THREADS OPS      THREADS threads on one catalog (a pool of 4)
+//                           each commit OPS segments over the same 50 runs
+//                           in a shuffled order, and list; every run must
+//                           end with durable 10 * THREADS * OPS
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "store/ml_catalog.h"
 
@@ -47,17 +53,13 @@ typedef struct {
 static double
 now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)ml_clock_mono_ns() / 1e6;
 }
 
 static int64_t
 wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)(ml_clock_wall_ns() / 1000);
 }
 
 /* Prints v (stolen) as one line. */
@@ -418,7 +420,7 @@ cmd_listen(tool *t, int argc, char **argv)
     while (got < want && now_ms() < deadline) {
         rc = ml_catalog_listen_wait(l, 100, buf, sizeof buf);
         if (rc == 1) {
-            got++;
+            got += buf[0] != '\0'; /* empty: reconnected, not counted */
             emit(json_pack("{s:I, s:s}", "t_us", (json_int_t)wall_us(),
                            "payload", buf));
         } else if (rc < 0) {
@@ -450,7 +452,8 @@ make_id(char out[37], int64_t start_us, uint64_t seed, uint64_t i)
 {
     uint64_t ms = (uint64_t)start_us / 1000;
     snprintf(out, 37, "%08llx-%04llx-7%03llx-8%03llx-%012llx",
-             (unsigned long long)(ms >> 16), (unsigned long long)(ms & 0xffff),
+             (unsigned long long)((ms >> 16) & 0xffffffffull),
+             (unsigned long long)(ms & 0xffff),
              (unsigned long long)(seed & 0xfff),
              (unsigned long long)((seed >> 12) & 0xfff),
              (unsigned long long)(i & 0xffffffffffffull));
@@ -669,6 +672,119 @@ cmd_bench_list(tool *t, int argc, char **argv)
     return emit(json_pack("{s:o, s:o}", "all", st, "filters", per));
 }
 
+/* ------------------------------------------------------------ stress */
+
+#define STRESS_RUNS 50
+
+typedef struct {
+    tool *t;
+    int index, nthreads, ops, rc;
+    char why[WHY];
+} stress_thread;
+
+static char stress_ids[STRESS_RUNS][37];
+static char stress_names[STRESS_RUNS][32];
+
+/* Piece k of every run is [10k, 10k + 10): thread i commits the pieces
+ * k = op * nthreads + i, so together they fill every run without gaps. */
+static void *
+stress_main(void *arg)
+{
+    stress_thread *st = arg;
+    ml_catalog_run runs[STRESS_RUNS];
+    ml_catalog_piece pieces[STRESS_RUNS];
+    uint64_t durable[STRESS_RUNS];
+    unsigned seed = (unsigned)st->index * 7919u + 1;
+    for (int op = 0; op < st->ops && st->rc == 0; op++) {
+        int order[STRESS_RUNS];
+        for (int i = 0; i < STRESS_RUNS; i++) {
+            order[i] = i;
+        }
+        for (int i = STRESS_RUNS - 1; i > 0; i--) {
+            int j = (int)(rand_r(&seed) % (unsigned)(i + 1));
+            int x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        uint64_t k =
+            (uint64_t)op * (uint64_t)st->nthreads + (uint64_t)st->index;
+        for (int i = 0; i < STRESS_RUNS; i++) {
+            int r = order[i];
+            runs[i] = (ml_catalog_run){
+                stress_ids[r], stress_names[r], "stress", "h", 1000 + r, -1};
+            pieces[i] =
+                (ml_catalog_piece){(size_t)i, k * 10, 10, (uint64_t)i * 10};
+        }
+        char seg[64];
+        snprintf(seg, sizeof seg, "seg/stress-%d-%d", st->index, op);
+        st->rc =
+            ml_catalog_commit(st->t->cat, seg, 500, runs, STRESS_RUNS, pieces,
+                              STRESS_RUNS, durable, st->why, sizeof st->why);
+        if (st->rc == 0) {
+            ml_catalog_filter f = {.label = "stress", .limit = 10};
+            size_t rows = 0;
+            st->rc = ml_catalog_list(st->t->cat, &f, count_row, &rows, NULL,
+                                     st->why, sizeof st->why);
+        }
+    }
+    return NULL;
+}
+
+static int
+check_durable(void *ctx, const ml_catalog_row *r)
+{
+    uint64_t *want = ctx;
+    if (r->durable != want[0]) {
+        want[1]++;
+    }
+    return 0;
+}
+
+static int
+cmd_stress(tool *t, int argc, char **argv)
+{
+    if (argc != 2) {
+        return usage(t, "stress THREADS OPS");
+    }
+    int n = atoi(argv[0]), ops = atoi(argv[1]);
+    if (n < 1 || n > 64 || ops < 1) {
+        return usage(t, "stress THREADS(1..64) OPS");
+    }
+    uint64_t seed = (uint64_t)wall_us();
+    for (int i = 0; i < STRESS_RUNS; i++) {
+        make_id(stress_ids[i], 1000 + i, seed, (uint64_t)i);
+        snprintf(stress_names[i], sizeof stress_names[i], "stress/%d", i);
+    }
+    stress_thread th[64];
+    pthread_t tid[64];
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        th[i] = (stress_thread){t, i, n, ops, 0, ""};
+        pthread_create(&tid[i], NULL, stress_main, &th[i]);
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(tid[i], NULL);
+        if (th[i].rc != 0 && rc == 0) {
+            rc = th[i].rc;
+            snprintf(t->why, sizeof t->why, "thread %d: %.400s", i, th[i].why);
+        }
+    }
+    double ms = now_ms() - t0;
+    if (rc != 0) {
+        return fail(t, rc);
+    }
+    uint64_t want[2] = {(uint64_t)n * (uint64_t)ops * 10, 0};
+    ml_catalog_filter f = {.label = "stress", .limit = STRESS_RUNS};
+    rc = ml_catalog_list(t->cat, &f, check_durable, want, NULL, t->why,
+                         sizeof t->why);
+    if (rc != 0) {
+        return fail(t, rc);
+    }
+    return emit(json_pack("{s:I, s:I, s:f}", "durable", (json_int_t)want[0],
+                          "wrong", (json_int_t)want[1], "ms", ms));
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 static int
@@ -704,6 +820,8 @@ dispatch(tool *t, int argc, char **argv)
         return cmd_bench_list(t, argc, argv);
     } else if (strcmp(c, "bench-commit") == 0) {
         return cmd_bench_commit(t, argc, argv);
+    } else if (strcmp(c, "stress") == 0) {
+        return cmd_stress(t, argc, argv);
     }
     return usage(t, "unknown command (see tests/tools/ml_catalog_tool.c)");
 }
