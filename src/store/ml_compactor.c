@@ -20,8 +20,24 @@
 /* Reading a direct run's first bytes finds its META records. */
 #define META_PREFIX (256u << 10)
 
+/* Segments read whole for compaction: runs that end together have their
+ * pieces in the same segments, so each is fetched once for all of them
+ * instead of once per piece. */
+#define SEGMENT_CACHE 64
+#define SEGMENT_CACHE_BYTES ((size_t)256 << 20)
+#define SEGMENT_MAX ((size_t)80 << 20)
+
+typedef struct {
+    char key[1024];
+    ml_buf data;
+    uint64_t used;
+} cached_segment;
+
 struct ml_compactor {
     ml_compactor_options o;
+    cached_segment cache[SEGMENT_CACHE]; /* the compactor's thread only */
+    size_t cache_bytes;
+    uint64_t cache_clock;
     char *bucket, *prefix;
     pthread_t thread;
     int started;
@@ -62,6 +78,60 @@ typedef struct {
     size_t why_len;
 } assembly;
 
+static void
+cache_drop(ml_compactor *c, cached_segment *e)
+{
+    c->cache_bytes -= e->data.len;
+    ml_buf_free(&e->data);
+    e->key[0] = '\0';
+    e->used = 0;
+}
+
+/* The segment's bytes, from the cache or read whole into it; NULL when it
+ * cannot be read (then ranged reads are tried). */
+static const ml_buf *
+cached(ml_compactor *c, const char *key)
+{
+    cached_segment *slot = &c->cache[0];
+    for (size_t i = 0; i < SEGMENT_CACHE; i++) {
+        cached_segment *e = &c->cache[i];
+        if (e->key[0] && strcmp(e->key, key) == 0) {
+            e->used = ++c->cache_clock;
+            return &e->data;
+        }
+        slot = e->used < slot->used ? e : slot;
+    }
+    if (slot->key[0]) {
+        cache_drop(c, slot);
+    }
+    char why[256];
+    ml_buf_init(&slot->data, SEGMENT_MAX);
+    if (ml_s3_get(c->o.s3, c->bucket, key, 0, 0, &slot->data, NULL, why,
+                  sizeof why)
+        != ML_OK) {
+        ml_buf_free(&slot->data);
+        return NULL;
+    }
+    snprintf(slot->key, sizeof slot->key, "%s", key);
+    slot->used = ++c->cache_clock;
+    c->cache_bytes += slot->data.len;
+    /* Over the budget: the least recently used others go. */
+    while (c->cache_bytes > SEGMENT_CACHE_BYTES) {
+        cached_segment *old = NULL;
+        for (size_t i = 0; i < SEGMENT_CACHE; i++) {
+            cached_segment *e = &c->cache[i];
+            if (e != slot && e->key[0] && (!old || e->used < old->used)) {
+                old = e;
+            }
+        }
+        if (old == NULL) {
+            break;
+        }
+        cache_drop(c, old);
+    }
+    return &slot->data;
+}
+
 static int
 flush_range(assembly *a)
 {
@@ -69,6 +139,17 @@ flush_range(assembly *a)
         return ML_OK;
     }
     size_t before = a->out->len;
+    const ml_buf *seg = cached(a->c, a->seg);
+    if (seg != NULL && a->seg_off <= seg->len
+        && a->len <= seg->len - a->seg_off) {
+        int rc = ml_buf_append(a->out, seg->data + a->seg_off,
+                               (size_t)a->len);
+        a->len = 0;
+        if (rc != ML_OK) {
+            snprintf(a->why, a->why_len, "run too large to compact");
+        }
+        return rc;
+    }
     int rc = ml_s3_get(a->c->o.s3, a->c->bucket, a->seg, a->seg_off, a->len,
                        a->out, NULL, a->why, a->why_len);
     if (rc == ML_OK && a->out->len - before != a->len) {
@@ -442,6 +523,11 @@ ml_compactor_free(ml_compactor *c)
         pthread_cond_signal(&c->cv);
         pthread_mutex_unlock(&c->mu);
         pthread_join(c->thread, NULL);
+    }
+    for (size_t i = 0; i < SEGMENT_CACHE; i++) {
+        if (c->cache[i].key[0]) {
+            cache_drop(c, &c->cache[i]);
+        }
     }
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);

@@ -33,7 +33,14 @@ def sim_tool(tools_dir: Path) -> str:
 
 
 def troubles(a: StoreServer, s3, pg, log: list) -> None:
-    """The faults, spread over the run."""
+    """The faults, spread over the run (an error here fails the test)."""
+    try:
+        inflict(a, s3, pg, log)
+    except BaseException as e:  # noqa: B902 - reported by the test
+        log.append(("error", repr(e)))
+
+
+def inflict(a: StoreServer, s3, pg, log: list) -> None:
     def at(fraction: float) -> None:
         time.sleep(max(0.0, t0 + SECONDS * fraction - time.monotonic()))
 
@@ -72,6 +79,8 @@ def test_fleet_survives_kills_and_outages(s3_own, pg_own_server, tools_dir,
     out, err = sim.communicate(timeout=SECONDS + 300)
     fault.join()
     try:
+        assert all(what != "error" for what, _ in log), log
+        assert len(log) == 5, log
         assert sim.returncode == 0, err[-3000:]
         report = json.loads(out)
         runs = report["runs"]
