@@ -181,9 +181,10 @@ def _open(config: _config.Config, label: str) -> str:
     raise FileExistsError(f"microlog: no free file name next to {base}")
 
 
-def start(label: str = "default"):
+def start(label: str = "default", quiet=None):
     """Starts recording; returns the recording's path, or None when
-    MICROLOG_DISABLE is set."""
+    MICROLOG_DISABLE is set. ``quiet`` True or False says whether stop()
+    prints the box, whatever MICROLOG_QUIET says."""
     global _active
     if not isinstance(label, str):
         raise TypeError(f"microlog: label must be a str, not "
@@ -191,6 +192,8 @@ def start(label: str = "default"):
     config = _config.from_environment()
     if config.disabled:
         return None
+    if quiet is not None:
+        config.quiet = bool(quiet)
     if _active is not None or _microlog.is_running():
         where = _active.path if _active is not None else "elsewhere"
         raise RuntimeError(f"microlog: already recording {where}; call "
