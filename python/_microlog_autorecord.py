@@ -10,8 +10,6 @@ This is a top-level module, not part of the microlog package, because
 importing ``microlog`` loads the extension and every component.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 

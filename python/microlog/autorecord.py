@@ -74,21 +74,22 @@ def hook_text(label_from: str, fraction: float, path: str) -> str:
     microlog was uninstalled and left the file, the line says so once."""
     left = (f"microlog: {path} is left from an uninstalled microlog: "
             "delete it\n")
-    code = (f"if {MODULE!r} not in sys.modules:\n"
-            " try:\n"
-            f"  import {MODULE} as m\n"
-            " except ImportError:\n"
-            f"  sys.modules[{MODULE!r}] = None\n"
-            f"  sys.stderr.write({left!r})\n"
-            " else:\n"
-            f"  m.run(label_from={label_from!r}, fraction={fraction!r})\n")
+    code = ("try:\n"
+            f" import {MODULE} as m\n"
+            "except ImportError:\n"
+            f" sys.modules[{MODULE!r}] = None\n"
+            f" sys.stderr.write({left!r})\n"
+            "else:\n"
+            f" m.run(label_from={label_from!r}, fraction={fraction!r})\n")
     return (f"{MARK}, written by `microlog install` (microlog "
             f"{microlog.__version__}) on {time.strftime('%Y-%m-%d %H:%M')}\n"
             f"# for {sys.executable}: every Python process here is recorded "
             "(docs/INSTALL-HOOK.md).\n"
             "# MICROLOG_DISABLE=true skips a process; `microlog uninstall` "
             "removes this file.\n"
-            f"import sys; exec({code!r})\n")
+            # site runs a venv's .pth files twice: the second time
+            # costs only this line's compilation, not the string's
+            f"import sys; {MODULE!r} in sys.modules or exec({code!r})\n")
 
 
 def read_hook(path: str):
