@@ -235,29 +235,38 @@ def test_processes_not_recorded_twice(env: Env, rec: Path,
 
 
 def test_subinterpreters_are_not_recorded(env: Env, rec: Path) -> None:
-    # Legacy subinterpreters (the kind mod_wsgi makes): site runs again in
-    # each, so the hook does, and must leave them alone. (Isolated ones,
-    # 3.12+, crash a recorded process at their end whether the hook
-    # started the recording or python -m microlog did: docs/INSTALL-HOOK.md.)
-    code = ("import sys\n"
+    """site runs again in each subinterpreter, so the hook does, and must
+    leave it alone. The main interpreter loses its draw here and the
+    subinterpreter would win it (os.environ changes the C environment
+    that a new interpreter reads): a recorded main interpreter crashes
+    on 3.12+ when it has run a subinterpreter, whoever started the
+    recording (docs/INSTALL-HOOK.md)."""
+    import _microlog_autorecord as hook
+
+    seeds = [str(i) for i in range(100)]
+    lose = next(s for s in seeds if hook.draw(s) >= 0.5)
+    win = next(s for s in seeds if hook.draw(s) < 0.5)
+    code = ("import os\n"
+            f"os.environ['MICROLOG_FRACTION_SEED'] = {win!r}\n"
             "try:\n"
             "    import _xxsubinterpreters as interpreters\n"
-            "    i = (interpreters.create(isolated=False)\n"
-            "         if sys.version_info >= (3, 12) else\n"
-            "         interpreters.create())\n"
             "except ImportError:\n"
             "    import _interpreters as interpreters\n"
-            "    i = interpreters.create('legacy')\n"
+            "i = interpreters.create()\n"
             "interpreters.run_string(i, 'import _microlog_autorecord')\n"
             "interpreters.destroy(i)\n"
             "print('ok')\n")
-    probe = env.run_python(["-c", code], env.environ(
-        rec, MICROLOG_DISABLE="true"))
-    if probe.returncode != 0:
-        pytest.skip(f"no subinterpreters here: {probe.stderr[-200:]}")
-    env.install()
-    out = env.run_python(["-c", code], env.environ(rec))
+    env.install("--fraction", "0.5")
+    out = env.run_python(["-c", code],
+                         env.environ(rec, MICROLOG_FRACTION_SEED=lose))
+    if "ModuleNotFoundError" in out.stderr:
+        pytest.skip(f"no subinterpreters here: {out.stderr[-200:]}")
     assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")
+    assert labels(rec) == {}
+    # The same seed in the main interpreter does win: it is recorded.
+    out = env.run_python(["-c", "pass"],
+                         env.environ(rec, MICROLOG_FRACTION_SEED=win))
+    assert (out.returncode, out.stderr) == (0, "")
     assert labels(rec) == {"python": 1}
 
 
