@@ -181,7 +181,7 @@ def _open(config: _config.Config, label: str) -> str:
     raise FileExistsError(f"microlog: no free file name next to {base}")
 
 
-def start(label: str = "default", quiet=None):
+def start(label: str = "default", quiet: bool | None = None):
     """Starts recording; returns the recording's path, or None when
     MICROLOG_DISABLE is set. ``quiet`` True or False says whether stop()
     prints the box, whatever MICROLOG_QUIET says."""
