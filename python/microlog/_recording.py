@@ -230,9 +230,10 @@ def _finish_sending(config: _config.Config, path: str) -> None:
         pass
 
 
-def start(label: str = "default"):
+def start(label: str = "default", quiet: bool | None = None):
     """Starts recording; returns the recording's path, or None when
-    MICROLOG_DISABLE is set."""
+    MICROLOG_DISABLE is set. ``quiet`` True or False says whether stop()
+    prints the box, whatever MICROLOG_QUIET says."""
     global _active
     if not isinstance(label, str):
         raise TypeError(f"microlog: label must be a str, not "
@@ -240,6 +241,8 @@ def start(label: str = "default"):
     config = _config.from_environment()
     if config.disabled:
         return None
+    if quiet is not None:
+        config.quiet = bool(quiet)
     if _active is not None or _microlog.is_running():
         where = _active.path if _active is not None else "elsewhere"
         raise RuntimeError(f"microlog: already recording {where}; call "
