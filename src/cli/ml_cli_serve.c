@@ -118,8 +118,9 @@ parse_args(int argc, char **argv, serve_options *o)
             o->connections = strtol(optarg, &end, 10);
             if (*end || end == optarg || o->connections < 1
                 || o->connections > 1800) {
-                fprintf(stderr, "microlog serve: --connections needs a "
-                                "number from 1 to 1800, not '%s'\n",
+                fprintf(stderr,
+                        "microlog serve: --connections needs a "
+                        "number from 1 to 1800, not '%s'\n",
                         optarg);
                 return 2;
             }
@@ -325,8 +326,8 @@ ml_cli_serve(int argc, char **argv)
                         "`make web`, or give --ui DIR): serving the API and "
                         "a plain page\n");
     }
-    ml_app_options ao = {o.dir, has_token ? o.token : NULL, ui, !has_token,
-                         (size_t)o.memory_mb << 20, store};
+    ml_app_options ao = {o.dir,      has_token ? o.token : NULL, ui,
+                         !has_token, (size_t)o.memory_mb << 20,  store};
     ml_app *app;
     if (ml_app_new(&ao, &app) < 0) {
         fprintf(stderr, "microlog serve: cannot read %s\n", o.dir);
@@ -341,8 +342,8 @@ ml_cli_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    ml_http_options ho = {o.host, (uint16_t)o.port, 4,
-                          (unsigned)o.connections, 64};
+    ml_http_options ho = {o.host, (uint16_t)o.port, 4, (unsigned)o.connections,
+                          64};
     ml_http *http;
     char why[256];
     if (ml_http_start(&ho, app, &http, why, sizeof why) < 0) {
@@ -353,9 +354,9 @@ ml_cli_serve(int argc, char **argv)
     }
     int v6 = strchr(o.host, ':') != NULL;
     printf("microlog: serving %s at http://%s%s%s:%u/%s%s\n",
-           store ? o.store : o.dir,
-           v6 ? "[" : "", o.host, v6 ? "]" : "", ml_http_port(http),
-           has_token ? "?token=" : "", has_token ? o.token : "");
+           store ? o.store : o.dir, v6 ? "[" : "", o.host, v6 ? "]" : "",
+           ml_http_port(http), has_token ? "?token=" : "",
+           has_token ? o.token : "");
     fflush(stdout);
     int sig;
     sigwait(&sigs, &sig);

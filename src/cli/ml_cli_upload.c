@@ -82,8 +82,9 @@ parse_args(int argc, char **argv, upload_options *o)
             o->timeout_s = strtol(optarg, &end, 10);
             if (errno || *end || end == optarg || o->timeout_s < 1
                 || o->timeout_s > 86400) {
-                fprintf(stderr, "microlog upload: --timeout needs seconds "
-                                "from 1 to 86400, not '%s'\n",
+                fprintf(stderr,
+                        "microlog upload: --timeout needs seconds "
+                        "from 1 to 86400, not '%s'\n",
                         optarg);
                 return 2;
             }

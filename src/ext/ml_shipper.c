@@ -19,20 +19,18 @@ forget_in_child(void)
     current = NULL;
 }
 
-
 PyObject *
 ml_shipper_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *kw[] = {"path",     "server",  "token", "s3_root",
-                         "s3_region", "run_id", "name",  "host",
-                         "start_us", NULL};
+    static char *kw[] = {"path",   "server", "token", "s3_root",  "s3_region",
+                         "run_id", "name",   "host",  "start_us", NULL};
     ml_ship_config c = {0};
     long long start_us = 0;
-    if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "s|zzzzzzzL", kw, &c.path, &c.server, &c.token,
-            &c.s3_root, &c.s3_region, &c.run_id, &c.name, &c.host,
-            &start_us)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|zzzzzzzL", kw, &c.path,
+                                     &c.server, &c.token, &c.s3_root,
+                                     &c.s3_region, &c.run_id, &c.name, &c.host,
+                                     &start_us)) {
         return NULL;
     }
     if (current != NULL) {

@@ -31,8 +31,7 @@ ml_objkey_run(const char *prefix, const char *run_id, int64_t start_unix_us,
 }
 
 void
-ml_objkey_direct_hour(const char *prefix, int64_t unix_us, char *out,
-                      size_t n)
+ml_objkey_direct_hour(const char *prefix, int64_t unix_us, char *out, size_t n)
 {
     struct tm tm = utc(unix_us);
     snprintf(out, n, "%s%sdirect/%04d/%02d/%02d/%02d/", prefix, sep(prefix),
@@ -40,8 +39,8 @@ ml_objkey_direct_hour(const char *prefix, int64_t unix_us, char *out,
 }
 
 void
-ml_objkey_direct(const char *prefix, const char *run_id,
-                 int64_t end_unix_us, char *out, size_t n)
+ml_objkey_direct(const char *prefix, const char *run_id, int64_t end_unix_us,
+                 char *out, size_t n)
 {
     char folder[512];
     ml_objkey_direct_hour(prefix, end_unix_us, folder, sizeof folder);
@@ -61,8 +60,8 @@ ml_objkey_parts(const char *prefix, const char *run_id, char *out, size_t n)
 }
 
 void
-ml_objkey_part(const char *prefix, const char *run_id, uint64_t off,
-               char *out, size_t n)
+ml_objkey_part(const char *prefix, const char *run_id, uint64_t off, char *out,
+               size_t n)
 {
     snprintf(out, n, "%s%sdirect/parts/%s/%016llx.part", prefix, sep(prefix),
              run_id, (unsigned long long)off);

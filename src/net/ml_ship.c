@@ -42,12 +42,12 @@ struct ml_ship {
     size_t max_request;
     long timeout_ms;
     unsigned part_ms;
-    CURL *curl;           /* server mode: one connection, kept open */
-    ml_s3 *s3;            /* bucket mode */
+    CURL *curl; /* server mode: one connection, kept open */
+    ml_s3 *s3;  /* bucket mode */
     char *bucket, *prefix;
-    uint64_t acked;       /* bytes the store has */
-    int probed;           /* acked was asked of the server */
-    int64_t end;          /* the file's whole size once final, else -1 */
+    uint64_t acked; /* bytes the store has */
+    int probed;     /* acked was asked of the server */
+    int64_t end;    /* the file's whole size once final, else -1 */
     int end_acked;
     uint64_t last_part_ms;
     ml_buf buf;
@@ -108,9 +108,8 @@ identify(ml_ship *s, const ml_ship_config *c)
     if (!s->run_id[0]) {
         /* Made before runs had ids: the same file, the same id. */
         char key[600];
-        int n = snprintf(key, sizeof key, "%s|%s|%lld|%lld", s->host,
-                         s->name, (long long)s->start_unix_us,
-                         (long long)m.pid);
+        int n = snprintf(key, sizeof key, "%s|%s|%lld|%lld", s->host, s->name,
+                         (long long)s->start_unix_us, (long long)m.pid);
         ml_uuid_from_name(key, (size_t)n, id);
         ml_uuid_format(id, s->run_id);
     }
@@ -143,7 +142,8 @@ read_range(ml_ship *s, uint64_t off, size_t len)
     }
     size_t got = 0;
     while (got < len) {
-        ssize_t n = pread(fd, s->buf.data + got, len - got, (off_t)(off + got));
+        ssize_t n =
+            pread(fd, s->buf.data + got, len - got, (off_t)(off + got));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -206,8 +206,8 @@ next_piece(ml_ship *s, size_t *len)
     size_t cap = s->max_request + ML_CHUNK_MAX_COMPRESSED + 64;
     int rc = read_range(s, s->acked, want < cap ? (size_t)want : cap);
     if (rc == ML_OK) {
-        *len = ml_piece_whole(s->buf.data, s->buf.len, s->acked,
-                              s->max_request);
+        *len =
+            ml_piece_whole(s->buf.data, s->buf.len, s->acked, s->max_request);
     }
     return rc;
 }
@@ -596,7 +596,8 @@ static int
 open_bucket(ml_ship *s, const ml_ship_config *c, char *why, size_t why_len)
 {
     if (ml_s3_parse_url(c->s3_root, &s->bucket, &s->prefix) != ML_OK) {
-        snprintf(why, why_len, "MICROLOG_S3_ROOT=%s: expected s3://BUCKET/PREFIX",
+        snprintf(why, why_len,
+                 "MICROLOG_S3_ROOT=%s: expected s3://BUCKET/PREFIX",
                  c->s3_root);
         return ML_EINVAL;
     }

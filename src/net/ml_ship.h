@@ -18,11 +18,11 @@
 typedef struct ml_ship ml_ship;
 
 typedef struct {
-    const char *path;   /* the recording */
+    const char *path; /* the recording */
     /* "http://host:7777" (MICROLOG_SERVER), or several separated by
      * commas: a failed request goes to the next one. NULL: none. */
     const char *server;
-    const char *token;  /* MICROLOG_TOKEN, or NULL */
+    const char *token; /* MICROLOG_TOKEN, or NULL */
     /* "s3://BUCKET/PREFIX" (MICROLOG_S3_ROOT) when there is no server;
      * the region from MICROLOG_S3_REGION or the AWS variables. */
     const char *s3_root;

@@ -699,9 +699,8 @@ take_store_run(void *ctx, const ml_catalog_row *row)
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s", row->name);
     snprintf(x->label, sizeof x->label, "%s", row->label);
-    x->start_unix_ns = (uint64_t)(row->start_unix_us > 0 ? row->start_unix_us
-                                                         : 0)
-                       * 1000u;
+    x->start_unix_ns =
+        (uint64_t)(row->start_unix_us > 0 ? row->start_unix_us : 0) * 1000u;
     x->bytes = row->durable;
     x->complete = row->status == ML_RUN_ENDED;
     x->exit_status = 0;

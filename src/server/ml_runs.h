@@ -31,8 +31,8 @@ int ml_runs_has_store(const ml_runs *runs);
 /* The store's runs as JSON (the same tree as ml_runs_list, with "total":
  * how many match the filter before limit and offset); re, when not NULL,
  * filters the page of runs f gave. */
-int ml_runs_list_store(ml_runs *runs, const ml_catalog_filter *f,
-                       ml_regex *re, ml_jsonw *w);
+int ml_runs_list_store(ml_runs *runs, const ml_catalog_filter *f, ml_regex *re,
+                       ml_jsonw *w);
 
 /* 1 when id has the form LABEL/STAMP of safe names (docs/API.md). */
 int ml_run_id_valid(const char *id);

@@ -142,8 +142,7 @@ flush_range(assembly *a)
     const ml_buf *seg = cached(a->c, a->seg);
     if (seg != NULL && a->seg_off <= seg->len
         && a->len <= seg->len - a->seg_off) {
-        int rc = ml_buf_append(a->out, seg->data + a->seg_off,
-                               (size_t)a->len);
+        int rc = ml_buf_append(a->out, seg->data + a->seg_off, (size_t)a->len);
         a->len = 0;
         if (rc != ML_OK) {
             snprintf(a->why, a->why_len, "run too large to compact");
@@ -209,8 +208,8 @@ static int
 put_run(ml_compactor *c, const char *key, const ml_buf *b, char *why,
         size_t why_len)
 {
-    int rc = ml_s3_put(c->o.s3, c->bucket, key, b->data, b->len, 1, why,
-                       why_len);
+    int rc =
+        ml_s3_put(c->o.s3, c->bucket, key, b->data, b->len, 1, why, why_len);
     if (rc != ML_S3_EXISTS) {
         return rc;
     }
@@ -228,8 +227,8 @@ ml_compactor_compact(ml_compactor *c, const char *run_id, char *why,
                      size_t why_len)
 {
     run_facts f = {0};
-    int rc = ml_catalog_get_id(c->o.catalog, run_id, take_facts, &f, why,
-                               why_len);
+    int rc =
+        ml_catalog_get_id(c->o.catalog, run_id, take_facts, &f, why, why_len);
     if (rc != ML_OK || !f.found || f.has_object) {
         return rc < 0 ? rc : ML_OK; /* gone, or done by an earlier try */
     }
@@ -247,8 +246,8 @@ ml_compactor_compact(ml_compactor *c, const char *run_id, char *why,
     if (rc == ML_OK
         && (rc = ml_piece_check(b.data, b.len, 0, &chunks, &at, &bad))
                != ML_OK) {
-        snprintf(why, why_len, "assembled run is damaged at byte %zu: %s",
-                 at, bad);
+        snprintf(why, why_len, "assembled run is damaged at byte %zu: %s", at,
+                 bad);
     }
     char key[1024];
     ml_objkey_run(c->prefix, run_id, f.start_unix_us, key, sizeof key);
@@ -267,9 +266,9 @@ static int
 delete_segment(ml_compactor *c, const char *key, char *why, size_t why_len)
 {
     int rc = ml_s3_delete(c->o.s3, c->bucket, key, why, why_len);
-    return rc == ML_OK ? ml_catalog_segment_deleted(c->o.catalog, key, why,
-                                                    why_len)
-                       : rc;
+    return rc == ML_OK
+               ? ml_catalog_segment_deleted(c->o.catalog, key, why, why_len)
+               : rc;
 }
 
 int
@@ -377,8 +376,8 @@ register_direct(void *ctx, const char *key, uint64_t size)
     ml_buf b;
     ml_buf_init(&b, META_PREFIX);
     ml_runmeta m;
-    int rc = ml_s3_get(d->c->o.s3, d->c->bucket, key, 0, META_PREFIX, &b,
-                       NULL, d->why, d->why_len);
+    int rc = ml_s3_get(d->c->o.s3, d->c->bucket, key, 0, META_PREFIX, &b, NULL,
+                       d->why, d->why_len);
     if (rc == ML_OK && ml_runmeta_read(b.data, b.len, &m) == ML_OK) {
         ml_catalog_run run = {.run_id = run_id,
                               .name = m.name[0] ? m.name : run_id,

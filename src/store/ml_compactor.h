@@ -22,11 +22,11 @@ typedef struct {
     ml_s3 *s3;
     const char *bucket, *prefix;
     ml_catalog *catalog;
-    int64_t retention_s;   /* 0: keep runs forever */
-    unsigned idle_ms;      /* between polls of an empty queue; 0: 1000 */
-    int segment_delay_s;   /* grace before deleting a segment; 0: 60 */
-    size_t max_run;        /* the largest run compacted; 0: 1 GiB */
-    unsigned discovery_s;  /* between scans for direct runs; 0: 10 */
+    int64_t retention_s;  /* 0: keep runs forever */
+    unsigned idle_ms;     /* between polls of an empty queue; 0: 1000 */
+    int segment_delay_s;  /* grace before deleting a segment; 0: 60 */
+    size_t max_run;       /* the largest run compacted; 0: 1 GiB */
+    unsigned discovery_s; /* between scans for direct runs; 0: 10 */
 } ml_compactor_options;
 
 /* Starts the background thread; start 0 runs nothing (for the

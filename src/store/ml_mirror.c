@@ -19,17 +19,17 @@
 /* Runs opened over the server's life; copies are never forgotten, so a
  * pointer to one stays valid without reference counts. */
 #define MAX_COPIES 65536
-#define RANGE (8u << 20)             /* bytes per ranged GET */
-#define LIVE_RECHECK_US 3000000u     /* without a notification */
-#define LIVE_WINDOW_US 10000000      /* a chunk in this long: live */
+#define RANGE (8u << 20)         /* bytes per ranged GET */
+#define LIVE_RECHECK_US 3000000u /* without a notification */
+#define LIVE_WINDOW_US 10000000  /* a chunk in this long: live */
 
 typedef struct {
     char name[256];
     char run_id[40];
-    uint64_t have;      /* bytes in the local copy */
-    int final;          /* copied from the compacted object, whole */
-    int stale;          /* notified since the last sync (atomic) */
-    int live;           /* as of the last sync (atomic) */
+    uint64_t have; /* bytes in the local copy */
+    int final;     /* copied from the compacted object, whole */
+    int stale;     /* notified since the last sync (atomic) */
+    int live;      /* as of the last sync (atomic) */
     uint64_t checked_us;
     uint64_t used;
     pthread_mutex_t mu; /* one sync of a copy at a time */
@@ -40,7 +40,7 @@ struct ml_mirror {
     char *bucket, *dir;
     ml_catalog *catalog;
     pthread_mutex_t mu; /* the table */
-    copy **copies; /* MAX_COPIES */
+    copy **copies;      /* MAX_COPIES */
     size_t n;
     uint64_t clock;
 };
@@ -261,7 +261,8 @@ ml_mirror_sync(ml_mirror *m, const char *name, char *why, size_t why_len)
 {
     copy *c = copy_of(m, name);
     if (c == NULL) {
-        snprintf(why, why_len, "too many runs opened since the server started");
+        snprintf(why, why_len,
+                 "too many runs opened since the server started");
         return ML_ELIMIT;
     }
     pthread_mutex_lock(&c->mu);
@@ -269,18 +270,17 @@ ml_mirror_sync(ml_mirror *m, const char *name, char *why, size_t why_len)
     int rc = ML_OK;
     if (!c->final
         && (__atomic_exchange_n(&c->stale, 0, __ATOMIC_ACQ_REL)
-            || c->checked_us == 0
-            || now - c->checked_us >= LIVE_RECHECK_US)) {
+            || c->checked_us == 0 || now - c->checked_us >= LIVE_RECHECK_US)) {
         row_copy row = {0};
         rc = ml_catalog_get(m->catalog, name, take_row, &row, why, why_len);
         if (rc == ML_OK && !row.found) {
             rc = 1;
         } else if (rc == ML_OK) {
-        if (c->run_id[0] == '\0') { /* read by notifications */
-            pthread_mutex_lock(&m->mu);
-            snprintf(c->run_id, sizeof c->run_id, "%s", row.run_id);
-            pthread_mutex_unlock(&m->mu);
-        }
+            if (c->run_id[0] == '\0') { /* read by notifications */
+                pthread_mutex_lock(&m->mu);
+                snprintf(c->run_id, sizeof c->run_id, "%s", row.run_id);
+                pthread_mutex_unlock(&m->mu);
+            }
             __atomic_store_n(&c->live, row.live, __ATOMIC_RELEASE);
             rc = bring_up_to_date(m, c, &row, why, why_len);
         }

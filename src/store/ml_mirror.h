@@ -26,8 +26,7 @@ void ml_mirror_free(ml_mirror *m);
  * the store holds: 0, 1 when the store has no such run, or an error with
  * why. Cheap when nothing changed: a finished run is never looked up
  * again, a live one only after a notification or every few seconds. */
-int ml_mirror_sync(ml_mirror *m, const char *name, char *why,
-                   size_t why_len);
+int ml_mirror_sync(ml_mirror *m, const char *name, char *why, size_t why_len);
 
 /* 1 when the run is live: receiving chunks in the last 10 seconds and not
  * ended (as of the last sync). */

@@ -119,8 +119,8 @@ window_run_of(window *win, const uint8_t id[16], const ml_upload *u)
             return i;
         }
     }
-    window_run *runs = grow(win->runs, &win->runs_cap, win->nruns + 1,
-                            sizeof *runs);
+    window_run *runs =
+        grow(win->runs, &win->runs_cap, win->nruns + 1, sizeof *runs);
     if (runs == NULL) {
         return (size_t)-1;
     }
@@ -159,10 +159,10 @@ static int
 window_add(window *win, const uint8_t id[16], const ml_upload *u,
            ml_segwriter_done_fn done, void *ctx)
 {
-    waiter *ws = grow(win->waiters, &win->waiters_cap, win->nwaiters + 1,
-                      sizeof *ws);
-    ml_catalog_piece *ps = grow(win->pieces, &win->pieces_cap,
-                                win->npieces + 1, sizeof *ps);
+    waiter *ws =
+        grow(win->waiters, &win->waiters_cap, win->nwaiters + 1, sizeof *ws);
+    ml_catalog_piece *ps =
+        grow(win->pieces, &win->pieces_cap, win->npieces + 1, sizeof *ps);
     if (ws) {
         win->waiters = ws;
     }
@@ -178,8 +178,8 @@ window_add(window *win, const uint8_t id[16], const ml_upload *u,
     }
     if (u->len > 0 && !window_has_piece(win, run, u->off)) {
         uint64_t seg_off;
-        int rc = ml_segment_add(&win->seg, id, u->off, u->data, u->len,
-                                &seg_off);
+        int rc =
+            ml_segment_add(&win->seg, id, u->off, u->data, u->len, &seg_off);
         if (rc != ML_OK) {
             return rc;
         }
@@ -261,8 +261,8 @@ put_segment(ml_segwriter *w, window *win, const char *key, uint64_t deadline,
 }
 
 static int
-commit_window(ml_segwriter *w, window *win, const char *key,
-              uint64_t *durable, uint64_t deadline, char *why, size_t n)
+commit_window(ml_segwriter *w, window *win, const char *key, uint64_t *durable,
+              uint64_t deadline, char *why, size_t n)
 {
     ml_catalog_run *runs = calloc(win->nruns ? win->nruns : 1, sizeof *runs);
     if (runs == NULL) {

@@ -62,13 +62,13 @@ int ml_segwriter_submit(ml_segwriter *w, const ml_upload *u,
                         ml_segwriter_done_fn done, void *ctx);
 
 typedef struct {
-    uint64_t segments;  /* objects stored */
-    uint64_t pieces;    /* pieces stored in them */
-    uint64_t chunks;    /* recording chunks in those pieces */
-    uint64_t bytes;     /* their bytes */
-    uint64_t requests;  /* requests acknowledged */
-    uint64_t failed;    /* requests that failed after retries */
-    uint64_t retries;   /* PUTs or commits tried again */
+    uint64_t segments; /* objects stored */
+    uint64_t pieces;   /* pieces stored in them */
+    uint64_t chunks;   /* recording chunks in those pieces */
+    uint64_t bytes;    /* their bytes */
+    uint64_t requests; /* requests acknowledged */
+    uint64_t failed;   /* requests that failed after retries */
+    uint64_t retries;  /* PUTs or commits tried again */
 } ml_segwriter_stats;
 void ml_segwriter_get_stats(ml_segwriter *w, ml_segwriter_stats *out);
 

@@ -34,8 +34,8 @@ listen_main(void *arg)
     ml_store *s = arg;
     char payload[256];
     while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
-        int rc = ml_catalog_listen_wait(s->listener, 250, payload,
-                                        sizeof payload);
+        int rc =
+            ml_catalog_listen_wait(s->listener, 250, payload, sizeof payload);
         if (rc == 1) {
             ml_mirror_notify(s->mirror, payload);
         } else if (rc < 0) {

@@ -198,14 +198,30 @@ parse(int argc, char **argv, sim_options *o)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': o->servers = optarg; break;
-        case 't': o->token = optarg; break;
-        case 'd': o->dir = optarg; break;
-        case 'n': o->runs = atol(optarg); break;
-        case 'S': o->seconds = atol(optarg); break;
-        case 'f': o->flush_ms = atol(optarg); break;
-        case 'F': o->finish_s = atol(optarg); break;
-        case 'r': o->rotate = 1; break;
+        case 's':
+            o->servers = optarg;
+            break;
+        case 't':
+            o->token = optarg;
+            break;
+        case 'd':
+            o->dir = optarg;
+            break;
+        case 'n':
+            o->runs = atol(optarg);
+            break;
+        case 'S':
+            o->seconds = atol(optarg);
+            break;
+        case 'f':
+            o->flush_ms = atol(optarg);
+            break;
+        case 'F':
+            o->finish_s = atol(optarg);
+            break;
+        case 'r':
+            o->rotate = 1;
+            break;
         default:
             fprintf(stderr, "usage: ml_fleet_sim --servers URLS --dir DIR "
                             "[--token T] [--runs N] [--seconds S] "
@@ -223,8 +239,8 @@ parse(int argc, char **argv, sim_options *o)
 int
 main(int argc, char **argv)
 {
-    sim_options o = {.runs = 10, .seconds = 10, .flush_ms = 1000,
-                     .finish_s = 120};
+    sim_options o = {
+        .runs = 10, .seconds = 10, .flush_ms = 1000, .finish_s = 120};
     parse(argc, argv, &o);
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/sim", o.dir);
@@ -249,7 +265,8 @@ main(int argc, char **argv)
     /* Each sender finishes on its own thread's time: stop them all
      * first (ml_ship_stop with 0 only ends the thread), then finish one
      * by one against a shared deadline. */
-    uint64_t deadline = ml_clock_mono_ns() + (uint64_t)o.finish_s * 1000000000u;
+    uint64_t deadline =
+        ml_clock_mono_ns() + (uint64_t)o.finish_s * 1000000000u;
     int failed = 0;
     for (long i = 0; i < o.runs; i++) {
         char why[512];

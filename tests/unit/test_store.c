@@ -42,10 +42,10 @@ test_uuid(void **state)
     assert_memory_equal(a, b, 16);
     assert_memory_not_equal(a, c, 16);
     assert_int_equal(ml_uuid_parse("not-a-uuid", a), ML_EINVAL);
-    assert_int_equal(
-        ml_uuid_parse("0190f0f0-0000-7000-8000-00000000000g", a), ML_EINVAL);
-    assert_int_equal(
-        ml_uuid_parse("0190f0f0-0000-7000-8000_000000000000", a), ML_EINVAL);
+    assert_int_equal(ml_uuid_parse("0190f0f0-0000-7000-8000-00000000000g", a),
+                     ML_EINVAL);
+    assert_int_equal(ml_uuid_parse("0190f0f0-0000-7000-8000_000000000000", a),
+                     ML_EINVAL);
 }
 
 /* Offsets of the chunk boundaries of a recording. */
@@ -77,9 +77,9 @@ test_piece_check(void **state)
     assert_int_equal(ml_piece_check(file, len, 0, &chunks, &at, &why), ML_OK);
     assert_int_equal(chunks, n);
     /* Any run of whole chunks from a boundary is a valid piece. */
-    assert_int_equal(ml_piece_check(file + b[1], b[3] - b[1], b[1], &chunks,
-                                    &at, &why),
-                     ML_OK);
+    assert_int_equal(
+        ml_piece_check(file + b[1], b[3] - b[1], b[1], &chunks, &at, &why),
+        ML_OK);
     assert_int_equal(chunks, 2);
     /* Cut inside a chunk, or not starting at one: refused. */
     assert_int_equal(ml_piece_check(file, b[1] + 10, 0, &chunks, &at, &why),
@@ -158,9 +158,8 @@ test_segment(void **state)
     assert_int_equal(at2, 6);
     assert_int_equal(ml_segment_finish(&s), ML_OK);
     toc_seen t = {.n = 0};
-    assert_int_equal(ml_segment_read_toc(s.data.data, s.data.len, see_entry,
-                                         &t),
-                     ML_OK);
+    assert_int_equal(
+        ml_segment_read_toc(s.data.data, s.data.len, see_entry, &t), ML_OK);
     assert_int_equal(t.n, 2);
     assert_memory_equal(t.e[1].run, run2, 16);
     assert_int_equal(t.e[1].off, 4096);
@@ -170,8 +169,7 @@ test_segment(void **state)
     for (size_t i = 9; i < s.data.len; i++) {
         s.data.data[i] ^= 1;
         t.n = 0;
-        assert_true(ml_segment_read_toc(s.data.data, s.data.len, see_entry,
-                                        &t)
+        assert_true(ml_segment_read_toc(s.data.data, s.data.len, see_entry, &t)
                     < 0);
         s.data.data[i] ^= 1;
     }
@@ -215,9 +213,9 @@ test_runmeta(void **state)
     (void)state;
     int fd;
     ml_writer *w = tu_writer(NULL, &fd);
-    assert_int_equal(
-        ml_writer_meta_str(w, "run_id", "0190f0f0-1234-7abc-8def-0123456789ab"),
-        ML_OK);
+    assert_int_equal(ml_writer_meta_str(
+                         w, "run_id", "0190f0f0-1234-7abc-8def-0123456789ab"),
+                     ML_OK);
     assert_int_equal(ml_writer_meta_str(w, "name", "app/2026_12_01_1"), ML_OK);
     assert_int_equal(ml_writer_meta_str(w, "label", "app"), ML_OK);
     assert_int_equal(ml_writer_meta_str(w, "host", "box"), ML_OK);
@@ -242,12 +240,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_piece_check),
-        cmocka_unit_test(test_piece_whole),
-        cmocka_unit_test(test_segment),
-        cmocka_unit_test(test_object_keys),
-        cmocka_unit_test(test_runmeta),
+        cmocka_unit_test(test_uuid),        cmocka_unit_test(test_piece_check),
+        cmocka_unit_test(test_piece_whole), cmocka_unit_test(test_segment),
+        cmocka_unit_test(test_object_keys), cmocka_unit_test(test_runmeta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
