@@ -17,6 +17,7 @@
 #include "core/ml_buf.h"
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
+#include "core/ml_stopper.h"
 #include "core/ml_uuid.h"
 #include "format/ml_chunk.h"
 #include "format/ml_format.h"
@@ -54,9 +55,9 @@ struct ml_ship {
     ml_ship_stats stats; /* under mu */
     /* the thread */
     pthread_t thread;
-    int running, stopping;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    int running;
+    ml_stopper stop;
+    pthread_mutex_t mu; /* stats */
 };
 
 /* ---- identity ----------------------------------------------------------- */
@@ -514,26 +515,6 @@ ml_ship_name(const ml_ship *s)
 
 /* ---- the thread --------------------------------------------------------- */
 
-static int
-wait_or_stop(ml_ship *s, unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (!s->stopping) {
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-    }
-    int stop = s->stopping;
-    pthread_mutex_unlock(&s->mu);
-    return stop;
-}
-
 static void *
 ship_main(void *arg)
 {
@@ -541,7 +522,7 @@ ship_main(void *arg)
     uint64_t seen = 0;
     unsigned backoff = 0;
     char why[512];
-    while (!wait_or_stop(s, backoff ? backoff : POLL_MS)) {
+    while (!ml_stopper_nap(&s->stop, backoff ? backoff : POLL_MS)) {
         uint64_t size;
         if (file_size(s->path, &size) != ML_OK || (size == seen && !backoff)) {
             continue;
@@ -566,7 +547,7 @@ ml_ship_start(ml_ship *s)
     if (s->running) {
         return ML_EINVAL;
     }
-    s->stopping = 0;
+    ml_stopper_reset(&s->stop);
     if (pthread_create(&s->thread, NULL, ship_main, s) != 0) {
         return ML_ENOMEM;
     }
@@ -579,10 +560,7 @@ ml_ship_stop(ml_ship *s, long timeout_ms, char *why, size_t why_len)
 {
     why[0] = '\0';
     if (s->running) {
-        pthread_mutex_lock(&s->mu);
-        s->stopping = 1;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
+        ml_stopper_stop(&s->stop);
         pthread_join(s->thread, NULL);
         s->running = 0;
     }
@@ -674,7 +652,7 @@ ml_ship_new(const ml_ship_config *c, ml_ship **out, char *why, size_t why_len)
     s->part_ms = c->part_ms ? c->part_ms : 2000;
     s->end = -1;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    ml_stopper_init(&s->stop);
     ml_buf_init(&s->buf, s->max_request + ML_CHUNK_MAX_COMPRESSED + 64
                              + MAX_DIRECT_RUN);
     s->rotate = c->rotate;
@@ -715,7 +693,7 @@ ml_ship_free(ml_ship *s)
     }
     ml_buf_free(&s->buf);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    ml_stopper_destroy(&s->stop);
     free(s->path);
     free(s->server);
     free(s->token);

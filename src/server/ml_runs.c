@@ -346,6 +346,7 @@ typedef struct {
     int complete, live;
     int64_t exit_status;
     char *error;
+    char host[128]; /* store runs only */
 } listed_run;
 
 static int
@@ -446,6 +447,9 @@ write_run(ml_jsonw *w, const listed_run *x)
     ml_jsonw_ku64(w, "bytes", x->bytes);
     ml_jsonw_ku64(w, "threads", x->threads);
     ml_jsonw_kstr(w, "error", x->error);
+    if (x->host[0]) {
+        ml_jsonw_kstr(w, "host", x->host);
+    }
     ml_jsonw_obj_end(w);
 }
 
@@ -699,6 +703,7 @@ take_store_run(void *ctx, const ml_catalog_row *row)
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s", row->name);
     snprintf(x->label, sizeof x->label, "%s", row->label);
+    snprintf(x->host, sizeof x->host, "%s", row->host ? row->host : "");
     x->start_unix_ns =
         (uint64_t)(row->start_unix_us > 0 ? row->start_unix_us : 0) * 1000u;
     x->bytes = row->durable;
@@ -726,6 +731,7 @@ ml_runs_list_store(ml_runs *r, const ml_catalog_filter *f, ml_regex *re,
         qsort(l.runs, l.n, sizeof *l.runs, by_label_then_newest);
     }
     ml_jsonw_obj(w);
+    ml_jsonw_kstr(w, "dir", ml_store_url(r->store));
     ml_jsonw_kstr(w, "store", "central");
     ml_jsonw_ku64(w, "total", total);
     ml_jsonw_key(w, "labels");

@@ -13,6 +13,7 @@
 #include "core/ml_buf.h"
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
+#include "core/ml_stopper.h"
 #include "format/ml_runmeta.h"
 #include "net/ml_objkeys.h"
 #include "format/ml_piece.h"
@@ -41,9 +42,7 @@ struct ml_compactor {
     char *bucket, *prefix;
     pthread_t thread;
     int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stopping;
+    ml_stopper stop;
 };
 
 /* ---- compaction --------------------------------------------------------- */
@@ -419,27 +418,6 @@ ml_compactor_discover(ml_compactor *c, int full, char *why, size_t why_len)
 
 /* ---- the thread --------------------------------------------------------- */
 
-/* Sleeps up to ms unless stopped: 1 when stopping. */
-static int
-nap(ml_compactor *c, unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&c->mu);
-    if (!c->stopping) {
-        pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-    }
-    int stop = c->stopping;
-    pthread_mutex_unlock(&c->mu);
-    return stop;
-}
-
 static void
 complain(const char *what, const char *why)
 {
@@ -479,7 +457,7 @@ compactor_main(void *arg)
             }
             next_discover = now + c->o.discovery_s * 1000u;
         }
-    } while (!nap(c, c->o.idle_ms));
+    } while (!ml_stopper_nap(&c->stop, c->o.idle_ms));
     return NULL;
 }
 
@@ -498,8 +476,7 @@ ml_compactor_new(const ml_compactor_options *o, int start, ml_compactor **out)
     c->o.discovery_s = o->discovery_s ? o->discovery_s : 10;
     c->bucket = strdup(o->bucket);
     c->prefix = strdup(o->prefix ? o->prefix : "");
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    ml_stopper_init(&c->stop);
     if (!c->bucket || !c->prefix
         || (start && pthread_create(&c->thread, NULL, compactor_main, c))) {
         ml_compactor_free(c);
@@ -517,10 +494,7 @@ ml_compactor_free(ml_compactor *c)
         return;
     }
     if (c->started) {
-        pthread_mutex_lock(&c->mu);
-        c->stopping = 1;
-        pthread_cond_signal(&c->cv);
-        pthread_mutex_unlock(&c->mu);
+        ml_stopper_stop(&c->stop);
         pthread_join(c->thread, NULL);
     }
     for (size_t i = 0; i < SEGMENT_CACHE; i++) {
@@ -528,8 +502,7 @@ ml_compactor_free(ml_compactor *c)
             cache_drop(c, &c->cache[i]);
         }
     }
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cv);
+    ml_stopper_destroy(&c->stop);
     free(c->bucket);
     free(c->prefix);
     free(c);

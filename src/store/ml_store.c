@@ -15,7 +15,7 @@
 #include "store/ml_mirror.h"
 
 struct ml_store {
-    char *bucket, *prefix, *db;
+    char *url, *bucket, *prefix, *db;
     ml_s3 *s3;
     ml_catalog *catalog;
     ml_segwriter *writer;
@@ -139,7 +139,8 @@ ml_store_open(const ml_store_options *o, ml_store **out, char *why,
     if (s == NULL) {
         return ML_ENOMEM;
     }
-    int rc = open_s3(s, o, why, why_len);
+    s->url = strdup(o->url);
+    int rc = s->url ? open_s3(s, o, why, why_len) : ML_ENOMEM;
     if (rc == ML_OK) {
         rc = ml_catalog_open(o->db, 0, &s->catalog, why, why_len);
     }
@@ -170,9 +171,16 @@ ml_store_free(ml_store *s)
     ml_mirror_free(s->mirror);
     ml_catalog_free(s->catalog);
     ml_s3_free(s->s3);
+    free(s->url);
     free(s->bucket);
     free(s->prefix);
     free(s);
+}
+
+const char *
+ml_store_url(const ml_store *s)
+{
+    return s->url;
 }
 
 int

@@ -54,4 +54,7 @@ int ml_store_list(ml_store *s, const ml_catalog_filter *f,
 
 void ml_store_get_stats(ml_store *s, ml_segwriter_stats *out);
 
+/* s3://BUCKET/PREFIX as given. */
+const char *ml_store_url(const ml_store *s);
+
 #endif

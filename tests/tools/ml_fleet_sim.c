@@ -12,6 +12,7 @@
 //                --seconds 60 --dir DIR [--flush-ms 1000] [--rotate]
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,24 @@ close_run(sim_run *r)
     }
 }
 
+typedef struct {
+    sim_run *run;
+    long timeout_ms;
+    int rc;
+    char why[512];
+} finish_job;
+
+/* Ends the sender's thread and sends the rest of the closed file. */
+static void *
+finish_main(void *arg)
+{
+    finish_job *j = arg;
+    ml_ship_stop(j->run->ship, 0, j->why, sizeof j->why);
+    j->rc =
+        ml_ship_finish(j->run->ship, j->timeout_ms, 0, j->why, sizeof j->why);
+    return NULL;
+}
+
 static int
 cmp_u32(const void *a, const void *b)
 {
@@ -262,24 +281,29 @@ main(int argc, char **argv)
     for (long i = 0; i < o.runs; i++) {
         close_run(&runs[i]);
     }
-    /* Each sender finishes on its own thread's time: stop them all
-     * first (ml_ship_stop with 0 only ends the thread), then finish one
-     * by one against a shared deadline. */
-    uint64_t deadline =
-        ml_clock_mono_ns() + (uint64_t)o.finish_s * 1000000000u;
+    /* Every sender finishes at once, each on a thread of its own, like
+     * the programs they stand for. */
+    pthread_t *finishers = calloc((size_t)o.runs, sizeof *finishers);
+    finish_job *jobs = calloc((size_t)o.runs, sizeof *jobs);
+    for (long i = 0; i < o.runs; i++) {
+        jobs[i] =
+            (finish_job){.run = &runs[i], .timeout_ms = o.finish_s * 1000};
+        if (pthread_create(&finishers[i], NULL, finish_main, &jobs[i]) != 0) {
+            die("finishing thread", ML_ENOMEM);
+        }
+    }
     int failed = 0;
     for (long i = 0; i < o.runs; i++) {
-        char why[512];
-        ml_ship_stop(runs[i].ship, 0, why, sizeof why);
-        long left = (long)((deadline - ml_clock_mono_ns()) / 1000000u);
-        int rc = ml_ship_finish(runs[i].ship, left > 1000 ? left : 1000, 0,
-                                why, sizeof why);
-        ok[i] = rc == ML_OK;
+        pthread_join(finishers[i], NULL);
+        ok[i] = jobs[i].rc == ML_OK;
         if (!ok[i]) {
-            fprintf(stderr, "ml_fleet_sim: %s: %s\n", runs[i].name, why);
+            fprintf(stderr, "ml_fleet_sim: %s: %s\n", runs[i].name,
+                    jobs[i].why);
             failed++;
         }
     }
+    free(finishers);
+    free(jobs);
     report(runs, o.runs, ok, (double)(ml_clock_mono_ns() - start) / 1e9);
     for (long i = 0; i < o.runs; i++) {
         ml_ship_free(runs[i].ship);
