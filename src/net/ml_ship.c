@@ -52,6 +52,7 @@ struct ml_ship {
     int end_acked;
     uint64_t last_part_ms;
     ml_buf buf;
+    char refused[512]; /* the store refused (a token, no store): stop */
     ml_ship_stats stats; /* under mu */
     /* the thread */
     pthread_t thread;
@@ -455,10 +456,27 @@ s3_step(ml_ship *s, char *why, size_t why_len)
 
 /* ---- steps -------------------------------------------------------------- */
 
+static int step(ml_ship *s, int final, char *why, size_t why_len);
+
 int
 ml_ship_step(ml_ship *s, int final, char *why, size_t why_len)
 {
     why[0] = '\0';
+    if (s->refused[0]) {
+        /* Sending again would be refused again: no retries. */
+        snprintf(why, why_len, "%s", s->refused);
+        return ML_EINVAL;
+    }
+    int rc = step(s, final, why, why_len);
+    if (rc == ML_EINVAL) {
+        snprintf(s->refused, sizeof s->refused, "%s", why);
+    }
+    return rc;
+}
+
+static int
+step(ml_ship *s, int final, char *why, size_t why_len)
+{
     if (final && s->end < 0) {
         uint64_t end;
         if (whole_end(s, &end) != ML_OK) {
