@@ -61,20 +61,24 @@ def bench_ingest(s3, pg, tmp: Path, runs: int, seconds: int,
     srv = StoreServer(s3, pg.create_database("ingest"), tmp / "ingest",
                       prefix="ingest")
     try:
-        before = srv.get("/api/store")
-        t0 = time.monotonic()
-        sim = subprocess.run(
+        sim = subprocess.Popen(
             [str(TOOLS / "ml_fleet_sim"), "--servers", srv.base, "--token",
              TOKEN, "--runs", str(runs), "--seconds", str(seconds),
              "--flush-ms", str(flush_ms), "--dir", str(tmp / "sim")],
-            capture_output=True, text=True, timeout=seconds + 600)
-        wall = time.monotonic() - t0
-        assert sim.returncode == 0, sim.stderr[-2000:]
-        report = json.loads(sim.stdout)
-        after = srv.get("/api/store")
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The steady middle of the run: after every run has started, before
+        # any has ended.
+        time.sleep(seconds * 0.25)
+        before, t0 = srv.get("/api/store"), time.monotonic()
+        time.sleep(seconds * 0.5)
+        after, wall = srv.get("/api/store"), time.monotonic() - t0
+        out, err = sim.communicate(timeout=seconds + 600)
+        assert sim.returncode == 0, err[-2000:]
+        report = json.loads(out)
         d = {k: after[k] - before[k] for k in after}
         return {
             "runs": runs, "seconds": seconds, "flush_ms": flush_ms,
+            "offered_chunks_per_s": runs * 1000 / flush_ms,
             "chunks_per_s": d["chunks"] / wall,
             "mb_per_s": d["bytes"] / wall / 1e6,
             "puts_per_s": d["segments"] / wall,
@@ -211,7 +215,8 @@ def bench_open(s3, pg, tmp: Path, seconds: int) -> dict:
 def table(r: dict, machine: str) -> str:
     i, lv, s, o = r["ingest"], r["live"], r["search"], r["open"]
     rows = [
-        ("chunks ingested per second (one server)",
+        ("chunks ingested per second (one server, steady middle half; "
+         f"{i['offered_chunks_per_s']:.0f} offered)",
          f"{i['chunks_per_s']:.0f}", ">= 2,000"),
         ("MB per second stored", f"{i['mb_per_s']:.2f}", ""),
         ("S3 PUTs per second", f"{i['puts_per_s']:.2f}", "<= 1"),
@@ -240,22 +245,25 @@ def table(r: dict, machine: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=30)
-    ap.add_argument("--flush-ms", type=int, default=200)
+    ap.add_argument("--flush-ms", type=int, default=100)
     ap.add_argument("--hour", type=int, default=3600)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--only-ingest", action="store_true")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="store-bench-"))
     s3 = S3Server(tmp / "moto").start()
-    pg = PgServer()
-    pg.start()
+    pg = PgServer()  # started
     try:
         r = {"ingest": bench_ingest(s3, pg, tmp, a.runs, a.seconds,
-                                    a.flush_ms),
-             "live": bench_live(s3, pg, tmp),
-             "search": bench_search(s3, pg, tmp),
-             "open": bench_open(s3, pg, tmp, a.hour)}
+                                    a.flush_ms)}
+        if a.only_ingest:
+            print(json.dumps(r, indent=1))
+            return
+        r.update({"live": bench_live(s3, pg, tmp),
+                  "search": bench_search(s3, pg, tmp),
+                  "open": bench_open(s3, pg, tmp, a.hour)})
     finally:
         s3.stop()
         pg.close()

@@ -82,6 +82,32 @@ ml_runmeta_read(const uint8_t *data, size_t len, ml_runmeta *out)
     return ML_OK;
 }
 
+#define MAX_NAME_PART 128
+
+int
+ml_runmeta_part_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > MAX_NAME_PART || s[0] == '.') {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+ml_runmeta_name_valid(const char *name)
+{
+    const char *slash = strchr(name, '/');
+    return slash != NULL && ml_runmeta_part_valid(name, (size_t)(slash - name))
+           && ml_runmeta_part_valid(slash + 1, strlen(slash + 1));
+}
+
 int
 ml_runmeta_read_file(const char *path, ml_runmeta *out)
 {

@@ -24,6 +24,13 @@ typedef struct {
  * or a negative ML_E* code. */
 int ml_runmeta_read(const uint8_t *data, size_t len, ml_runmeta *out);
 
+/* 1 when name is LABEL/STEM of safe names: each 1 to 128 characters of
+ * A-Z a-z 0-9 . _ -, not starting with '.' (so a name is always a path
+ * inside a folder, never out of it). */
+int ml_runmeta_name_valid(const char *name);
+/* One part of it (n bytes at s). */
+int ml_runmeta_part_valid(const char *s, size_t n);
+
 /* The same for a file (its first 4 MiB at most). */
 int ml_runmeta_read_file(const char *path, ml_runmeta *out);
 

@@ -52,7 +52,7 @@ struct ml_ship {
     int end_acked;
     uint64_t last_part_ms;
     ml_buf buf;
-    char refused[512]; /* the store refused (a token, no store): stop */
+    char refused[512];   /* the store refused (a token, no store): stop */
     ml_ship_stats stats; /* under mu */
     /* the thread */
     pthread_t thread;

@@ -20,6 +20,7 @@
 #include "analysis/ml_summary_json.h"
 #include "core/ml_error.h"
 #include "format/ml_reader.h"
+#include "format/ml_runmeta.h"
 #include "store/ml_store.h"
 
 #define EXT ".mlog"
@@ -130,28 +131,17 @@ ml_runs_dir(const ml_runs *r)
 
 /* ---- ids and paths ------------------------------------------------------ */
 
+/* The rule is the store's too (format/ml_runmeta.h). */
 static int
 safe_name(const char *s, size_t n)
 {
-    if (n == 0 || n > MAX_NAME || s[0] == '.') {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
+    return ml_runmeta_part_valid(s, n);
 }
 
 int
 ml_run_id_valid(const char *id)
 {
-    const char *slash = strchr(id, '/');
-    return slash != NULL && safe_name(id, (size_t)(slash - id))
-           && safe_name(slash + 1, strlen(slash + 1));
+    return ml_runmeta_name_valid(id);
 }
 
 void

@@ -378,9 +378,13 @@ register_direct(void *ctx, const char *key, uint64_t size)
     int rc = ml_s3_get(d->c->o.s3, d->c->bucket, key, 0, META_PREFIX, &b, NULL,
                        d->why, d->why_len);
     if (rc == ML_OK && ml_runmeta_read(b.data, b.len, &m) == ML_OK) {
+        /* A name the UI could not open (or a hostile one) is replaced. */
+        char fallback[64];
+        snprintf(fallback, sizeof fallback, "direct/%s", run_id);
+        int named = ml_runmeta_name_valid(m.name);
         ml_catalog_run run = {.run_id = run_id,
-                              .name = m.name[0] ? m.name : run_id,
-                              .label = m.label,
+                              .name = named ? m.name : fallback,
+                              .label = named ? m.label : "direct",
                               .host = m.host,
                               .start_unix_us = m.start_unix_us,
                               .end_size = (int64_t)size};
