@@ -11,6 +11,7 @@
 #                   new inputs in tests/fuzz/corpus)
 #   make bench      the sampler benchmark (BENCH_REPS=11), bench/RESULTS.md
 #   make bench-server  the server on an hour-long recording, same file
+#   make bench-store   the central store under load (S3 + PostgreSQL), same file
 #   make format     clang-format -i every C file; format-check only checks
 #   make clean
 
@@ -55,7 +56,7 @@ WEB_SOURCES := web/index.html web/build.mjs web/tsconfig.json \
 WEB_DEPS := web/node_modules/.package-lock.json
 
 .PHONY: all deps web venv build asan tsan test format format-check demo \
-	fuzz bench bench-server clean
+	fuzz bench bench-server bench-store clean
 
 all: deps web venv build
 
@@ -73,9 +74,12 @@ deps:
 
 venv: $(VENV)/.ml-installed
 
-# The UI bundle goes into the package too (share/microlog/ui).
-$(VENV)/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js | deps
-	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV)
+# The UI bundle goes into the package too (share/microlog/ui). Test-only
+# Python packages (the store tests' S3 server) go into .venv alone.
+VENV_REQUIREMENTS := tests/store/requirements.txt
+$(VENV)/.ml-installed: $(PKG_SOURCES) $(BUILD)/web/app.js \
+		$(VENV_REQUIREMENTS) | deps
+	scripts/install-venv.sh "$(PYTHON_EXE)" $(VENV) $(VENV_REQUIREMENTS)
 	@touch $@
 
 # One venv per CPython version (make test); the interpreter comes from pyenv.
@@ -139,6 +143,9 @@ bench: all
 # bench/RESULTS.md. Not part of `make test`.
 bench-server: all
 	$(VENV)/bin/python bench/server_bench.py
+
+bench-store: all
+	$(VENV)/bin/python bench/store_bench.py
 
 # Side by side with other profilers (peers in build/compare-venv*),
 # bench/COMPARISON.md. Not part of `make test`.

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-tests.sh [STAGE...] - the test stages of `make test`, each timed, with
 # a summary at the end; a failing stage does not stop the others, but makes
-# the exit status 1. Stages: format unit asan tsan pytest server export
-# pythons walker web
+# the exit status 1. Stages: format unit asan tsan pytest server store
+# export pythons walker web
 # (default: all).
 # Expects `make all` to have run (build/ and .venv exist).
 set -uo pipefail
@@ -124,6 +124,46 @@ stage_server()
     return $rc
 }
 
+# The central store's clients against real servers on 127.0.0.1
+# (tests/store): the S3 client through build/tests/tools/ml_s3_tool against
+# moto's signature-checking S3 server (from .venv, tests/store/
+# requirements.txt). Again with the ASan+UBSan tools, and the thread test
+# with the TSan tools, when those stages built them.
+stage_store()
+{
+    $MAKE --no-print-directory build || return
+    # Everything once against the plain build: the S3 client, the catalog,
+    # the servers end to end and the reliability run.
+    BUILD=$BUILD ML_TOOLS_DIR="$PWD/$BUILD/tests/tools" \
+        MICROLOG_BIN="$PWD/$BUILD/microlog" \
+        bounded "$VENV/bin/python" -m pytest -q tests/store || return
+    local rc=0
+    # Again with the ASan+UBSan tools and server (the asan stage builds
+    # them), all but the minute-long reliability run and the timings.
+    if [[ -x $BUILD_ASAN/tests/tools/ml_s3_tool ]]; then
+        echo "store tests with $BUILD_ASAN (ASan+UBSan)"
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+            UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            ML_TOOLS_DIR="$PWD/$BUILD_ASAN/tests/tools" \
+            ML_CATALOG_TOOL="$PWD/$BUILD_ASAN/tests/tools/ml_catalog_tool" \
+            MICROLOG_BIN="$PWD/$BUILD_ASAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store \
+            -k "not reliability and not latency and not 100k" || rc=1
+    fi
+    # The threads of the S3 client's pool and the servers' ingest path
+    # (suspended connections, the segment writer, the mirror) under
+    # ThreadSanitizer (the tsan stage builds it).
+    if [[ -x $BUILD_TSAN/tests/tools/ml_s3_tool ]]; then
+        echo "store thread tests with $BUILD_TSAN (TSan)"
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66} \
+            ML_TOOLS_DIR="$PWD/$BUILD_TSAN/tests/tools" \
+            MICROLOG_BIN="$PWD/$BUILD_TSAN/microlog" \
+            bounded "$VENV/bin/python" -m pytest -q tests/store \
+            -k "threads or test_fleet" || rc=1
+    fi
+    return $rc
+}
+
 # The exports, diff, ls (and report) through the installed CLI and the
 # real consumers on the machine (go tool pprof, speedscope in chromium).
 stage_export()
@@ -186,7 +226,8 @@ stage_web()
 
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] \
-    || stages=(format unit asan tsan pytest server export pythons walker web)
+    || stages=(format unit asan tsan pytest server store export pythons walker
+        web)
 total_start=$(date +%s)
 for stage in "${stages[@]}"; do
     case $stage in
@@ -196,6 +237,7 @@ for stage in "${stages[@]}"; do
     tsan) run_stage "ctest $BUILD_TSAN" stage_tsan ;;
     pytest) run_stage "pytest $VENV" stage_pytest ;;
     server) run_stage "server API tests" stage_server ;;
+    store) run_stage "store tests" stage_store ;;
     export) run_stage "export tests" stage_export ;;
     walker) run_stage "frame walker 3.9-3.13" stage_walker ;;
     web) run_stage "web lint+types+e2e" stage_web ;;

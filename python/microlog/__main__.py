@@ -37,6 +37,9 @@ def _parse(argv: list) -> tuple:
     if argv and argv[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
         sys.exit(0)
+    if len(argv) == 1 and argv[0] in ("install", "uninstall"):
+        _usage_error(f"the start-up hook is `microlog {argv[0]}` (or "
+                     f"python -m microlog.autorecord {argv[0]})")
     if len(argv) < 2:
         _usage_error("a LABEL and a script or -m module are needed")
     label, rest = argv[0], argv[1:]

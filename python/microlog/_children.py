@@ -5,7 +5,8 @@ or by a Pool) gets its target wrapped in a picklable ``ChildRun`` that starts
 a recording in the child (same label, META ``parent_run`` = the parent's
 recording) and stops it when the target returns. This works with the fork,
 spawn and forkserver start methods. A bare ``os.fork()`` child runs
-unrecorded.
+unrecorded. Children print the box at their end when the parent does (an
+auto-recorded parent, docs/INSTALL-HOOK.md, is quiet).
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from microlog._threads import MethodHook
 class ChildRun:
     """The target of a child process, recorded. Pickled by reference."""
 
-    def __init__(self, target, label: str, parent: str) -> None:
+    def __init__(self, target, label: str, parent: str,
+                 quiet: bool = False) -> None:
         self.target = target
         self.label = label
         self.parent = parent
+        self.quiet = quiet
 
     def __call__(self, *args, **kwargs):
         _recording.forget_inherited()
         _recording.parent_run = self.parent
-        started = _recording.start(self.label) is not None
+        started = _recording.start(self.label,
+                                   quiet=self.quiet) is not None
         status = 0
         try:
             return self.target(*args, **kwargs)
@@ -51,10 +55,12 @@ class ChildRuns(MethodHook):
         super().__init__()
         self._label = ""
         self._path = ""
+        self._quiet = False
 
     def start(self, config) -> None:
         active = _recording._active
         self._label, self._path = active.label, active.path
+        self._quiet = active.config.quiet
         super().start(config)
 
     def wrap(self, original):
@@ -64,7 +70,8 @@ class ChildRuns(MethodHook):
             target = getattr(process, "_target", None)
             if target is not None and not isinstance(target, ChildRun) \
                     and runs._original is not None:
-                process._target = ChildRun(target, runs._label, runs._path)
+                process._target = ChildRun(target, runs._label, runs._path,
+                                           runs._quiet)
             return original(process)
 
         return start

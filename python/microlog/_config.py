@@ -25,14 +25,19 @@ class Config:
     """The MICROLOG_* settings in force."""
 
     __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
-                 "memory_delay", "sampler", "server", "quiet", "log_level")
+                 "memory_delay", "sampler", "server", "quiet", "log_level",
+                 "send", "server_set", "servers", "token", "s3_root", "s3_region",
+                 "send_timeout")
 
     def __init__(self, disabled: bool = False,
                  directory: str = "~/.microlog", sample_delay: float = 0.001,
                  status_delay: float = 0.1, memory_delay: float = 1.0,
                  sampler: str = "auto",
                  server: str = "http://127.0.0.1:7777",
-                 quiet: bool = False, log_level=None) -> None:
+                 quiet: bool = False, log_level=None, send: bool = False,
+                 token: str = "", s3_root: str = "", s3_region: str = "",
+                 send_timeout: float = 10.0, server_set: bool = False,
+                 servers: str = "") -> None:
         self.disabled = disabled
         self.directory = os.path.expanduser(directory)
         self.sample_delay = sample_delay
@@ -44,6 +49,15 @@ class Config:
         # logging records at or above this level are recorded even where
         # the program's logger levels drop them; None: only what they pass
         self.log_level = log_level
+        # Stream the recording to the central store (docs/STORE.md): to
+        # server when MICROLOG_SERVER is set, else straight to s3_root.
+        self.send = send
+        self.server_set = server_set  # MICROLOG_SERVER given: send there
+        self.servers = servers  # all of them, separated by commas
+        self.token = token
+        self.s3_root = s3_root
+        self.s3_region = s3_region
+        self.send_timeout = send_timeout
 
 
 def _flag(env, name: str) -> bool:
@@ -68,7 +82,7 @@ ALIASES = {
 def _seconds(env, name: str, default: float, minimum: float) -> float:
     raw = env.get(name)
     alias = ALIASES.get(name)
-    if (raw is None or raw.strip() == "") and alias in env:
+    if (raw is None or raw.strip() == "") and alias and alias in env:
         name, raw = alias, env[alias]
     if raw is None or raw.strip() == "":
         return default
@@ -111,6 +125,18 @@ def from_environment(env=None) -> Config:
         raise ConfigError(
             f"MICROLOG_SAMPLER={sampler!r}: expected one of "
             + ", ".join(SAMPLERS))
+    servers = env.get("MICROLOG_SERVER", "").strip()
+    s3_root = env.get("MICROLOG_S3_ROOT", "").strip()
+    for one in servers.split(",") if servers else ():
+        if not one.strip().startswith(("http://", "https://")):
+            raise ConfigError(f"MICROLOG_SERVER={servers!r}: expected "
+                              "http://HOST:PORT (several separated by "
+                              "commas)")
+    # The printed link points to the first.
+    server = servers.split(",")[0].strip().rstrip("/")
+    if s3_root and not s3_root.startswith("s3://"):
+        raise ConfigError(f"MICROLOG_S3_ROOT={s3_root!r}: expected "
+                          "s3://BUCKET/PREFIX")
     return Config(
         disabled=_flag(env, "MICROLOG_DISABLE"),
         directory=env.get("MICROLOG_DIR", "").strip() or "~/.microlog",
@@ -118,8 +144,14 @@ def from_environment(env=None) -> Config:
         status_delay=_seconds(env, "MICROLOG_STATUS_DELAY", 0.1, 0.001),
         memory_delay=_seconds(env, "MICROLOG_MEMORY_DELAY", 1.0, 0.001),
         sampler=sampler,
-        server=(env.get("MICROLOG_SERVER", "").strip()
-                or "http://127.0.0.1:7777").rstrip("/"),
+        server=server or "http://127.0.0.1:7777",
         quiet=_flag(env, "MICROLOG_QUIET"),
         log_level=_log_level(env, "MICROLOG_LOG_LEVEL"),
+        send=bool(server or s3_root),
+        server_set=bool(server),
+        servers=servers,
+        token=env.get("MICROLOG_TOKEN", "").strip(),
+        s3_root=s3_root,
+        s3_region=env.get("MICROLOG_S3_REGION", "").strip(),
+        send_timeout=_seconds(env, "MICROLOG_SEND_TIMEOUT", 10.0, 0.0),
     )

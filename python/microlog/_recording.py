@@ -130,16 +130,34 @@ def new_path(directory: str, label: str) -> str:
 def viewer_url(server: str, path: str) -> str:
     """The link that opens this run in `microlog serve`: the run's id is
     its label folder and file name without the extension (docs/API.md)."""
+    return f"{server}/#run={run_name(path)}"
+
+
+def new_run_id() -> str:
+    """A time-ordered UUID (version 7, RFC 9562) naming the run in the
+    central store: a resent upload names the same run."""
+    b = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big")
+                  + os.urandom(10))
+    b[6] = (b[6] & 0x0F) | 0x70
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def run_name(path: str) -> str:
+    """The run's id in the viewer: its label folder and file stem."""
     folder = os.path.basename(os.path.dirname(path))
     stem = os.path.basename(path)
     if stem.endswith(EXTENSION):
         stem = stem[:-len(EXTENSION)]
-    return f"{server}/#run={folder}/{stem}"
+    return f"{folder}/{stem}"
 
 
-def _metadata(label: str) -> dict:
+def _metadata(label: str, path: str, run_id: str) -> dict:
     v = sys.version_info
     return {
+        "run_id": run_id,
+        "name": run_name(path),
         "label": label,
         "argv": _shell_join(sys.argv),
         "python": f"{v.major}.{v.minor}.{v.micro}",
@@ -166,6 +184,7 @@ def _open(config: _config.Config, label: str) -> str:
     """Starts the C recorder on a fresh file; retries on a name clash."""
     base = new_path(config.directory, label)
     stem = base[:-len(EXTENSION)]
+    run_id = new_run_id()
     for attempt in range(1, 1000):
         path = base if attempt == 1 else f"{stem}_{attempt}{EXTENSION}"
         try:
@@ -173,17 +192,48 @@ def _open(config: _config.Config, label: str) -> str:
                 path, interval=config.sample_delay,
                 status_interval=config.status_delay,
                 memory_interval=config.memory_delay,
-                sampler=config.sampler, meta=_metadata(label),
+                sampler=config.sampler,
+                meta=_metadata(label, path, run_id),
                 main_ident=_main_thread_ident())
+            if config.send:
+                _start_sending(config, path, run_id)
             return path
         except FileExistsError:
             continue
     raise FileExistsError(f"microlog: no free file name next to {base}")
 
 
-def start(label: str = "default"):
+def _start_sending(config: _config.Config, path: str, run_id: str) -> None:
+    """The thread that streams the file to the central store; the file
+    stays the source of truth, so a store that is away loses nothing."""
+    _microlog.ship_start(
+        path, server=config.servers if config.server_set else None,
+        token=config.token or None, s3_root=config.s3_root or None,
+        s3_region=config.s3_region or None, run_id=run_id,
+        name=run_name(path), host=os.uname().nodename,
+        start_us=time.time_ns() // 1000)
+
+
+def _finish_sending(config: _config.Config, path: str) -> None:
+    """Sends what is left of the closed file, for at most
+    MICROLOG_SEND_TIMEOUT seconds; says what to do if that was not
+    enough."""
+    result = _microlog.ship_stop(config.send_timeout)
+    if result is None or result[0]:
+        return
+    where = config.server if config.server_set else config.s3_root
+    try:
+        sys.stderr.write(f"microlog: not all of the run reached {where} "
+                         f"({result[2]}); `microlog upload {path}` sends "
+                         "the rest\n")
+    except (ValueError, OSError):
+        pass
+
+
+def start(label: str = "default", quiet: bool | None = None):
     """Starts recording; returns the recording's path, or None when
-    MICROLOG_DISABLE is set."""
+    MICROLOG_DISABLE is set. ``quiet`` True or False says whether stop()
+    prints the box, whatever MICROLOG_QUIET says."""
     global _active
     if not isinstance(label, str):
         raise TypeError(f"microlog: label must be a str, not "
@@ -191,6 +241,8 @@ def start(label: str = "default"):
     config = _config.from_environment()
     if config.disabled:
         return None
+    if quiet is not None:
+        config.quiet = bool(quiet)
     if _active is not None or _microlog.is_running():
         where = _active.path if _active is not None else "elsewhere"
         raise RuntimeError(f"microlog: already recording {where}; call "
@@ -231,6 +283,8 @@ def stop(exit_status: int = 0):
         figures = _microlog.stop(exit_status)
     if figures is None:  # a forked child: the parent owns the recording
         return None
+    if active.config.send:
+        _finish_sending(active.config, active.path)
     rec = Recording(active.path, active.label, figures,
                     active.config.server)
     if not active.config.quiet:

@@ -8,11 +8,13 @@
 #include "ml_cli_dump.h"
 #include "ml_cli_explain.h"
 #include "ml_cli_export.h"
+#include "ml_cli_install.h"
 #include "ml_cli_ls.h"
 #include "ml_cli_query.h"
 #include "ml_cli_report.h"
 #include "ml_cli_serve.h"
 #include "ml_cli_show.h"
+#include "ml_cli_upload.h"
 
 #ifndef ML_VERSION
 #define ML_VERSION "unknown"
@@ -34,6 +36,8 @@ static const command commands[] = {
      "a language model's account of a run (--prompt-only: the prompt)"},
     {"export", ml_cli_export, ml_cli_export_usage,
      "write a recording as collapsed, speedscope, pprof, chrome, json, csv"},
+    {"install", ml_cli_install, ml_cli_install_usage,
+     "record every Python process of this environment (a start-up hook)"},
     {"ls", ml_cli_ls, ml_cli_ls_usage,
      "list the recordings, newest first (--json for JSON)"},
     {"query", ml_cli_query, ml_cli_query_usage,
@@ -46,6 +50,10 @@ static const command commands[] = {
      "print a summary of a recording (--json for JSON)"},
     {"tips", ml_cli_tips, ml_cli_tips_usage,
      "observations about a run and links for its modules"},
+    {"uninstall", ml_cli_uninstall, ml_cli_uninstall_usage,
+     "remove the start-up hook of microlog install"},
+    {"upload", ml_cli_upload, ml_cli_upload_usage,
+     "send finished or interrupted runs to the central store"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -57,7 +65,7 @@ usage(FILE *out)
                  "       microlog help <command>\n"
                  "       microlog --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "format/ml_format.h"
 #include "ml_api.h"
+#include "ml_shipper.h"
 #include "ml_metrics.h"
 #include "ml_timed.h"
 
@@ -138,6 +139,14 @@ static PyMethodDef ml_module_methods[] = {
     {"is_running", ml_api_is_running, METH_NOARGS, ml_is_running_doc},
     {"native_threads", ml_api_native_threads, METH_NOARGS,
      ml_native_threads_doc},
+    {"ship_start", (PyCFunction)(void (*)(void))ml_shipper_start,
+     METH_VARARGS | METH_KEYWORDS,
+     "ship_start(path, server=None, token=None, s3_root=None, "
+     "s3_region=None, run_id=None, name=None, host=None, start_us=0)\n"
+     "Starts the thread that sends the recording to the central store."},
+    {"ship_stop", ml_shipper_stop, METH_VARARGS,
+     "ship_stop(timeout_s=10) -> (stored, acked_bytes, why) or None\n"
+     "Stops sending; sends the rest of the closed file first."},
     {NULL, NULL, 0, NULL},
 };
 

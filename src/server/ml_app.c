@@ -22,17 +22,23 @@
 #include "analysis/ml_view_params.h"
 #include "analysis/ml_views.h"
 #include "core/ml_error.h"
+#include "core/ml_uuid.h"
 #include "ml_explainer.h"
 #include "ml_runs.h"
 #include "ml_ui.h"
+#include "format/ml_piece.h"
+#include "store/ml_store.h"
 
 #define MAX_ANSWER (64u << 20)
 #define MAX_SOURCE (4u << 20)
 #define MAX_PATH_LEN 1024
 #define COOKIE_NAME "microlog_token"
+/* An upload: at most this much of a recording per request. */
+#define MAX_UPLOAD (16u << 20)
 
 struct ml_app {
     ml_runs *runs;
+    ml_store *store;
     ml_ui *ui;
     char *token;
     int check_host;
@@ -59,6 +65,8 @@ ml_app_new(const ml_app_options *o, ml_app **out)
         return err;
     }
     app->check_host = o->check_host;
+    app->store = o->store;
+    ml_runs_set_store(app->runs, o->store);
     *out = app;
     return ML_OK;
 }
@@ -452,6 +460,53 @@ route_run(ml_app *app, const char *rest, const ml_app_request *req,
     ml_view_params_free(&p);
 }
 
+/* A whole decimal number in [0, max], or -1. */
+static int64_t
+param_number(const ml_app_request *req, const char *key, int64_t max)
+{
+    const char *v = param(req, key);
+    if (v == NULL) {
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    return errno || *end || end == v || n < 0 || n > max ? -1 : n;
+}
+
+/* The run search of a store's list (docs/API.md): label, host, text,
+ * since and until (Unix microseconds), limit and offset. NULL, or why a
+ * value is refused. */
+static const char *
+store_filter(const ml_app_request *req, ml_catalog_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->label = param(req, "label");
+    f->host = param(req, "host");
+    f->text = param(req, "text");
+    int64_t since = param_number(req, "since", INT64_C(1) << 62);
+    int64_t until = param_number(req, "until", INT64_C(1) << 62);
+    int64_t limit = param_number(req, "limit", 10000);
+    int64_t offset = param_number(req, "offset", 100000000);
+    if (since < 0 || until < 0) {
+        return "since and until are Unix times in microseconds";
+    }
+    if (limit < 0 || offset < 0) {
+        return "limit is at most 10000 and offset a count of runs";
+    }
+    const char *texts[] = {f->label, f->host, f->text};
+    for (size_t i = 0; i < 3; i++) {
+        if (texts[i] != NULL && strlen(texts[i]) > 256) {
+            return "label, host and text are at most 256 bytes";
+        }
+    }
+    f->since_unix_us = since;
+    f->until_unix_us = until;
+    f->limit = (size_t)(limit ? limit : 1000);
+    f->offset = (size_t)offset;
+    return NULL;
+}
+
 static void
 route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
 {
@@ -463,7 +518,20 @@ route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
     }
     ml_jsonw w;
     ml_jsonw_init(&w, MAX_ANSWER);
-    int err = ml_runs_list(app->runs, p.re, &w);
+    int err;
+    if (ml_runs_has_store(app->runs)) {
+        ml_catalog_filter f;
+        const char *bad = store_filter(req, &f);
+        if (bad != NULL) {
+            fail(res, 400, "%s", bad);
+            ml_jsonw_free(&w);
+            ml_view_params_free(&p);
+            return;
+        }
+        err = ml_runs_list_store(app->runs, &f, p.re, &w);
+    } else {
+        err = ml_runs_list(app->runs, p.re, &w);
+    }
     if (err == 0) {
         answer_json(res, &w);
     } else {
@@ -471,6 +539,35 @@ route_list(ml_app *app, const ml_app_request *req, ml_app_response *res)
     }
     ml_jsonw_free(&w);
     ml_view_params_free(&p);
+}
+
+/* What this server's ingest path did (docs/API.md). */
+static void
+route_store(ml_app *app, ml_app_response *res)
+{
+    if (app->store == NULL) {
+        fail(res, 404, "this server keeps no store (--store and --db)");
+        return;
+    }
+    ml_segwriter_stats st;
+    ml_store_get_stats(app->store, &st);
+    ml_jsonw w;
+    ml_jsonw_init(&w, 4096);
+    ml_jsonw_obj(&w);
+    ml_jsonw_ku64(&w, "segments", st.segments);
+    ml_jsonw_ku64(&w, "pieces", st.pieces);
+    ml_jsonw_ku64(&w, "chunks", st.chunks);
+    ml_jsonw_ku64(&w, "bytes", st.bytes);
+    ml_jsonw_ku64(&w, "requests", st.requests);
+    ml_jsonw_ku64(&w, "failed", st.failed);
+    ml_jsonw_ku64(&w, "retries", st.retries);
+    ml_jsonw_obj_end(&w);
+    if (ml_jsonw_error(&w) == 0) {
+        answer_json(res, &w);
+    } else {
+        fail(res, 503, "out of memory");
+    }
+    ml_jsonw_free(&w);
 }
 
 /* Without a UI bundle: a page that lists the runs, built here (no script,
@@ -636,7 +733,8 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
         return;
     }
     if (post && !is_explain(path)) {
-        fail(res, 405, "POST is taken only by /api/runs/ID/explain");
+        fail(res, 405,
+             "POST is taken only by /api/runs/ID/explain and /api/ingest");
         return;
     }
     if (post && !post_from_own_page(req)) {
@@ -658,6 +756,10 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
     }
     if (strncmp(path, "/api/runs/", 10) == 0) {
         route_run(app, path + 10, req, res);
+        return;
+    }
+    if (strcmp(path, "/api/store") == 0) {
+        route_store(app, res);
         return;
     }
     if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
@@ -683,4 +785,162 @@ ml_app_handle(ml_app *app, const ml_app_request *req, ml_app_response *res)
         return;
     }
     fail(res, 404, "not found");
+}
+
+/* ---- uploads (POST /api/ingest) ----------------------------------------- */
+
+int
+ml_app_takes_body(const ml_app *app, const char *method, const char *path,
+                  size_t *max)
+{
+    (void)app;
+    *max = MAX_UPLOAD;
+    return strcmp(method, "POST") == 0 && path != NULL
+           && strcmp(path, "/api/ingest") == 0;
+}
+
+/* A decimal header value in [0, 2^62): 0, or -1 when absent or bad. */
+static int
+header_u64(const char *v, uint64_t *out)
+{
+    if (v == NULL || v[0] < '0' || v[0] > '9' || strlen(v) > 19) {
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n >= (1ull << 62)) {
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int
+safe_host(const char *h)
+{
+    size_t n = strlen(h);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+            return 0;
+        }
+    }
+    return n < 256;
+}
+
+/* The upload's headers as an ml_upload (label is written into label):
+ * NULL when they are valid, else why not. */
+static const char *
+parse_upload(const ml_app_request *req, ml_upload *u, char *label, size_t n)
+{
+    uint8_t id[16];
+    uint64_t off = 0, end = 0, start = 0;
+    if (ml_uuid_parse(req->x_run, id) != ML_OK) {
+        return "X-Microlog-Run must be the run's UUID";
+    }
+    if (req->x_name == NULL || !ml_run_id_valid(req->x_name)) {
+        return "X-Microlog-Name must be LABEL/STEM of safe names";
+    }
+    if (header_u64(req->x_offset, &off) != 0) {
+        return "X-Microlog-Offset must be the body's byte offset in the file";
+    }
+    if (req->x_end != NULL && header_u64(req->x_end, &end) != 0) {
+        return "X-Microlog-End must be the file's final size";
+    }
+    if (req->x_start != NULL && header_u64(req->x_start, &start) != 0) {
+        return "X-Microlog-Start must be the run's start in Unix us";
+    }
+    const char *host = req->x_host ? req->x_host : "";
+    if (!safe_host(host)) {
+        return "X-Microlog-Host is too long or has control characters";
+    }
+    const char *slash = strchr(req->x_name, '/');
+    snprintf(label, n, "%.*s", (int)(slash - req->x_name), req->x_name);
+    *u = (ml_upload){.run_id = req->x_run,
+                     .name = req->x_name,
+                     .label = label,
+                     .host = host,
+                     .start_unix_us = (int64_t)start,
+                     .end_size = req->x_end ? (int64_t)end : -1,
+                     .off = off};
+    return NULL;
+}
+
+typedef struct {
+    ml_app_done_fn done;
+    void *ctx;
+    char run_id[ML_UUID_TEXT];
+} pending_upload;
+
+static void
+upload_stored(void *arg, int rc, uint64_t durable, const char *why)
+{
+    pending_upload *p = arg;
+    ml_app_response *res = calloc(1, sizeof *res);
+    if (res != NULL) {
+        if (rc == ML_OK) {
+            char *body = NULL;
+            int len = asprintf(&body, "{\"run\": \"%s\", \"durable\": %llu}",
+                               p->run_id, (unsigned long long)durable);
+            set_body(res, 200, "application/json; charset=utf-8",
+                     len < 0 ? NULL : body, len < 0 ? 0 : (size_t)len);
+        } else {
+            fail(res, 503, "not stored, send again: %s", why ? why : "");
+        }
+    }
+    p->done(p->ctx, res);
+    free(p);
+}
+
+int
+ml_app_ingest(ml_app *app, const ml_app_request *req, const uint8_t *body,
+              size_t len, int too_big, ml_app_done_fn done, void *ctx,
+              ml_app_response *res)
+{
+    memset(res, 0, sizeof *res);
+    if (authenticate(app, req, res) != 0) {
+        return 0;
+    }
+    if (app->store == NULL) {
+        fail(res, 404,
+             "this server keeps no store: start it with --store and --db "
+             "to take uploads");
+        return 0;
+    }
+    if (too_big) {
+        fail(res, 413, "an upload holds at most %u bytes", MAX_UPLOAD);
+        return 0;
+    }
+    ml_upload u;
+    char label[128];
+    const char *bad = parse_upload(req, &u, label, sizeof label);
+    if (bad != NULL) {
+        fail(res, 400, "%s", bad);
+        return 0;
+    }
+    uint32_t chunks;
+    size_t at;
+    if (ml_piece_check(body, len, u.off, &chunks, &at, &bad) != ML_OK) {
+        fail(res, 400, "the body is not whole chunks at byte %zu: %s", at,
+             bad);
+        return 0;
+    }
+    u.data = body;
+    u.len = len;
+    u.chunks = chunks;
+    pending_upload *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        fail(res, 503, "out of memory");
+        return 0;
+    }
+    *p = (pending_upload){.done = done, .ctx = ctx};
+    snprintf(p->run_id, sizeof p->run_id, "%s", req->x_run);
+    int rc = ml_store_submit(app->store, &u, upload_stored, p);
+    if (rc != ML_OK) {
+        free(p);
+        fail(res, 503, "busy, send again later");
+        return 0;
+    }
+    return 1;
 }

@@ -27,6 +27,8 @@ typedef struct {
     const char *host;
     const char *content_type; /* for POST */
     const char *origin;
+    /* An upload's headers (POST /api/ingest, docs/API.md), or NULL. */
+    const char *x_run, *x_name, *x_host, *x_start, *x_offset, *x_end;
 } ml_app_request;
 
 typedef struct {
@@ -49,6 +51,7 @@ typedef struct {
     const char *ui_dir; /* NULL: the built-in page only */
     int check_host;     /* loopback without token: Host must be loopback */
     size_t index_budget;
+    struct ml_store *store; /* the central store, or NULL: dir only */
 } ml_app_options;
 
 int ml_app_new(const ml_app_options *o, ml_app **out);
@@ -59,6 +62,19 @@ void ml_app_free(ml_app *app);
 void ml_app_handle(ml_app *app, const ml_app_request *req,
                    ml_app_response *res);
 void ml_app_response_free(ml_app_response *res);
+
+/* Uploads. ml_app_takes_body() says whether a request carries a body
+ * worth keeping (POST /api/ingest), and how large it may be.
+ * ml_app_ingest() either answers at once in res (an error; result 0) or
+ * hands the upload to the store and returns 1: then done(ctx, res) is
+ * called once, later, from another thread, with the answer (the callee
+ * frees it with ml_app_response_free()). body may be freed on return. */
+int ml_app_takes_body(const ml_app *app, const char *method, const char *path,
+                      size_t *max);
+typedef void (*ml_app_done_fn)(void *ctx, ml_app_response *res);
+int ml_app_ingest(ml_app *app, const ml_app_request *req, const uint8_t *body,
+                  size_t len, int too_big, ml_app_done_fn done, void *ctx,
+                  ml_app_response *res);
 
 /* Constant-time comparison of two NUL-terminated strings. */
 int ml_app_token_equal(const char *a, const char *b);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/ml_buf.h"
 #include "core/ml_error.h"
 
 /* Per connection: the request line and headers must fit in this (longer
@@ -138,20 +139,149 @@ queue_error(struct MHD_Connection *conn, unsigned status, const char *json)
     return queue(conn, &res);
 }
 
+/* An upload in progress: its body, then, while the store keeps it, the
+ * suspended connection and, once stored, the answer. */
+typedef struct {
+    ml_http *h;
+    struct MHD_Connection *conn;
+    ml_buf body;
+    int too_big;
+    int handed_over;
+    ml_app_response *answer; /* set by the store's thread */
+} upload_state;
+
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void
+fill_request(struct MHD_Connection *conn, const char *url, const char *method,
+             const collected *c, ml_app_request *req)
+{
+    *req = (ml_app_request){
+        .method = method,
+        .path = url,
+        .params = c->params,
+        .nparams = c->n,
+        .authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+        .cookie = header(conn, MHD_HTTP_HEADER_COOKIE),
+        .host = header(conn, MHD_HTTP_HEADER_HOST),
+        .content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .origin = header(conn, "Origin"),
+        .x_run = header(conn, "X-Microlog-Run"),
+        .x_name = header(conn, "X-Microlog-Name"),
+        .x_host = header(conn, "X-Microlog-Host"),
+        .x_start = header(conn, "X-Microlog-Start"),
+        .x_offset = header(conn, "X-Microlog-Offset"),
+        .x_end = header(conn, "X-Microlog-End"),
+    };
+}
+
+/* From the store's thread: the upload is stored (or failed); the
+ * connection wakes up and on_request() sends the answer. */
+static void
+upload_done(void *ctx, ml_app_response *res)
+{
+    upload_state *u = ctx;
+    __atomic_store_n(&u->answer, res, __ATOMIC_RELEASE);
+    MHD_resume_connection(u->conn);
+}
+
+static enum MHD_Result
+answer_upload(upload_state *u, struct MHD_Connection *conn, const char *url,
+              const char *method)
+{
+    ml_app_response *done = __atomic_load_n(&u->answer, __ATOMIC_ACQUIRE);
+    if (done != NULL) {
+        enum MHD_Result ok = done ? queue(conn, done) : MHD_NO;
+        ml_app_response_free(done);
+        free(done);
+        u->answer = NULL;
+        return ok;
+    }
+    if (u->handed_over) {
+        return queue_error(conn, 503, "{\"error\": \"out of memory\"}");
+    }
+    collected c = {.n = 0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &c);
+    ml_app_request req;
+    fill_request(conn, url, method, &c, &req);
+    ml_app_response res;
+    u->handed_over = 1;
+    if (ml_app_ingest(u->h->app, &req, u->body.data, u->body.len, u->too_big,
+                      upload_done, u, &res)
+        == 1) {
+        ml_buf_free(&u->body);
+        MHD_suspend_connection(conn);
+        return MHD_YES;
+    }
+    enum MHD_Result ok = queue(conn, &res);
+    ml_app_response_free(&res);
+    return ok;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **state,
+             enum MHD_RequestTerminationCode code)
+{
+    (void)conn;
+    (void)code;
+    ml_http *h = cls;
+    if (*state != NULL && *state != h) {
+        upload_state *u = *state;
+        ml_buf_free(&u->body);
+        free(u);
+    }
+    *state = NULL;
+}
+
+static enum MHD_Result
+start_request(ml_http *h, struct MHD_Connection *conn, const char *url,
+              const char *method, void **state)
+{
+    size_t max;
+    if (!ml_app_takes_body(h->app, method, url, &max)) {
+        *state = h; /* headers only; answer on the next call */
+        return MHD_YES;
+    }
+    upload_state *u = calloc(1, sizeof *u);
+    if (u == NULL) {
+        return MHD_NO;
+    }
+    u->h = h;
+    u->conn = conn;
+    ml_buf_init(&u->body, max);
+    *state = u;
+    return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
            const char *method, const char *version, const char *upload,
            size_t *upload_size, void **state)
 {
     (void)version;
-    (void)upload;
     ml_http *h = cls;
     if (*state == NULL) {
-        *state = h; /* first call: headers only; answer on the next */
-        return MHD_YES;
+        return start_request(h, conn, url, method, state);
+    }
+    if (*state != h) {
+        upload_state *u = *state;
+        if (*upload_size != 0) {
+            if (!u->too_big
+                && ml_buf_append(&u->body, upload, *upload_size) != ML_OK) {
+                u->too_big = 1; /* read on, answer 413 at the end */
+                ml_buf_free(&u->body);
+            }
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return answer_upload(u, conn, url, method);
     }
     if (*upload_size != 0) {
-        *upload_size = 0; /* no endpoint takes a body: it is dropped */
+        *upload_size = 0; /* no other endpoint takes a body: dropped */
         return MHD_YES;
     }
     unsigned n = atomic_fetch_add(&h->inflight, 1);
@@ -168,22 +298,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         ok = queue_error(conn, 400,
                          "{\"error\": \"too many query parameters\"}");
     } else {
-        ml_app_request req = {
-            .method = method,
-            .path = url,
-            .params = c.params,
-            .nparams = c.n,
-            .authorization = MHD_lookup_connection_value(
-                conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-            .cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                  MHD_HTTP_HEADER_COOKIE),
-            .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                MHD_HTTP_HEADER_HOST),
-            .content_type = MHD_lookup_connection_value(
-                conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-            .origin =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
-        };
+        ml_app_request req;
+        fill_request(conn, url, method, &c, &req);
         ml_app_response res;
         ml_app_handle(h->app, &req, &res);
         ok = queue(conn, &res);
@@ -214,7 +330,8 @@ ml_http_start(const ml_http_options *o, ml_app *app, ml_http **out, char *why,
     *out = NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+                     | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, o->host, &s4->sin_addr) == 1) {
@@ -244,10 +361,10 @@ ml_http_start(const ml_http_options *o, ml_app *app, ml_http **out, char *why,
         (unsigned)(o->threads ? o->threads : 4), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)HARD_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
-        NULL, MHD_OPTION_END);
+        on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (h->d == NULL) {
         int e = errno;
         snprintf(why, why_len, "cannot listen on %s port %u: %s", o->host,

@@ -20,6 +20,8 @@
 #include "analysis/ml_summary_json.h"
 #include "core/ml_error.h"
 #include "format/ml_reader.h"
+#include "format/ml_runmeta.h"
+#include "store/ml_store.h"
 
 #define EXT ".mlog"
 #define MAX_NAME 128
@@ -57,6 +59,7 @@ typedef struct opening {
 
 struct ml_runs {
     char *dir;
+    ml_store *store; /* runs come from it when set; dir is its cache */
     size_t budget;
     pthread_mutex_t lock;  /* protects both lists, openings and clock */
     pthread_cond_t opened; /* an opening ended */
@@ -128,28 +131,23 @@ ml_runs_dir(const ml_runs *r)
 
 /* ---- ids and paths ------------------------------------------------------ */
 
+/* The rule is the store's too (format/ml_runmeta.h). */
 static int
 safe_name(const char *s, size_t n)
 {
-    if (n == 0 || n > MAX_NAME || s[0] == '.') {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
+    return ml_runmeta_part_valid(s, n);
 }
 
 int
 ml_run_id_valid(const char *id)
 {
-    const char *slash = strchr(id, '/');
-    return slash != NULL && safe_name(id, (size_t)(slash - id))
-           && safe_name(slash + 1, strlen(slash + 1));
+    return ml_runmeta_name_valid(id);
+}
+
+void
+ml_runs_set_store(ml_runs *r, ml_store *store)
+{
+    r->store = store;
 }
 
 int
@@ -158,6 +156,16 @@ ml_runs_path(ml_runs *r, const char *id, char **out)
     *out = NULL;
     if (!ml_run_id_valid(id)) {
         return 1;
+    }
+    if (r->store != NULL) {
+        char why[256];
+        int rc = ml_store_sync(r->store, id, why, sizeof why);
+        if (rc != ML_OK) {
+            if (rc < 0) {
+                fprintf(stderr, "microlog serve: %s: %s\n", id, why);
+            }
+            return rc;
+        }
     }
     char path[PATH_MAX];
     const char *slash = strchr(id, '/');
@@ -328,6 +336,7 @@ typedef struct {
     int complete, live;
     int64_t exit_status;
     char *error;
+    char host[128]; /* store runs only */
 } listed_run;
 
 static int
@@ -428,6 +437,9 @@ write_run(ml_jsonw *w, const listed_run *x)
     ml_jsonw_ku64(w, "bytes", x->bytes);
     ml_jsonw_ku64(w, "threads", x->threads);
     ml_jsonw_kstr(w, "error", x->error);
+    if (x->host[0]) {
+        ml_jsonw_kstr(w, "host", x->host);
+    }
     ml_jsonw_obj_end(w);
 }
 
@@ -632,6 +644,9 @@ ml_runs_release(ml_runs *r, ml_index *ix)
 int
 ml_runs_is_live(ml_runs *r, const char *id, const ml_index *ix)
 {
+    if (r->store != NULL) {
+        return ml_store_is_live(r->store, id);
+    }
     ml_index_info info;
     ml_index_get_info(ix, &info);
     char *path;
@@ -647,4 +662,95 @@ ml_runs_is_live(ml_runs *r, const char *id, const ml_index *ix)
     info_entry e = {0};
     e.mtime_ns = mtime_ns(&st);
     return is_live(&e);
+}
+
+/* ---- runs of the central store ----------------------------------------- */
+
+typedef struct {
+    listed_run *runs;
+    size_t n, cap;
+    ml_regex *re;
+} store_listing;
+
+static int
+take_store_run(void *ctx, const ml_catalog_row *row)
+{
+    store_listing *l = ctx;
+    if (l->re != NULL
+        && ml_regex_match(l->re, row->name, strlen(row->name)) != 1) {
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        listed_run *p = realloc(l->runs, nc * sizeof *p);
+        if (p == NULL) {
+            return ML_ENOMEM;
+        }
+        l->runs = p;
+        l->cap = nc;
+    }
+    listed_run *x = &l->runs[l->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->id, sizeof x->id, "%s", row->name);
+    snprintf(x->label, sizeof x->label, "%s", row->label);
+    snprintf(x->host, sizeof x->host, "%s", row->host ? row->host : "");
+    x->start_unix_ns =
+        (uint64_t)(row->start_unix_us > 0 ? row->start_unix_us : 0) * 1000u;
+    x->bytes = row->durable;
+    x->complete = row->status == ML_RUN_ENDED;
+    x->exit_status = 0;
+    int64_t age = (int64_t)time(NULL) * 1000000 - row->updated_unix_us;
+    x->live = row->status == ML_RUN_LIVE && age < 10 * INT64_C(1000000);
+    return 0;
+}
+
+int
+ml_runs_list_store(ml_runs *r, const ml_catalog_filter *f, ml_regex *re,
+                   ml_jsonw *w)
+{
+    store_listing l = {.re = re};
+    uint64_t total = 0;
+    char why[256];
+    int rc = ml_store_list(r->store, f, take_store_run, &l, &total, why,
+                           sizeof why);
+    if (rc != ML_OK) {
+        free(l.runs);
+        return rc;
+    }
+    if (l.n > 1) {
+        qsort(l.runs, l.n, sizeof *l.runs, by_label_then_newest);
+    }
+    ml_jsonw_obj(w);
+    ml_jsonw_kstr(w, "dir", ml_store_url(r->store));
+    ml_jsonw_kstr(w, "store", "central");
+    ml_jsonw_ku64(w, "total", total);
+    ml_jsonw_key(w, "labels");
+    ml_jsonw_arr(w);
+    for (size_t i = 0; i < l.n; i++) {
+        if (i == 0 || strcmp(l.runs[i].label, l.runs[i - 1].label) != 0) {
+            if (i > 0) {
+                ml_jsonw_arr_end(w);
+                ml_jsonw_obj_end(w);
+            }
+            ml_jsonw_obj(w);
+            ml_jsonw_kstr(w, "label", l.runs[i].label);
+            ml_jsonw_key(w, "runs");
+            ml_jsonw_arr(w);
+        }
+        write_run(w, &l.runs[i]);
+    }
+    if (l.n > 0) {
+        ml_jsonw_arr_end(w);
+        ml_jsonw_obj_end(w);
+    }
+    ml_jsonw_arr_end(w);
+    ml_jsonw_obj_end(w);
+    free(l.runs);
+    return ml_jsonw_error(w);
+}
+
+int
+ml_runs_has_store(const ml_runs *r)
+{
+    return r->store != NULL;
 }

@@ -12,6 +12,9 @@
 #include "analysis/ml_index.h"
 #include "analysis/ml_jsonw.h"
 #include "analysis/ml_regex.h"
+#include "store/ml_catalog.h"
+
+struct ml_store;
 
 typedef struct ml_runs ml_runs;
 
@@ -19,6 +22,17 @@ typedef struct ml_runs ml_runs;
 int ml_runs_new(const char *dir, size_t index_budget, ml_runs **out);
 void ml_runs_free(ml_runs *runs);
 const char *ml_runs_dir(const ml_runs *runs);
+
+/* Runs come from the central store (dir is then the folder of its local
+ * copies): ids are looked up in its index and copied before use. */
+void ml_runs_set_store(ml_runs *runs, struct ml_store *store);
+int ml_runs_has_store(const ml_runs *runs);
+
+/* The store's runs as JSON (the same tree as ml_runs_list, with "total":
+ * how many match the filter before limit and offset); re, when not NULL,
+ * filters the page of runs f gave. */
+int ml_runs_list_store(ml_runs *runs, const ml_catalog_filter *f, ml_regex *re,
+                       ml_jsonw *w);
 
 /* 1 when id has the form LABEL/STAMP of safe names (docs/API.md). */
 int ml_run_id_valid(const char *id);

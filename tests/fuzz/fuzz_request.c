@@ -109,7 +109,8 @@ setup(void)
         }
     }
     for (int i = 0; i < 2; i++) {
-        ml_app_options o = {dir, i ? "tok" : NULL, NULL, i == 0, 64u << 20};
+        ml_app_options o = {dir,    i ? "tok" : NULL, NULL,
+                            i == 0, 64u << 20,        NULL};
         CHECK(ml_app_new(&o, &apps[i]) == 0);
     }
 }
@@ -127,8 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     ml_app_param params[ML_APP_MAX_PARAMS];
-    ml_app_request req = {"GET", "/",         params, 0,   NULL,
-                          NULL,  "127.0.0.1", NULL,   NULL};
+    ml_app_request req = {
+        .method = "GET", .path = "/", .params = params, .host = "127.0.0.1"};
     char *save = NULL;
     int line = 0;
     for (char *l = strtok_r(text, "\n", &save); l;

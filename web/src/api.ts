@@ -24,10 +24,16 @@ export interface RunInfo {
   bytes: number;
   threads: number;
   error: string | null;
+  /** Runs of a central store: the host that recorded it. */
+  host?: string;
 }
 export interface RunsAnswer {
   dir: string;
   labels: { label: string; runs: RunInfo[] }[];
+  /** Set by a server of the central store (docs/STORE.md): runs are a page of its index. */
+  store?: string;
+  /** With store: how many runs match the text filter. */
+  total?: number;
 }
 
 export interface SummaryThread {
@@ -327,7 +333,7 @@ export function runPath(id: string, view: string): string {
 }
 
 export const api = {
-  runs: (q?: string) => getJson<RunsAnswer>("/api/runs", { q }),
+  runs: (text?: string) => getJson<RunsAnswer>("/api/runs", { text }),
   summary: (id: string) => getJson<Summary>(runPath(id, "summary")),
   changes: (id: string, since: Us) => getJson<ChangesAnswer>(runPath(id, "changes"), { since }),
   timeline: (id: string, threads: number[], from: Us, to: Us, width: number, signal?: AbortSignal) =>

@@ -27,7 +27,11 @@ const store = new Store();
 // ---- views ---------------------------------------------------------------
 
 const app = el("div", "app");
-const side = new RunTree(store, (id) => void openRun(id, null));
+const side = new RunTree(
+  store,
+  (id) => void openRun(id, null),
+  () => pollRuns(),
+);
 const mainEl = el("main", "main");
 const header = el("header", "runhead");
 const title = el("div", "title", "open a run from the tree");
@@ -426,7 +430,9 @@ document.addEventListener("keydown", (e) => {
 
 async function pollRuns(): Promise<void> {
   try {
-    const a = await api.runs();
+    // A central store lists a page of its index: the filter is asked of the server.
+    const before = store.state;
+    const a = await api.runs(before.runs?.store && before.runFilter ? before.runFilter : undefined);
     const s = store.state;
     const run = s.runId ? (a.body.labels.flatMap((l) => l.runs).find((r) => r.id === s.runId) ?? s.run) : null;
     store.set({ runs: a.body, run });

@@ -10,16 +10,25 @@ import { el } from "./dom";
 export class RunTree {
   readonly root = el("nav", "runtree");
   private filter = el("input", "filter");
+  private ask = 0;
   private list = el("div", "runs");
   private visible: RunInfo[] = [];
 
   constructor(
     private store: Store,
     private open: (id: string) => void,
+    private refresh: () => Promise<void> = async () => {},
   ) {
     this.filter.placeholder = "filter runs (regex)";
     this.filter.spellcheck = false;
-    this.filter.addEventListener("input", () => store.set({ runFilter: this.filter.value }));
+    this.filter.addEventListener("input", () => {
+      store.set({ runFilter: this.filter.value });
+      // A central store filters its index itself (by text), a moment after the typing stops.
+      if (store.state.runs?.store) {
+        window.clearTimeout(this.ask);
+        this.ask = window.setTimeout(() => void this.refresh(), 300);
+      }
+    });
     this.root.append(el("div", "brand", "microlog"), this.filter, this.list);
     this.list.tabIndex = 0;
     this.list.addEventListener("keydown", (e) => this.key(e));
@@ -60,7 +69,9 @@ export class RunTree {
         const item = el("div", `run${r.id === current ? " current" : ""}${r.error ? " damaged" : ""}`);
         item.dataset.run = r.id;
         const when = el("span", "when", fmtStamp(r.start_unix_ns));
-        const what = el("span", "what", `${fmtDuration(r.duration_us)} · ${fmtBytes(r.bytes)} · ${r.threads} thr`);
+        // Runs of a central store are known by their index until opened: size and host.
+        const text = r.host !== undefined ? `${fmtBytes(r.bytes)} · ${r.host}` : `${fmtDuration(r.duration_us)} · ${fmtBytes(r.bytes)} · ${r.threads} thr`;
+        const what = el("span", "what", text);
         item.append(when);
         if (r.live) item.append(el("span", "live", "live"));
         else if (!r.complete) item.append(el("span", "incomplete", "incomplete"));
@@ -73,5 +84,7 @@ export class RunTree {
       this.list.append(group);
     }
     if (!this.visible.length) this.list.append(el("div", "empty", runs.labels.length ? "no run matches" : `no recordings in ${runs.dir}`));
+    else if (runs.store && runs.total !== undefined && runs.total > this.visible.length)
+      this.list.append(el("div", "empty", `${this.visible.length} of ${runs.total} runs: type to search the store`));
   }
 }
