@@ -140,6 +140,13 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
                             "fallback, not %s",
                             sampler);
     }
+    if (!ml_events_main_interp()) {
+        /* The sampler reads the main interpreter's threads, and what a
+         * recording keeps must outlive the interpreter that made it. */
+        return PyErr_Format(PyExc_RuntimeError,
+                            "microlog: recordings run in the main "
+                            "interpreter only, not in a subinterpreter");
+    }
     if (active != NULL) {
         return PyErr_Format(PyExc_RuntimeError,
                             "microlog: a recording is already running");
@@ -208,8 +215,8 @@ ml_api_stop(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "|L", &exit_status)) {
         return NULL;
     }
-    if (active == NULL) {
-        Py_RETURN_NONE;
+    if (active == NULL || !ml_events_main_interp()) {
+        Py_RETURN_NONE; /* a subinterpreter's: not its recording */
     }
     ml_recorder *r = active;
     active = NULL;
@@ -239,7 +246,7 @@ PyObject *
 ml_api_hide_root_frames(PyObject *module, PyObject *codes)
 {
     (void)module;
-    if (active == NULL) {
+    if (active == NULL || !ml_events_main_interp()) {
         Py_RETURN_NONE; /* disabled: nothing to hide frames from */
     }
     PyObject *seq = PySequence_Fast(codes, "expected a sequence of code "
@@ -311,5 +318,5 @@ ml_api_is_running(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return PyBool_FromLong(active != NULL);
+    return PyBool_FromLong(active != NULL && ml_events_main_interp());
 }
