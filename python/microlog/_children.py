@@ -7,13 +7,22 @@ recording) and stops it when the target returns. This works with the fork,
 spawn and forkserver start methods. A bare ``os.fork()`` child runs
 unrecorded. Children print the box at their end when the parent does (an
 auto-recorded parent, docs/INSTALL-HOOK.md, is quiet).
+
+A child's file holds its metadata from the start (written at once), so a
+child killed at any moment is a readable run linked to its parent's. A
+child terminated by SIGTERM (a ``Pool``'s workers at the end of its
+``with`` block, ``Process.terminate()``) first ends its run with what it
+recorded, exit status -15 as ``Process.exitcode`` says it, then dies of the
+signal as it would unrecorded (``_microlog.end_on_term``). Where the
+program has a SIGTERM handler of its own, or ignores it, that decides; a
+handler that exits ends the run as any exit does.
 """
 
 from __future__ import annotations
 
 import sys
 
-from microlog import _recording
+from microlog import _microlog, _recording
 from microlog._threads import MethodHook
 
 
@@ -32,6 +41,8 @@ class ChildRun:
         _recording.parent_run = self.parent
         started = _recording.start(self.label,
                                    quiet=self.quiet) is not None
+        if started:
+            _microlog.end_on_term()
         status = 0
         try:
             return self.target(*args, **kwargs)

@@ -16,6 +16,7 @@
 #include "core/ml_error.h"
 #include "ml_events.h"
 #include "ml_recorder.h"
+#include "ml_term.h"
 
 /* The recording in progress, if any. Protected by the GIL; read without it
  * only by the fork handlers, which run in the thread calling fork() (and so
@@ -49,6 +50,7 @@ after_fork_child(void)
         /* Nothing here may call into Python: the interpreter is not yet
          * ready in the child (PyOS_AfterFork_Child runs after us). */
         ml_events_forget_fork();
+        ml_term_forget_fork();
         ml_recorder_after_fork_parent(active); /* this thread holds it */
         ml_recorder_abandon(active);
         active = NULL;
@@ -140,6 +142,13 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
                             "fallback, not %s",
                             sampler);
     }
+    if (!ml_events_main_interp()) {
+        /* The sampler reads the main interpreter's threads, and what a
+         * recording keeps must outlive the interpreter that made it. */
+        return PyErr_Format(PyExc_RuntimeError,
+                            "microlog: recordings run in the main "
+                            "interpreter only, not in a subinterpreter");
+    }
     if (active != NULL) {
         return PyErr_Format(PyExc_RuntimeError,
                             "microlog: a recording is already running");
@@ -184,6 +193,10 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
         ml_recorder_stop(r, 0, &res);
         return NULL; /* the metadata's own error */
     }
+    /* On disk at once: a run killed within its first second (a pool's
+     * worker terminated early) is still a readable run with its metadata,
+     * not a bare file header. */
+    ml_recorder_flush(r);
     return PyUnicode_FromString(ml_recorder_mode(r));
 }
 
@@ -208,14 +221,16 @@ ml_api_stop(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "|L", &exit_status)) {
         return NULL;
     }
-    if (active == NULL) {
-        Py_RETURN_NONE;
+    if (active == NULL || !ml_events_main_interp()) {
+        Py_RETURN_NONE; /* a subinterpreter's: not its recording */
     }
     ml_recorder *r = active;
     active = NULL;
     ml_events_detach();
+    ml_term_begin_stop(); /* a SIGTERM now waits for the stop */
     ml_recorder_result res;
     int err = ml_recorder_stop(r, exit_status, &res);
+    ml_term_end_stop();
     Py_CLEAR(hidden_codes);
     /* A recording that could not be written completely has said so on
      * stderr when it happened; stop() must not fail the program for it. */
@@ -239,7 +254,7 @@ PyObject *
 ml_api_hide_root_frames(PyObject *module, PyObject *codes)
 {
     (void)module;
-    if (active == NULL) {
+    if (active == NULL || !ml_events_main_interp()) {
         Py_RETURN_NONE; /* disabled: nothing to hide frames from */
     }
     PyObject *seq = PySequence_Fast(codes, "expected a sequence of code "
@@ -297,13 +312,25 @@ ml_api_log(PyObject *module, PyObject *args, PyObject *kwargs)
 }
 
 PyObject *
+ml_api_end_on_term(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (active == NULL || !ml_events_main_interp()) {
+        Py_RETURN_FALSE;
+    }
+    return PyBool_FromLong(ml_term_arm(active));
+}
+
+PyObject *
 ml_api_native_threads(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
     /* The sampler, status and writer threads run exactly while a
-     * recording does (ml_recorder_start starts all three or none). */
-    return PyLong_FromLong(active != NULL ? 3 : 0);
+     * recording does (ml_recorder_start starts all three or none), and
+     * SIGTERM's while it is armed. */
+    return PyLong_FromLong(active != NULL ? 3 + ml_term_armed() : 0);
 }
 
 PyObject *
@@ -311,5 +338,5 @@ ml_api_is_running(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return PyBool_FromLong(active != NULL);
+    return PyBool_FromLong(active != NULL && ml_events_main_interp());
 }

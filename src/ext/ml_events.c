@@ -63,24 +63,40 @@ ml_events_forget_fork(void)
 }
 
 int
+ml_events_main_interp(void)
+{
+    return PyInterpreterState_Get() == PyInterpreterState_Main();
+}
+
+/* The running recording as the calling interpreter sees it: none in a
+ * subinterpreter, whose frames and code objects would outlive it in the
+ * interner (and, from 3.12, be freed by another interpreter's allocator). */
+static ml_recorder *
+recording(void)
+{
+    return current != NULL && ml_events_main_interp() ? current : NULL;
+}
+
+int
 ml_events_active(void)
 {
-    return current != NULL;
+    return recording() != NULL;
 }
 
 ml_recorder *
 ml_events_recorder(void)
 {
-    return current;
+    return recording();
 }
 
 uint64_t
 ml_events_now_us(void)
 {
-    if (current == NULL) {
+    ml_recorder *r = recording();
+    if (r == NULL) {
         return 0;
     }
-    return ml_sink_time_us(ml_recorder_sink(current), ml_clock_mono_ns());
+    return ml_sink_time_us(ml_recorder_sink(r), ml_clock_mono_ns());
 }
 
 /* Thread and stack of the caller; call with the sink lock held. */
@@ -103,7 +119,7 @@ int
 ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
               PyFrameObject *frame)
 {
-    if (current == NULL || ml_recorder_sink(current)->failed) {
+    if (recording() == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);
@@ -137,7 +153,7 @@ ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
 int
 ml_events_span(PyCodeObject *code, ml_span *span)
 {
-    if (current == NULL || ml_recorder_sink(current)->failed) {
+    if (recording() == NULL || ml_recorder_sink(current)->failed) {
         return ML_OK;
     }
     ml_sink *sink = ml_recorder_sink(current);

@@ -20,11 +20,18 @@ void ml_events_detach(void);
  * without calling into Python (no object is released there). */
 void ml_events_forget_fork(void);
 
+/* A recording belongs to the main interpreter: called from a
+ * subinterpreter (a legacy one can import the module), every function
+ * here acts as if none ran, so that no object of an interpreter that can
+ * end before the recording is ever kept by it. */
+
 /* 1 when a recording is running (cheap; for fast paths). */
 int ml_events_active(void);
 /* The running recording, or NULL (for other records made from Python
  * threads: metrics and reports, ml_metrics.c). */
 ml_recorder *ml_events_recorder(void);
+/* 1 when the calling thread runs in the main interpreter. */
+int ml_events_main_interp(void);
 
 /* A log entry at the calling thread, with the stack from frame (NULL: the
  * current frame) to the root. */

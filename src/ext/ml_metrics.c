@@ -31,8 +31,9 @@ static struct {
     uint8_t defined[ML_MAX_SERIES / 8];
 } metric_ids;
 
-/* The Python callable open_audit() installed, or NULL. Protected by the
- * GIL (audit hooks run with it). */
+/* The Python callable open_audit() installed, or NULL: an object of the
+ * main interpreter. Protected by the main interpreter's GIL (audit hooks
+ * run with their interpreter's; audit_hook returns at once in others). */
 static PyObject *audit_handler;
 static int audit_installed;
 /* Set while the handler runs on this thread: events it causes itself are
@@ -302,12 +303,20 @@ lowest_free_fd(void)
 }
 
 /* Runs for every audit event of the process, forever (audit hooks cannot
- * be removed): a flag test unless a recording wants open events. */
+ * be removed): a flag test unless a recording wants open events. The hook
+ * is the runtime's, so it runs in subinterpreters too, where it must do
+ * nothing: the handler is the main interpreter's, and calling it there
+ * would make its objects (argument tuples, frames, code objects kept in
+ * its stacks) under the subinterpreter's thread state, and keep them past
+ * that interpreter's end (3.12+ free them with the wrong allocator). It
+ * is tested first: a subinterpreter with a GIL of its own must not read
+ * the statics the main one's GIL protects. */
 static int
 audit_hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
-    if (audit_handler == NULL || in_audit || !ml_events_active()) {
+    if (!ml_events_main_interp() || audit_handler == NULL || in_audit
+        || !ml_events_active()) {
         return 0;
     }
     int fd;
@@ -349,6 +358,9 @@ open_audit(PyObject *module, PyObject *handler)
     if (handler != Py_None && !PyCallable_Check(handler)) {
         return PyErr_Format(PyExc_TypeError,
                             "microlog: expected a callable or None");
+    }
+    if (!ml_events_main_interp()) {
+        Py_RETURN_NONE; /* the hook never calls it there (audit_hook) */
     }
     if (handler != Py_None && !audit_installed) {
         if (PySys_AddAuditHook(audit_hook, NULL) < 0) {

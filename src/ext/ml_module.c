@@ -125,6 +125,12 @@ PyDoc_STRVAR(ml_native_threads_doc,
              "native_threads() -> int\n\n"
              "How many native threads of microlog's run now (0 when not "
              "recording).");
+PyDoc_STRVAR(ml_end_on_term_doc,
+             "end_on_term() -> bool\n\n"
+             "While this recording runs, make SIGTERM (where it has its "
+             "default action) end the recording, exit status -15, before it "
+             "kills the process. False when not recording or SIGTERM has "
+             "another action.");
 PyDoc_STRVAR(ml_is_running_doc,
              "is_running() -> bool\n\nWhether a recording is in progress.");
 
@@ -137,6 +143,7 @@ static PyMethodDef ml_module_methods[] = {
     {"log", (PyCFunction)(void (*)(void))ml_api_log,
      METH_VARARGS | METH_KEYWORDS, ml_log_doc},
     {"is_running", ml_api_is_running, METH_NOARGS, ml_is_running_doc},
+    {"end_on_term", ml_api_end_on_term, METH_NOARGS, ml_end_on_term_doc},
     {"native_threads", ml_api_native_threads, METH_NOARGS,
      ml_native_threads_doc},
     {"ship_start", (PyCFunction)(void (*)(void))ml_shipper_start,

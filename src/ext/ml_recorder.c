@@ -80,6 +80,15 @@ ml_recorder_meta_uint(ml_recorder *r, const char *key, uint64_t val)
     return with_writer_meta(r, key, &v);
 }
 
+int
+ml_recorder_flush(ml_recorder *r)
+{
+    ml_sink_lock(&r->sink);
+    int err = ml_sink_check(&r->sink, ml_writer_flush(r->sink.writer));
+    ml_sink_unlock(&r->sink);
+    return err;
+}
+
 const char *
 ml_recorder_mode(const ml_recorder *r)
 {
@@ -163,6 +172,20 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sampler_free(r->sampler);
     free(r);
     return err;
+}
+
+void
+ml_recorder_terminate(ml_recorder *r, int64_t exit_status)
+{
+    ml_sink_lock(&r->sink);
+    if (!r->sink.failed) {
+        uint64_t end_us = ml_sink_time_us(&r->sink, ml_clock_mono_ns());
+        ml_sink_check(&r->sink,
+                      ml_writer_end(r->sink.writer, end_us, exit_status));
+    }
+    ml_sink_seal(&r->sink);
+    ml_sink_unlock(&r->sink);
+    ml_sink_drain(&r->sink);
 }
 
 void

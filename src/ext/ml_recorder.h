@@ -39,6 +39,10 @@ typedef struct ml_recorder ml_recorder;
 int ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out);
 int ml_recorder_meta_str(ml_recorder *r, const char *key, const char *val);
 int ml_recorder_meta_uint(ml_recorder *r, const char *key, uint64_t val);
+/* Writes what is recorded so far as a chunk now (the start's metadata, so
+ * that a run killed before the first periodic flush is still a valid run
+ * with its label and parent). 0 or a negative ML_E* code. */
+int ml_recorder_flush(ml_recorder *r);
 const char *ml_recorder_mode(const ml_recorder *r);
 /* The parts, for records made from Python threads (ml_events.c). */
 ml_sink *ml_recorder_sink(ml_recorder *r);
@@ -49,6 +53,11 @@ int ml_recorder_hide_root_code(ml_recorder *r, uint64_t code);
  * the end record, closes the file and frees r. */
 int ml_recorder_stop(ml_recorder *r, int64_t exit_status,
                      ml_recorder_result *res);
+/* For a process about to die of a signal (ml_term.c): from any thread,
+ * without the GIL. Writes the end record with exit_status and waits until
+ * everything is in the file; nothing recorded later reaches it. r stays
+ * allocated and its threads run on until the process ends. */
+void ml_recorder_terminate(ml_recorder *r, int64_t exit_status);
 /* In a forked child: forget the parent's recording without writing. */
 void ml_recorder_abandon(ml_recorder *r);
 /* Around fork() in the parent: keep the writer consistent. */

@@ -235,6 +235,21 @@ ml_sink_close(ml_sink *s, uint64_t *bytes)
 }
 
 void
+ml_sink_seal(ml_sink *s)
+{
+    if (!s->failed) {
+        ml_sink_check(s, ml_writer_flush(s->writer));
+        s->failed = 1; /* silently: the file is complete as it is */
+    }
+}
+
+void
+ml_sink_drain(ml_sink *s)
+{
+    stop_out(s); /* writes what is queued first */
+}
+
+void
 ml_sink_abandon(ml_sink *s)
 {
     /* The parent owns the file: close our descriptor copy without

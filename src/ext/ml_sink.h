@@ -51,6 +51,14 @@ void ml_sink_discard(ml_sink *s);
 /* Abandons the writer without writing (a forked child's copy). */
 void ml_sink_abandon(ml_sink *s);
 
+/* For a process about to die (ml_term.c). ml_sink_seal, with the lock
+ * held: writes what the writer holds as a chunk and refuses every later
+ * record silently, as after a failed write (the other threads go on, but
+ * nothing more reaches the file). ml_sink_drain, without the lock: waits
+ * until the writing thread has written every chunk, and ends it. */
+void ml_sink_seal(ml_sink *s);
+void ml_sink_drain(ml_sink *s);
+
 void ml_sink_lock(ml_sink *s);
 void ml_sink_unlock(ml_sink *s);
 /* Keeps the first error; returns err. Call with the lock held. The first
