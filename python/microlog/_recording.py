@@ -22,7 +22,7 @@ class Recording:
     """What a finished recording holds, as returned by ``stop()``."""
 
     __slots__ = ("path", "label", "duration_s", "bytes", "samples",
-                 "achieved_interval_us", "sampler", "url")
+                 "achieved_interval_us", "sampler", "url", "files")
 
     def __init__(self, path: str, label: str, figures: dict,
                  server: str) -> None:
@@ -33,6 +33,8 @@ class Recording:
         self.samples = figures["samples"]
         self.achieved_interval_us = figures["achieved_interval_us"]
         self.sampler = figures["sampler"]
+        # how many linked files the run took (a long one rolls over)
+        self.files = figures.get("files", 1)
         self.url = viewer_url(server, path)
 
     def __repr__(self) -> str:
@@ -174,7 +176,10 @@ def _open(config: _config.Config, label: str) -> str:
                 status_interval=config.status_delay,
                 memory_interval=config.memory_delay,
                 sampler=config.sampler, meta=_metadata(label),
-                main_ident=_main_thread_ident())
+                main_ident=_main_thread_ident(),
+                rollover_bytes=config.rollover_bytes,
+                rollover_seconds=config.rollover_seconds,
+                cache_entries=config.cache_entries)
             return path
         except FileExistsError:
             continue

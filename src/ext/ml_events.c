@@ -144,6 +144,15 @@ ml_events_span(PyCodeObject *code, ml_span *span)
     if (code != NULL) {
         ml_pystack_prepare_code(code); /* before the lock: it is Python */
     }
+    if (stacks != NULL && !gathering) {
+        ml_recorder *r = current;
+        gathering++; /* it may run finalizers: before the lock */
+        ml_pystack_trim(stacks);
+        gathering--;
+        if (current != r) {
+            return ML_OK; /* one of them stopped the recording */
+        }
+    }
     ml_sink_lock(sink);
     uint32_t first = 0;
     int err =

@@ -59,8 +59,9 @@ int ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
                      ml_pyframe *frames, int max_depth);
 
 /* Resolves a code object seen in a sample (no GIL needed): fills *out with
- * strings owned by w, valid until ml_pywalk_free. Returns 0, or -EFAULT if
- * the address does not hold a readable code object. */
+ * strings owned by w, valid until ml_pywalk_free or ml_pywalk_cache_clear.
+ * Returns 0, or -EFAULT if the address does not hold a readable code object.
+ */
 int ml_pywalk_code(ml_pywalk *w, uint64_t code, ml_pycode_info *out);
 
 /* Where the GIL's state (with its mutex and condition variables) lies, so
@@ -73,5 +74,12 @@ void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
  * the line is unknown returns co_firstlineno, or 0 if the code object is
  * unreadable. */
 int ml_pywalk_line(ml_pywalk *w, uint64_t code, int32_t lasti);
+
+/* Code objects cached now. */
+uint32_t ml_pywalk_cache_count(const ml_pywalk *w);
+/* Empties the code, line and string caches (they fill again as samples
+ * need them): every string ml_pywalk_code handed out is freed. Call
+ * between samples, from the sampling thread. */
+void ml_pywalk_cache_clear(ml_pywalk *w);
 
 #endif /* ML_PYWALK_H */

@@ -1137,27 +1137,39 @@ ml_pyw_create(ml_pywalk **out, const ml_pyw_ops *ops, uint64_t interp)
     return 0;
 }
 
-void
-ml_pywalk_free(ml_pywalk *w)
+/* Frees the code cache (with its line tables) and the string table. */
+static void
+free_code_caches(ml_pywalk *w)
 {
     uint32_t i;
-    int j;
 
-    if (w == NULL) {
-        return;
-    }
     for (i = 0; i < w->codes_cap; i++) {
         free(w->codes[i].ltab);
     }
     for (i = 0; i < w->strs_cap; i++) {
         free(w->strs[i]);
     }
+    free(w->codes);
+    free(w->strs);
+    w->codes = NULL;
+    w->codes_cap = w->codes_n = 0;
+    w->strs = NULL;
+    w->strs_cap = w->strs_n = 0;
+}
+
+void
+ml_pywalk_free(ml_pywalk *w)
+{
+    int j;
+
+    if (w == NULL) {
+        return;
+    }
+    free_code_caches(w);
     for (j = 0; j < w->recs_n; j++) {
         free(w->recs[j].f);
     }
-    free(w->codes);
     free(w->lines);
-    free(w->strs);
     free(w->ubuf);
     free(w->rbuf);
     free(w->vq);
@@ -1169,4 +1181,26 @@ ml_pywalk_free(ml_pywalk *w)
     set_free(&w->fseen);
     set_free(&w->tseen);
     free(w);
+}
+
+/* ---- bounded caches --------------------------------------------------- */
+
+uint32_t
+ml_pywalk_cache_count(const ml_pywalk *w)
+{
+    return w ? w->codes_n : 0;
+}
+
+void
+ml_pywalk_cache_clear(ml_pywalk *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    free_code_caches(w);
+    if (w->lines != NULL) {
+        memset(w->lines, 0, w->lines_cap * sizeof(*w->lines));
+    }
+    w->lines_n = 0;
+    w->vq_n = 0;
 }

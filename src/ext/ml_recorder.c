@@ -27,12 +27,19 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
     if (r == NULL) {
         return ML_ENOMEM;
     }
-    int err = ml_sink_open(&r->sink, cfg->path);
+    uint32_t entries = cfg->cache_entries ? cfg->cache_entries : 65536;
+    ml_sink_config kc = {
+        .path = cfg->path,
+        .roll_bytes = cfg->rollover_bytes,
+        .roll_ns = cfg->rollover_ns,
+        .max_defs = entries > (1u << 22) ? 1u << 26 : entries * 16,
+    };
+    int err = ml_sink_open(&r->sink, &kc);
     if (err < 0) {
         free(r);
         return err;
     }
-    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback};
+    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback, entries};
     ml_status_config tc = {cfg->status_ns, cfg->memory_ns, cfg->main_ident};
     err = ml_sampler_start(&r->sink, &sc, &r->sampler);
     if (err == 0) {
@@ -57,7 +64,7 @@ static int
 with_writer_meta(ml_recorder *r, const char *key, const ml_value *v)
 {
     ml_sink_lock(&r->sink);
-    int err = ml_sink_check(&r->sink, ml_writer_meta(r->sink.writer, key, v));
+    int err = ml_sink_check(&r->sink, ml_sink_meta(&r->sink, key, v));
     ml_sink_unlock(&r->sink);
     return err;
 }
@@ -134,9 +141,8 @@ fill_result(ml_recorder *r, const ml_sampler_stats *stats, uint64_t end_us,
         res->achieved_interval_us =
             (double)stats->elapsed_ns / 1000.0 / (double)(stats->ticks - 1);
     }
-    if (r->sink.writer != NULL) {
-        res->samples = ml_writer_samples(r->sink.writer);
-    }
+    res->samples = ml_sink_samples(&r->sink);
+    res->files = r->sink.gen + 1;
 }
 
 int
@@ -163,6 +169,41 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sampler_free(r->sampler);
     free(r);
     return err;
+}
+
+void
+ml_recorder_current_path(ml_recorder *r, char *buf, size_t size)
+{
+    ml_sink_lock(&r->sink);
+    ml_sink_current_path(&r->sink, buf, size);
+    ml_sink_unlock(&r->sink);
+}
+
+void
+ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    ml_sink_lock(&r->sink);
+    out->samples = ml_sink_samples(&r->sink);
+    out->files = r->sink.gen + 1;
+    if (r->sink.writer != NULL) {
+        ml_writer_size z;
+        ml_writer_sizes(r->sink.writer, &z);
+        out->defs = z.strings + z.frames + z.stacks;
+        out->threads = z.threads;
+    }
+    ml_sampler_cache_sizes(r->sampler, &out->codes, &out->frames,
+                           &out->evictions);
+    pthread_mutex_lock(&r->sink.out_lock);
+    out->queued = r->sink.queued_bytes;
+    pthread_mutex_unlock(&r->sink.out_lock);
+    ml_sink_unlock(&r->sink);
+}
+
+void
+ml_recorder_set_file_listener(ml_file_listener_fn fn, void *ctx)
+{
+    ml_sink_set_file_listener(fn, ctx);
 }
 
 void

@@ -46,8 +46,9 @@ typedef struct {
     uint64_t last_at_ns;  /* when that was read */
     uint32_t last_stack;
     uint8_t last_state;
-    uint64_t name_hash; /* of the name last written, 0 none */
-    uint64_t seen;      /* round in which it was last seen */
+    uint64_t name_hash;          /* of the name last written, 0 none */
+    char name[EARLY_NAME_BYTES]; /* that name, for the next file */
+    uint64_t seen;               /* round in which it was last seen */
     ml_stackcache cache;
 } slot;
 
@@ -98,7 +99,18 @@ struct ml_sampler {
 
     ml_sampler_stats stats;
     uint64_t first_tick_ns, last_tick_ns;
+
+    /* Long runs (see "files and caches" below); protected by the sink
+     * lock. */
+    uint32_t file_gen;      /* the sink's file the writer ids belong to */
+    uint32_t cache_entries; /* code objects cached before emptying */
+    uint32_t evictions;
+    uint32_t walker_codes;   /* the walker's cache at the last round */
+    int drop_fallback_codes; /* fallback: release its codes after the lock */
 };
+
+static int follow_file(ml_sampler *s, uint64_t t_us);
+static void trim_caches(ml_sampler *s);
 
 /* ---- sources ----------------------------------------------------------- */
 
@@ -168,6 +180,10 @@ ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
                           uint64_t tid, uint64_t t_us, uint32_t *id)
 {
     ml_pythread t = {.tstate = tstate, .thread_id = ident, .native_id = tid};
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return e;
+    }
     slot *sl = find_slot(s, 0, &t, tid);
     if (sl == NULL) {
         int err = new_slot(s, &t, tid, t_us, &sl);
@@ -424,7 +440,7 @@ static int
 record_round(ml_sampler *s, int n, uint64_t now_ns)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, now_ns);
-    int first = 0;
+    int first = ml_sink_check(s->sink, follow_file(s, t_us));
     s->round++;
     /* A thread that cannot be recorded (a limit reached) costs its own
      * sample, not the others', nor the flush. */
@@ -438,6 +454,7 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
     if (err < 0 && first == 0) {
         first = ml_sink_check(s->sink, err);
     }
+    trim_caches(s);
     return first;
 }
 
@@ -466,9 +483,14 @@ tick(ml_sampler *s, uint64_t now_ns)
         record_round(s, n, now_ns);
     }
     /* Flushed every second whatever the round found. */
-    ml_sink_check(s->sink, ml_writer_tick(s->sink->writer, now_ns));
+    ml_sink_tick(s->sink, now_ns);
+    int drop = s->drop_fallback_codes;
+    s->drop_fallback_codes = 0;
     ml_sink_unlock(s->sink);
     if (s->fallback) {
+        if (drop) {
+            ml_pyfallback_clear(s->fb); /* may run Python: off the lock */
+        }
         PyEval_SaveThread();
     }
 }
@@ -570,6 +592,7 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
     }
     s->sink = sink;
     s->interval_ns = cfg->interval_ns ? cfg->interval_ns : 1000000;
+    s->cache_entries = cfg->cache_entries ? cfg->cache_entries : 65536;
     ml_tid_init();
     int err = open_source(s, cfg->fallback);
     /* Untouched pages of these buffers cost no memory: only the frames
@@ -610,6 +633,7 @@ ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
     }
     ml_sink_lock(s->sink);
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    ml_sink_check(s->sink, follow_file(s, t_us));
     int err = ml_sink_check(s->sink, end_missing(s, t_us, 1));
     ml_sink_unlock(s->sink);
     s->stats.elapsed_ns = s->last_tick_ns - s->first_tick_ns;
@@ -667,6 +691,7 @@ name_slot(ml_sampler *s, slot *sl, const char *name, uint64_t t_us)
     }
     if (err == 0) {
         sl->name_hash = h;
+        snprintf(sl->name, sizeof sl->name, "%s", name);
     }
     return err;
 }
@@ -675,6 +700,10 @@ int
 ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return ml_sink_check(s->sink, e);
+    }
     for (int i = 0; i < s->nslots; i++) {
         if (s->slots[i].ident == ident) {
             int err = name_slot(s, &s->slots[i], name, t_us);
@@ -691,6 +720,10 @@ ml_sampler_name_started(ml_sampler *s, uint64_t ident, uint64_t tid,
                         const char *name)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return ml_sink_check(s->sink, e);
+    }
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
         if (sl->ident == ident && sl->tid == tid) {
@@ -750,4 +783,73 @@ ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid)
         }
     }
     return 0;
+}
+
+/* ---- files and caches -------------------------------------------------- */
+
+/* After the sink went on in a new file (ml_sink_rollover), the writer ids
+ * kept here are the old file's: the threads still running are defined
+ * again, with their names, and the stack cache starts over. */
+static int
+follow_file(ml_sampler *s, uint64_t t_us)
+{
+    if (s->file_gen == s->sink->gen) {
+        return ML_OK;
+    }
+    s->file_gen = s->sink->gen;
+    ml_stackmap_clear(s->stacks);
+    memset(s->ended, 0, sizeof s->ended);
+    s->nended = 0;
+    ml_writer *w = s->sink->writer;
+    int err = ML_OK;
+    for (int i = 0; i < s->nslots && err == 0; i++) {
+        slot *sl = &s->slots[i];
+        uint32_t name = 0;
+        if (sl->name_hash != 0) {
+            err = ml_writer_string(w, sl->name, strlen(sl->name), &name);
+        }
+        if (err == 0) {
+            err = ml_writer_thread(w, t_us, sl->tid, sl->ident, name,
+                                   &sl->writer_id);
+        }
+        sl->last_stack = 0;
+    }
+    return err;
+}
+
+/* Empties the code and place caches once they hold more than their share
+ * (a program that makes code objects all the time: exec, lambdas in a
+ * loop), so a week-long run keeps bounded memory. Everything in them can
+ * be resolved again; the writer's definitions stay. */
+static void
+trim_caches(ml_sampler *s)
+{
+    uint32_t codes, places;
+    ml_stackmap_sizes(s->stacks, &codes, &places);
+    uint32_t walker = s->fallback ? 0 : ml_pywalk_cache_count(s->walk);
+    s->walker_codes = walker;
+    if (codes < s->cache_entries && walker < s->cache_entries
+        && places < 8 * s->cache_entries) {
+        return;
+    }
+    ml_stackmap_clear(s->stacks);
+    if (s->fallback) {
+        s->drop_fallback_codes = 1; /* after the lock (see tick) */
+    } else {
+        ml_pywalk_cache_clear(s->walk);
+    }
+    s->evictions++;
+}
+
+void
+ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,
+                       uint32_t *evictions)
+{
+    *codes = *frames = *evictions = 0;
+    if (s == NULL) {
+        return;
+    }
+    ml_stackmap_sizes(s->stacks, codes, frames);
+    *codes = s->walker_codes > *codes ? s->walker_codes : *codes;
+    *evictions = s->evictions;
 }

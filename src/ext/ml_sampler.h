@@ -16,6 +16,9 @@ typedef struct ml_sampler ml_sampler;
 typedef struct {
     uint64_t interval_ns;
     int fallback; /* 1: sample through the C API with the GIL */
+    /* Code objects the caches keep (and 8 times as many places) before
+     * they are emptied; 0: 65536. */
+    uint32_t cache_entries;
 } ml_sampler_config;
 
 typedef struct {
@@ -64,5 +67,9 @@ int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
 int ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
 /* Samples thread tid again. */
 void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
+/* What the caches hold now and how often they were emptied. Sink lock
+ * held; s may be NULL. */
+void ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,
+                            uint32_t *evictions);
 
 #endif

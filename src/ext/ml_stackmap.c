@@ -34,6 +34,7 @@ struct ml_stackmap {
     frame_entry *frames;
     uint32_t nframes, frame_cap;
     uint32_t truncated_frame;
+    uint32_t epoch; /* bumped by ml_stackmap_clear */
 };
 
 int
@@ -60,6 +61,30 @@ ml_stackmap_free(ml_stackmap *m)
     free(m->codes);
     free(m->frames);
     free(m);
+}
+
+void
+ml_stackmap_clear(ml_stackmap *m)
+{
+    ml_map_free(&m->code_map);
+    ml_map_free(&m->frame_map);
+    ml_map_init(&m->code_map);
+    ml_map_init(&m->frame_map);
+    free(m->codes);
+    free(m->frames);
+    m->codes = NULL;
+    m->frames = NULL;
+    m->ncodes = m->code_cap = 0;
+    m->nframes = m->frame_cap = 0;
+    m->truncated_frame = 0;
+    m->epoch++;
+}
+
+void
+ml_stackmap_sizes(const ml_stackmap *m, uint32_t *codes, uint32_t *places)
+{
+    *codes = m ? m->ncodes : 0;
+    *places = m ? m->nframes : 0;
 }
 
 void
@@ -264,6 +289,10 @@ ml_stackmap_intern(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
     }
     if ((err = cache_reserve(prev, n)) < 0) {
         return err;
+    }
+    if (prev->epoch != m->epoch) {
+        prev->depth = 0; /* its ids or code addresses are stale */
+        prev->epoch = m->epoch;
     }
     /* Frames are compared from the root down: from the real root, or from
      * the first frame under "<truncated>", never one against the other. */

@@ -26,7 +26,8 @@ typedef struct {
     uint32_t *ids;
     int depth;
     int cap;
-    int truncated; /* the stack hung from the "<truncated>" root */
+    int truncated;  /* the stack hung from the "<truncated>" root */
+    uint32_t epoch; /* the map's epoch it was filled in */
 } ml_stackcache;
 
 typedef struct ml_stackmap ml_stackmap;
@@ -34,6 +35,13 @@ typedef struct ml_stackmap ml_stackmap;
 int ml_stackmap_new(ml_stackmap **out);
 void ml_stackmap_free(ml_stackmap *m);
 void ml_stackcache_free(ml_stackcache *c);
+/* Forgets every code object and frame (the writer's definitions stay): for
+ * bounded memory, or for a new writer (ids restart per file). Every
+ * thread's cache then starts over at its next sample. */
+void ml_stackmap_clear(ml_stackmap *m);
+/* Code objects and (code, offset) places cached now. */
+void ml_stackmap_sizes(const ml_stackmap *m, uint32_t *codes,
+                       uint32_t *places);
 
 /* Interns the stack given leaf first in frames[0..n) into w and stores its
  * id (0 for an empty stack) in *stack. truncated adds a "<truncated>" root

@@ -237,7 +237,7 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
     /* The sampler ticks the writer every round; this tick keeps the
      * one-second flush when the sampler cannot run (the fallback waiting
      * for the GIL, a stall). */
-    ml_sink_check(st->sink, ml_writer_tick(st->sink->writer, now_ns));
+    ml_sink_tick(st->sink, now_ns);
     ml_sink_unlock(st->sink);
 }
 
@@ -286,17 +286,12 @@ run(void *arg)
 static int
 define_series(ml_status *st)
 {
-    ml_writer *w = st->sink->writer;
     int err = 0;
     ml_sink_lock(st->sink);
     for (int i = 0; i < S_COUNT && err == 0; i++) {
-        uint32_t name, unit;
-        const char *n = series_names[i][0], *u = series_names[i][1];
-        if ((err = ml_writer_string(w, n, strlen(n), &name)) == 0
-            && (err = ml_writer_string(w, u, strlen(u), &unit)) == 0) {
-            err = ml_writer_series(w, ML_SERIES_STATUS, name, unit,
-                                   &st->series[i]);
-        }
+        /* Defined again, under the same ids, in every later file. */
+        err = ml_sink_series(st->sink, ML_SERIES_STATUS, series_names[i][0],
+                             series_names[i][1], &st->series[i]);
     }
     ml_sink_unlock(st->sink);
     return err;
