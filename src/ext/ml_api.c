@@ -370,3 +370,23 @@ ml_api_stats(PyObject *module, PyObject *unused)
                          "evictions", st.evictions, "queued_bytes",
                          (unsigned long long)st.queued);
 }
+
+PyObject *
+ml_api_own_fds(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    int fds[1024];
+    int n = active != NULL ? ml_recorder_own_fds(active, fds, 1024) : 0;
+    PyObject *out = PyList_New(0);
+    for (int i = 0; out != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromLong(fds[i]);
+        if (v == NULL || PyList_Append(out, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return out;
+}

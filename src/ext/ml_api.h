@@ -14,5 +14,6 @@ PyObject *ml_api_native_threads(PyObject *module, PyObject *unused);
 PyObject *ml_api_is_running(PyObject *module, PyObject *unused);
 PyObject *ml_api_current_path(PyObject *module, PyObject *unused);
 PyObject *ml_api_stats(PyObject *module, PyObject *unused);
+PyObject *ml_api_own_fds(PyObject *module, PyObject *unused);
 
 #endif

@@ -136,7 +136,12 @@ PyDoc_STRVAR(ml_stats_doc,
              "the current file, cached code objects and places, evictions, "
              "bytes waiting for the disk.");
 
+PyDoc_STRVAR(ml_own_fds_doc,
+             "own_fds() -> list[int]\n\nFile descriptors the recorder "
+             "holds open now (its file, /proc files): not the program's.");
+
 static PyMethodDef ml_module_methods[] = {
+    {"own_fds", ml_api_own_fds, METH_NOARGS, ml_own_fds_doc},
     {"current_path", ml_api_current_path, METH_NOARGS, ml_current_path_doc},
     {"stats", ml_api_stats, METH_NOARGS, ml_stats_doc},
     {"start", (PyCFunction)(void (*)(void))ml_api_start,

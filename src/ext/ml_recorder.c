@@ -200,6 +200,22 @@ ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out)
     ml_sink_unlock(&r->sink);
 }
 
+int
+ml_recorder_own_fds(ml_recorder *r, int *fds, int max)
+{
+    int n = 0;
+    ml_sink_lock(&r->sink);
+    n += ml_sampler_own_fds(r->sampler, fds, max);
+    ml_sink_unlock(&r->sink);
+    int more[2] = {ml_status_own_fd(r->status), ml_sink_own_fd(&r->sink)};
+    for (int i = 0; i < 2; i++) {
+        if (more[i] >= 0 && n < max) {
+            fds[n++] = more[i];
+        }
+    }
+    return n;
+}
+
 void
 ml_recorder_set_file_listener(ml_file_listener_fn fn, void *ctx)
 {
@@ -224,4 +240,6 @@ ml_recorder_abandon(ml_recorder *r)
     /* The threads do not exist in the child; their memory is left as it
      * is, since their locks may be held by threads that are gone. */
     ml_sink_abandon(&r->sink);
+    ml_sampler_forget_fork(r->sampler);
+    ml_status_forget_fork(r->status);
 }

@@ -71,6 +71,9 @@ typedef struct {
     uint64_t queued;    /* bytes waiting for the disk */
 } ml_recorder_stats;
 void ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out);
+/* Descriptors the recorder holds open now (its file, /proc files it reads
+ * again and again), into fds; how many. Call WITH the GIL. */
+int ml_recorder_own_fds(ml_recorder *r, int *fds, int max);
 
 /* Tells fn about every file of every recording of this process as it is
  * opened and as it is closed (ML_FILE_OPENED, ML_FILE_CLOSED; see

@@ -50,6 +50,7 @@ typedef struct {
     char name[EARLY_NAME_BYTES]; /* that name, for the next file */
     uint64_t seen;               /* round in which it was last seen */
     ml_stackcache cache;
+    ml_tid_files proc; /* its /proc files, kept open once asked */
 } slot;
 
 struct ml_sampler {
@@ -227,6 +228,7 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
     }
     slot *sl = &s->slots[s->nslots];
     memset(sl, 0, sizeof *sl);
+    sl->proc = (ml_tid_files)ML_TID_FILES_INIT;
     sl->tstate = t->tstate;
     sl->ident = t->thread_id;
     sl->tid = tid;
@@ -277,6 +279,7 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
             err = e;
         }
         ml_stackcache_free(&sl->cache);
+        ml_tid_files_close(&sl->proc);
     }
     s->nslots = kept;
     return err;
@@ -289,10 +292,10 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
 /* Asks the kernel whether a thread runs now, and if it waits, whether it
  * waits for the GIL: one of the GIL's locks is the futex it sleeps on. */
 static uint8_t
-ask_kernel(const ml_sampler *s, uint64_t tid)
+ask_kernel(const ml_sampler *s, slot *sl)
 {
     uint64_t futex;
-    int r = ml_tid_running(tid, &futex);
+    int r = ml_tid_running_files(&sl->proc, sl->tid, &futex);
     if (r < 0) {
         return ML_STATE_UNKNOWN;
     }
@@ -324,7 +327,7 @@ thread_state(ml_sampler *s, slot *sl, const ml_pythread *t, int i,
     } else if (t->holds_gil) {
         state = ML_STATE_RUNNING;
     } else if (sl->last_cpu_ns == 0 || cpu < sl->last_cpu_ns) {
-        state = ask_kernel(s, sl->tid); /* first seen: no interval yet */
+        state = ask_kernel(s, sl); /* first seen: no interval yet */
     } else if (cpu == sl->last_cpu_ns) {
         /* No CPU used: the wait goes on (one for the GIL stays one while
          * the stack stays), or a thread ready to run got no core. */
@@ -337,7 +340,7 @@ thread_state(ml_sampler *s, slot *sl, const ml_pythread *t, int i,
          * thread waits at that moment: its CPU clock is all it has. */
         state = ML_STATE_RUNNING;
     } else {
-        state = ask_kernel(s, sl->tid);
+        state = ask_kernel(s, sl);
     }
     if (cpu != 0) {
         sl->last_cpu_ns = cpu;
@@ -537,9 +540,12 @@ run(void *arg)
     while (!ml_wake_stopped(&s->wake)) {
         uint64_t now = ml_clock_mono_ns();
         if (now > deadline + s->interval_ns) {
-            /* Far behind (a long pause): skip, do not burst. */
+            /* Far behind (no core for a while, a pause): skip the ticks
+             * missed, do not burst, but stay on the grid: starting again
+             * from now would lose part of an interval at every late tick
+             * (on a busy machine, a few percent of the rate). */
             s->stats.late_ticks++;
-            deadline = now;
+            deadline += (now - deadline) / s->interval_ns * s->interval_ns;
         }
         if (s->stats.ticks == 0) {
             s->first_tick_ns = now;
@@ -651,6 +657,7 @@ ml_sampler_free(ml_sampler *s)
     }
     for (int i = 0; i < s->nslots; i++) {
         ml_stackcache_free(&s->slots[i].cache);
+        ml_tid_files_close(&s->slots[i].proc);
     }
     free(s->slots);
     ml_stackmap_free(s->stacks);
@@ -852,4 +859,30 @@ ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,
     ml_stackmap_sizes(s->stacks, codes, frames);
     *codes = s->walker_codes > *codes ? s->walker_codes : *codes;
     *evictions = s->evictions;
+}
+
+int
+ml_sampler_own_fds(const ml_sampler *s, int *fds, int max)
+{
+    int n = 0;
+    for (int i = 0; s != NULL && i < s->nslots; i++) {
+        const ml_tid_files *f = &s->slots[i].proc;
+        if (f->stat_fd >= 0 && n < max) {
+            fds[n++] = f->stat_fd;
+        }
+        if (f->syscall_fd >= 0 && n < max) {
+            fds[n++] = f->syscall_fd;
+        }
+    }
+    return n;
+}
+
+void
+ml_sampler_forget_fork(ml_sampler *s)
+{
+    /* In a forked child, where the sampler thread does not exist: the
+     * descriptors are copies the child must not keep. */
+    for (int i = 0; s != NULL && i < s->nslots; i++) {
+        ml_tid_files_close(&s->slots[i].proc);
+    }
 }

@@ -67,6 +67,11 @@ int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
 int ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
 /* Samples thread tid again. */
 void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
+/* Descriptors the sampler holds open (its threads' /proc files), into
+ * fds; how many. Sink lock held. */
+int ml_sampler_own_fds(const ml_sampler *s, int *fds, int max);
+/* In a forked child: closes the child's copies of those descriptors. */
+void ml_sampler_forget_fork(ml_sampler *s);
 /* What the caches hold now and how often they were emptied. Sink lock
  * held; s may be NULL. */
 void ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,

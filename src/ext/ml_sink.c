@@ -255,6 +255,9 @@ do_node(ml_sink *s, ml_sink_chunk *node, void *zc, ml_buf *scratch,
     int quiet = s->out_quiet;
     if (node->kind == NODE_OPEN) {
         int e = *broken ? 0 : create_file(f);
+        pthread_mutex_lock(&s->out_lock);
+        s->file_fd = f->fd;
+        pthread_mutex_unlock(&s->out_lock);
         if (e != 0) {
             *broken = 1;
             out_fail(s, ML_EIO, e);
@@ -271,6 +274,11 @@ do_node(ml_sink *s, ml_sink_chunk *node, void *zc, ml_buf *scratch,
     }
     if (node->kind == NODE_CLOSE) {
         int had_fd = f->fd >= 0;
+        pthread_mutex_lock(&s->out_lock);
+        if (s->file_fd == f->fd) {
+            s->file_fd = -1;
+        }
+        pthread_mutex_unlock(&s->out_lock);
         if (had_fd && close(f->fd) != 0 && !*broken) {
             *broken = 1;
             out_fail(s, ML_EIO, errno);
@@ -668,6 +676,7 @@ ml_sink_open(ml_sink *s, const ml_sink_config *cfg)
             err = ML_EIO;
         }
     }
+    s->file_fd = s->cur != NULL ? s->cur->fd : -1;
     if (err == 0) {
         err = new_writer(s, &s->writer);
     }
@@ -815,6 +824,15 @@ ml_sink_check(ml_sink *s, int err)
         s->error = err;
     }
     return err;
+}
+
+int
+ml_sink_own_fd(ml_sink *s)
+{
+    pthread_mutex_lock(&s->out_lock);
+    int fd = s->file_fd;
+    pthread_mutex_unlock(&s->out_lock);
+    return fd;
 }
 
 uint64_t

@@ -73,6 +73,7 @@ typedef struct {
     ml_sink_chunk *head, *tail;
     size_t queued_bytes;
     uint64_t written; /* bytes of every file */
+    int file_fd;      /* the file being written to, -1 none */
     int out_stop, out_quiet;
 } ml_sink;
 
@@ -115,6 +116,9 @@ int ml_sink_series(ml_sink *s, uint8_t cls, const char *name, const char *unit,
 uint64_t ml_sink_samples(const ml_sink *s);
 /* Copies the current file's path into buf (size bytes). Lock held. */
 void ml_sink_current_path(const ml_sink *s, char *buf, size_t size);
+
+/* The descriptor of the file being written to, or -1. Any thread. */
+int ml_sink_own_fd(ml_sink *s);
 
 /* Microseconds since the run's start for a monotonic time. Every file of
  * a run counts from the same start, so files line up on one time line. */
