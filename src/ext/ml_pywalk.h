@@ -64,8 +64,9 @@ int ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
  */
 int ml_pywalk_code(ml_pywalk *w, uint64_t code, ml_pycode_info *out);
 
-/* Where the GIL's state (with its mutex and condition variables) lies, so
- * a thread blocked on one of them can be told to be waiting for the GIL;
+/* Where threads that want the GIL wait in its state (its cond and mutex,
+ * not the switch_cond where a thread that drops it waits for the hand-
+ * over), so a thread blocked there can be told to be waiting for the GIL;
  * *size 0 when unknown. */
 void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
 

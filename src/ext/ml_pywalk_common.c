@@ -1104,7 +1104,7 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
 void
 ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size)
 {
-    *addr = w->gil;
+    *addr = w->gil ? w->gil + w->gil_want_off : 0;
     *size = w->gil ? w->gil_size : 0;
 }
 

@@ -224,7 +224,7 @@ ml_pywalk_new(ml_pywalk **out)
     ml_pywalk *w = *out;
     fill_layout(&w->lay);
     w->gil = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
-    w->gil_size = sizeof(struct _gil_runtime_state);
+    ML_PYW_SET_GIL_WAIT(w, struct _gil_runtime_state);
     find_tid_offset(w);
     return 0;
 }
