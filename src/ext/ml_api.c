@@ -363,12 +363,14 @@ ml_api_stats(PyObject *module, PyObject *unused)
     }
     ml_recorder_stats st;
     ml_recorder_stats_get(active, &st);
-    return Py_BuildValue("{s:K,s:I,s:I,s:I,s:I,s:I,s:I,s:K}", "samples",
-                         (unsigned long long)st.samples, "files", st.files,
-                         "definitions", st.defs, "threads", st.threads,
-                         "cached_codes", st.codes, "cached_places", st.frames,
-                         "evictions", st.evictions, "queued_bytes",
-                         (unsigned long long)st.queued);
+    return Py_BuildValue("{s:K,s:I,s:I,s:I,s:I,s:I,s:I,s:K,s:K,s:K}",
+                         "samples", (unsigned long long)st.samples, "files",
+                         st.files, "definitions", st.defs, "threads",
+                         st.threads, "cached_codes", st.codes, "cached_places",
+                         st.frames, "evictions", st.evictions, "queued_bytes",
+                         (unsigned long long)st.queued, "walks_retried",
+                         (unsigned long long)st.walks_retried, "walks_failed",
+                         (unsigned long long)st.walks_failed);
 }
 
 PyObject *

@@ -27,7 +27,11 @@ typedef struct {
     uint64_t native_id; /* kernel tid; 0 if the version does not keep it */
     int holds_gil;      /* 1 if this thread holds the GIL at sample time */
     int nframes;        /* frames written, leaf first */
-    int truncated;      /* 1: depth bound hit or frame chain broken */
+    int truncated;      /* 1: depth bound hit (the root frames are left) */
+    /* 1: the walk stopped at a frame it could not read (the thread changed
+     * its stack under the copy, twice in a row): the frames are the leaf
+     * ones read, their callers unknown. */
+    int broken;
 } ml_pythread;
 
 typedef struct {
@@ -76,6 +80,10 @@ void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
  * unreadable. */
 int ml_pywalk_line(ml_pywalk *w, uint64_t code, int32_t lasti);
 
+/* Walks of a thread retried (it stopped at a frame it could not read) and
+ * retries that failed too, since the walker was made. */
+void ml_pywalk_walk_stats(const ml_pywalk *w, uint64_t *retries,
+                          uint64_t *failed);
 /* Code objects cached now. */
 uint32_t ml_pywalk_cache_count(const ml_pywalk *w);
 /* Empties the code, line and string caches (they fill again as samples

@@ -117,8 +117,9 @@ struct ml_pywalk {
     /* Where in the GIL state threads wait to take it (see
      * ML_PYW_SET_GIL_WAIT): gil_want_off bytes in, gil_size bytes. */
     uint64_t gil_want_off, gil_size;
-    int64_t tid_off;  /* 3.9/3.10: offset of the tid in glibc's pthread */
-    uint32_t epoch;   /* sample counter, never 0 */
+    int64_t tid_off; /* 3.9/3.10: offset of the tid in glibc's pthread */
+    uint32_t epoch;  /* sample counter, never 0 */
+    uint64_t walks_retried, walks_failed; /* see ml_pywalk_walk_stats */
     uint64_t cur_uid; /* PyThreadState.id of the thread being walked */
 
     ml_pycode_ent *codes;

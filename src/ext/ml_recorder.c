@@ -194,6 +194,7 @@ ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out)
     }
     ml_sampler_cache_sizes(r->sampler, &out->codes, &out->frames,
                            &out->evictions);
+    ml_sampler_walk_stats(r->sampler, &out->walks_retried, &out->walks_failed);
     pthread_mutex_lock(&r->sink.out_lock);
     out->queued = r->sink.queued_bytes;
     pthread_mutex_unlock(&r->sink.out_lock);

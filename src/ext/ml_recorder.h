@@ -69,6 +69,7 @@ typedef struct {
     uint32_t frames;    /* (code, offset) places the sampler caches */
     uint32_t evictions; /* times the sampler's caches were emptied */
     uint64_t queued;    /* bytes waiting for the disk */
+    uint64_t walks_retried, walks_failed; /* see ml_sampler_walk_stats */
 } ml_recorder_stats;
 void ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out);
 /* Descriptors the recorder holds open now (its file, /proc files it reads

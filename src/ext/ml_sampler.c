@@ -106,7 +106,8 @@ struct ml_sampler {
     uint32_t file_gen;      /* the sink's file the writer ids belong to */
     uint32_t cache_entries; /* code objects cached before emptying */
     uint32_t evictions;
-    uint32_t walker_codes;   /* the walker's cache at the last round */
+    uint32_t walker_codes; /* the walker's cache at the last round */
+    uint64_t walks_retried, walks_failed; /* the walker's, at that round */
     int drop_fallback_codes; /* fallback: release its codes after the lock */
 };
 
@@ -429,9 +430,13 @@ record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
     sl->seen = s->round;
     uint32_t stack;
     const ml_pyframe *frames = s->frames + (size_t)i * MAX_DEPTH;
-    int n = t->truncated ? t->nframes : visible_depth(s, frames, t->nframes);
+    int partial = t->truncated || t->broken;
+    int n = partial ? t->nframes : visible_depth(s, frames, t->nframes);
+    int root = t->truncated ? ML_ROOT_TRUNCATED
+               : t->broken  ? ML_ROOT_UNREADABLE
+                            : ML_ROOT_WHOLE;
     err = ml_stackmap_intern(s->stacks, &s->codes, s->sink->writer, &sl->cache,
-                             frames, n, t->truncated, &stack);
+                             frames, n, root, &stack);
     if (err < 0) {
         return err;
     }
@@ -835,6 +840,7 @@ trim_caches(ml_sampler *s)
     ml_stackmap_sizes(s->stacks, &codes, &places);
     uint32_t walker = s->fallback ? 0 : ml_pywalk_cache_count(s->walk);
     s->walker_codes = walker;
+    ml_pywalk_walk_stats(s->walk, &s->walks_retried, &s->walks_failed);
     if (codes < s->cache_entries && walker < s->cache_entries
         && places < 8 * s->cache_entries) {
         return;
@@ -885,4 +891,11 @@ ml_sampler_forget_fork(ml_sampler *s)
     for (int i = 0; s != NULL && i < s->nslots; i++) {
         ml_tid_files_close(&s->slots[i].proc);
     }
+}
+
+void
+ml_sampler_walk_stats(const ml_sampler *s, uint64_t *retried, uint64_t *failed)
+{
+    *retried = s ? s->walks_retried : 0;
+    *failed = s ? s->walks_failed : 0;
 }

@@ -67,6 +67,10 @@ int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
 int ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
 /* Samples thread tid again. */
 void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
+/* Walks retried (a frame could not be read) and walks that stayed broken
+ * (recorded under "<unreadable>"). Sink lock held; s may be NULL. */
+void ml_sampler_walk_stats(const ml_sampler *s, uint64_t *retried,
+                           uint64_t *failed);
 /* Descriptors the sampler holds open (its threads' /proc files), into
  * fds; how many. Sink lock held. */
 int ml_sampler_own_fds(const ml_sampler *s, int *fds, int max);
