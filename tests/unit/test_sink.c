@@ -47,13 +47,16 @@ listener(void *ctx, const char *path, int event)
     pthread_mutex_unlock(&heard.lock);
 }
 
-/* A fresh directory's run file. */
+/* A sink on a fresh directory's run file (its path in path). */
 static void
-run_path(char *out, size_t size)
+open_sink(ml_sink *s, ml_sink_config *cfg, char *path, size_t size)
 {
     char dir[] = "/tmp/ml_test_sink_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    snprintf(out, size, "%s/run.mlog", dir);
+    snprintf(path, size, "%s/run.mlog", dir);
+    cfg->path = path;
+    assert_int_equal(ml_sink_open(s, cfg), 0);
+    ml_sink_lock(s);
 }
 
 typedef struct {
@@ -125,12 +128,10 @@ test_rollover_keeps_every_sample_and_tells_the_listener(void **state)
     heard.n = 0;
     ml_sink_set_file_listener(listener, &heard);
     char path[4096];
-    run_path(path, sizeof path);
     /* An age of one nanosecond: every tick goes on in a new file. */
-    ml_sink_config cfg = {.path = path, .roll_ns = 1};
+    ml_sink_config cfg = {.roll_ns = 1};
     ml_sink s;
-    assert_int_equal(ml_sink_open(&s, &cfg), 0);
-    ml_sink_lock(&s);
+    open_sink(&s, &cfg, path, sizeof path);
     ml_value label = {.tag = ML_TAG_BYTES};
     label.v.b.ptr = (const uint8_t *)"roll";
     label.v.b.len = 4;
@@ -208,12 +209,10 @@ test_full_table_asks_for_a_new_file(void **state)
 {
     (void)state;
     char path[4096];
-    run_path(path, sizeof path);
     /* Few definitions per file: the tables are full after a few stacks. */
-    ml_sink_config cfg = {.path = path, .max_defs = 64};
+    ml_sink_config cfg = {.max_defs = 64};
     ml_sink s;
-    assert_int_equal(ml_sink_open(&s, &cfg), 0);
-    ml_sink_lock(&s);
+    open_sink(&s, &cfg, path, sizeof path);
     uint32_t name, id;
     assert_int_equal(ml_writer_string(s.writer, "f", 1, &name), 0);
     for (uint32_t i = 0; i < 100; i++) {
