@@ -179,7 +179,7 @@ static int
 take_chunk(void *ctx, ml_sealed_chunk *c)
 {
     ml_sink *s = ctx;
-    if (s->failed) {
+    if (s->failed || s->cur == NULL) { /* stopped, or closed */
         ml_buf_reset(&c->records);
         return ML_EIO;
     }
@@ -229,7 +229,6 @@ create_file(ml_sink_file *f)
         }
         off += (size_t)n;
     }
-    f->written = sizeof header;
     return 0;
 }
 
@@ -257,6 +256,7 @@ do_node(ml_sink *s, ml_sink_chunk *node, void *zc, ml_buf *scratch,
         int e = *broken ? 0 : create_file(f);
         pthread_mutex_lock(&s->out_lock);
         s->file_fd = f->fd;
+        f->written = e == 0 ? ML_FILE_HEADER_SIZE : 0;
         pthread_mutex_unlock(&s->out_lock);
         if (e != 0) {
             *broken = 1;
@@ -678,6 +678,9 @@ ml_sink_open(ml_sink *s, const ml_sink_config *cfg)
     }
     s->file_fd = s->cur != NULL ? s->cur->fd : -1;
     if (err == 0) {
+        s->cur->written = ML_FILE_HEADER_SIZE; /* no thread runs yet */
+    }
+    if (err == 0) {
         err = new_writer(s, &s->writer);
     }
     if (err == 0) {
@@ -797,13 +800,28 @@ ml_sink_unlock(ml_sink *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* 1 when one of the writer's tables is close to the format's limit (an
+ * ML_ELIMIT then means it is full, not that one item was too big). */
+static int
+tables_full(const ml_writer *w)
+{
+    ml_writer_size z;
+    ml_writer_sizes(w, &z);
+    return z.strings >= ML_MAX_STRINGS - ML_MAX_STRINGS / 16
+           || z.frames >= ML_MAX_FRAMES - ML_MAX_FRAMES / 16
+           || z.stacks >= ML_MAX_STACKS - ML_MAX_STACKS / 16
+           || z.threads >= ML_MAX_THREADS - ML_MAX_THREADS / 16
+           || z.string_bytes >= ML_MAX_STRING_BYTES - ML_MAX_STRING_BYTES / 16;
+}
+
 int
 ml_sink_check(ml_sink *s, int err)
 {
     if (err >= 0) {
         return err;
     }
-    if (err == ML_ELIMIT && !s->failed) {
+    if (err == ML_ELIMIT && !s->failed && s->writer != NULL
+        && tables_full(s->writer)) {
         /* A table of the format is full: the run goes on in a new file
          * from the next tick (what did not fit now is lost). */
         s->roll_asked = 1;
