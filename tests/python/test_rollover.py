@@ -161,3 +161,23 @@ def test_caches_stay_bounded_with_endless_code_objects(runner, sampler):
     if len(half) >= 2:
         print("made", got["made"], "rss kB", half[0], "->", half[-1])
         assert half[-1] - half[0] < 8 * 1024
+
+
+def test_rollover_values():
+    from microlog import _config
+    parse = _config.from_environment
+    c = parse({})
+    assert (c.rollover_bytes, c.rollover_seconds) == (1 << 30, 86400.0)
+    for raw, want in [("512MB", (512_000_000, 0.0)), ("1GiB", (1 << 30, 0.0)),
+                      ("6h", (0, 6 * 3600.0)), ("30min", (0, 1800.0)),
+                      ("24h,1GiB", (1 << 30, 86400.0)),
+                      ("2d, 64KiB", (65536, 2 * 86400.0)),
+                      ("off", (0, 0.0)), ("0", (0, 0.0))]:
+        c = parse({"MICROLOG_ROLLOVER": raw})
+        assert (c.rollover_bytes, c.rollover_seconds) == want, raw
+    for bad in ["6 parsecs", "1KB", "-5h", "0.5s", "6h,7h", "MB"]:
+        with pytest.raises(_config.ConfigError, match="MICROLOG_ROLLOVER"):
+            parse({"MICROLOG_ROLLOVER": bad})
+    assert parse({"MICROLOG_CACHE_ENTRIES": "1000"}).cache_entries == 1000
+    with pytest.raises(_config.ConfigError, match="MICROLOG_CACHE_ENTRIES"):
+        parse({"MICROLOG_CACHE_ENTRIES": "10"})
