@@ -192,7 +192,7 @@ take_chunk(void *ctx, ml_sealed_chunk *c)
     node->c = *c;
     ml_buf_init(&c->records, c->records.max);
     pthread_mutex_lock(&s->out_lock);
-    int full = s->queued_bytes + node->c.records.len > MAX_QUEUED_BYTES;
+    int full = s->queued_bytes + node->c.records.len > s->max_queued;
     if (!full) {
         s->queued_bytes += node->c.records.len;
         put_node(s, node);
@@ -638,6 +638,7 @@ ml_sink_open(ml_sink *s, const ml_sink_config *cfg)
     s->roll_bytes = cfg->roll_bytes;
     s->roll_ns = cfg->roll_ns;
     s->max_defs = cfg->max_defs ? cfg->max_defs : DEFAULT_MAX_DEFS;
+    s->max_queued = cfg->max_queued ? cfg->max_queued : MAX_QUEUED_BYTES;
     if (s->max_defs > ML_MAX_STACKS / 2) {
         s->max_defs = ML_MAX_STACKS / 2;
     }

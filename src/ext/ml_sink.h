@@ -31,6 +31,9 @@ typedef struct {
     /* A new file once its strings, frames and stacks together reach this
      * many (bounds the writer's tables); 0: the default, 1 << 20. */
     uint32_t max_defs;
+    /* Bytes of chunks waiting for the disk past which the recording stops
+     * (the disk does not keep up); 0: the default, 64 MiB. */
+    size_t max_queued;
 } ml_sink_config;
 
 /* Records are made under lock; the chunks they fill are compressed and
@@ -71,7 +74,7 @@ typedef struct {
     pthread_mutex_t out_lock;
     pthread_cond_t out_cond;
     ml_sink_chunk *head, *tail;
-    size_t queued_bytes;
+    size_t queued_bytes, max_queued;
     uint64_t written; /* bytes of every file */
     int file_fd;      /* the file being written to, -1 none */
     int out_stop, out_quiet;

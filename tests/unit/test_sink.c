@@ -247,6 +247,78 @@ test_full_table_asks_for_a_new_file(void **state)
     }
 }
 
+/* A listener that holds the writing thread (as a stalled disk would) until
+ * released. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int held, released;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void
+holding_listener(void *ctx, const char *path, int event)
+{
+    (void)ctx;
+    (void)path;
+    (void)event;
+    pthread_mutex_lock(&gate.lock);
+    gate.held = 1;
+    pthread_cond_broadcast(&gate.cond);
+    while (!gate.released) {
+        pthread_cond_wait(&gate.cond, &gate.lock);
+    }
+    pthread_mutex_unlock(&gate.lock);
+}
+
+static void
+test_queue_past_its_bound_stops_the_recording_without_waiting(void **state)
+{
+    (void)state;
+    ml_sink_set_file_listener(holding_listener, NULL);
+    char path[4096];
+    ml_sink_config cfg = {.max_queued = 1 << 20};
+    ml_sink s;
+    open_sink(&s, &cfg, path, sizeof path);
+    uint32_t thread, stack;
+    define(&s, &thread, &stack);
+    ml_sink_unlock(&s);
+    pthread_mutex_lock(&gate.lock);
+    while (!gate.held) { /* the writing thread is stuck now */
+        pthread_cond_wait(&gate.cond, &gate.lock);
+    }
+    pthread_mutex_unlock(&gate.lock);
+    /* Chunks pile up; each flush returns at once, and past the bound the
+     * recording stops, once, saying so. */
+    ml_sink_lock(&s);
+    uint64_t t0 = ml_clock_mono_ns();
+    int flushes = 0;
+    for (; flushes < 10000 && !s.failed; flushes++) {
+        for (int i = 0; i < 2000; i++) {
+            uint64_t t_us = ml_sink_time_us(&s, ml_clock_mono_ns());
+            ml_writer_sample(s.writer, thread, t_us, stack, i & 1);
+        }
+        ml_writer_flush(s.writer);
+    }
+    uint64_t took_ms = (ml_clock_mono_ns() - t0) / 1000000;
+    assert_int_equal(s.failed, 1);
+    assert_true(flushes > 1);
+    assert_true(took_ms < 10000); /* never waited for the disk */
+    ml_sink_unlock(&s);
+    pthread_mutex_lock(&gate.lock);
+    gate.released = 1;
+    pthread_cond_broadcast(&gate.cond);
+    pthread_mutex_unlock(&gate.lock);
+    uint64_t bytes;
+    assert_int_equal(ml_sink_close(&s, &bytes), ML_EIO);
+    ml_sink_set_file_listener(NULL, NULL);
+    /* What was queued before the bound was written and reads back. */
+    file_facts ff;
+    read_file(path, &ff);
+    assert_true(ff.samples > 0);
+    assert_int_equal(ff.complete, 0);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -254,6 +326,8 @@ main(void)
         cmocka_unit_test(
             test_rollover_keeps_every_sample_and_tells_the_listener),
         cmocka_unit_test(test_full_table_asks_for_a_new_file),
+        cmocka_unit_test(
+            test_queue_past_its_bound_stops_the_recording_without_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
