@@ -20,12 +20,6 @@
 
 #define MAX_DEPTH 4096
 
-/* Code objects and places kept at most; past either the caches are
- * emptied (a program that makes code objects all the time keeps bounded
- * memory, and the code objects can go). */
-#define MAX_CODES 65536
-#define MAX_PLACES (8 * MAX_CODES)
-
 typedef struct {
     PyObject *code; /* strong reference: the address stays this code's */
     uint32_t name, file, firstline;
@@ -320,9 +314,12 @@ evict(ml_pystack *p)
 }
 
 void
-ml_pystack_trim(ml_pystack *p)
+ml_pystack_trim(ml_pystack *p, uint32_t max_codes)
 {
-    if (p->ncodes >= MAX_CODES || p->nplaces >= MAX_PLACES) {
+    /* Past either bound the caches are emptied: a program that makes code
+     * objects all the time keeps bounded memory, and its code objects can
+     * go. */
+    if (p->ncodes >= max_codes || p->nplaces >= 8 * (uint64_t)max_codes) {
         evict(p);
     }
 }
@@ -331,7 +328,6 @@ int
 ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
 {
     p->nframes = 0;
-    ml_pystack_trim(p);
     if (p->gathered == NULL) {
         p->gathered = malloc(MAX_DEPTH * sizeof *p->gathered);
         if (p->gathered == NULL) {

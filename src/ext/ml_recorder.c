@@ -16,6 +16,7 @@ struct ml_recorder {
     ml_sink sink;
     ml_sampler *sampler;
     ml_status *status;
+    uint32_t cache_entries; /* read-only */
 };
 
 static void stop_threads(ml_recorder *r, ml_sampler_stats *stats);
@@ -39,6 +40,7 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         free(r);
         return err;
     }
+    r->cache_entries = entries;
     ml_sampler_config sc = {cfg->interval_ns, cfg->fallback, entries};
     ml_status_config tc = {cfg->status_ns, cfg->memory_ns, cfg->main_ident};
     err = ml_sampler_start(&r->sink, &sc, &r->sampler);
@@ -169,6 +171,12 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sampler_free(r->sampler);
     free(r);
     return err;
+}
+
+uint32_t
+ml_recorder_cache_entries(const ml_recorder *r)
+{
+    return r->cache_entries;
 }
 
 void

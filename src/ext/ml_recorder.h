@@ -56,6 +56,8 @@ int ml_recorder_hide_root_code(ml_recorder *r, uint64_t code);
  * the end record, closes the file and frees r. */
 int ml_recorder_stop(ml_recorder *r, int64_t exit_status,
                      ml_recorder_result *res);
+/* Code objects a cache of the recorder keeps before it is emptied. */
+uint32_t ml_recorder_cache_entries(const ml_recorder *r);
 /* The file the recording writes to now (it changes at a rollover), into
  * buf; call WITH the GIL. */
 void ml_recorder_current_path(ml_recorder *r, char *buf, size_t size);

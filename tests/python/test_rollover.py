@@ -181,3 +181,35 @@ def test_rollover_values():
     assert parse({"MICROLOG_CACHE_ENTRIES": "1000"}).cache_entries == 1000
     with pytest.raises(_config.ConfigError, match="MICROLOG_CACHE_ENTRIES"):
         parse({"MICROLOG_CACHE_ENTRIES": "10"})
+
+
+RELEASED = """
+    import gc, json, sys, weakref
+    import microlog
+
+    microlog.start("released")
+    refs = []
+    for i in range(2000):
+        ns = {}
+        exec(compile(f"def f():\\n    print('call {i}')\\n", f"gen_{i}.py",
+                     "exec"), ns)
+        ns["f"]()  # a log entry with its stack: the code is interned
+        refs.append(weakref.ref(ns["f"].__code__))
+        del ns
+    gc.collect()
+    alive = sum(r() is not None for r in refs)
+    microlog.stop()
+    sys.stderr.write(json.dumps({"alive": alive}) + "\\n")
+"""
+
+
+def test_log_interner_lets_code_objects_go(runner):
+    """The stacks of logs are interned with references to their code
+    objects: past MICROLOG_CACHE_ENTRIES code objects those are dropped, so
+    a program that makes code all the time does not keep it all alive."""
+    script = runner.script("released.py", RELEASED)
+    out = runner.python([str(script)], env=runner.env(
+        MICROLOG_QUIET="1", MICROLOG_CACHE_ENTRIES="64"))
+    assert out.returncode == 0, out.stderr.decode()
+    alive = json.loads(out.stderr.decode().splitlines()[-1])["alive"]
+    assert alive <= 2 * 64, alive
