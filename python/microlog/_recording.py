@@ -286,7 +286,8 @@ def _size(n: float) -> str:
 
 def print_box(rec: Recording) -> None:
     """One boxed line on stderr: duration, size, label and the link."""
-    text = (f"microlog: {rec.duration_s:.2f} s, {_size(rec.bytes)}, "
+    files = f" in {rec.files} linked files" if rec.files > 1 else ""
+    text = (f"microlog: {rec.duration_s:.2f} s, {_size(rec.bytes)}{files}, "
             f"{rec.label} → {rec.url}")
     bar = "━" * (len(text) + 2)
     try:
