@@ -10,6 +10,7 @@
 #   make fuzz       libFuzzer run, FUZZ_SECONDS in total (FUZZ_MERGE=1 keeps
 #                   new inputs in tests/fuzz/corpus)
 #   make bench      the sampler benchmark (BENCH_REPS=11), bench/RESULTS.md
+#   make bench-interval  achieved interval with 1-16 threads, same file
 #   make bench-server  the server on an hour-long recording, same file
 #   make bench-store   the central store under load (S3 + PostgreSQL), same file
 #   make format     clang-format -i every C file; format-check only checks
@@ -56,7 +57,7 @@ WEB_SOURCES := web/index.html web/build.mjs web/tsconfig.json \
 WEB_DEPS := web/node_modules/.package-lock.json
 
 .PHONY: all deps web venv build asan tsan test format format-check demo \
-	fuzz bench bench-server bench-store clean
+	fuzz bench bench-interval bench-server bench-store clean
 
 all: deps web venv build
 
@@ -138,6 +139,11 @@ fuzz: | deps
 BENCH_REPS ?= 11
 bench: all
 	$(VENV)/bin/python bench/bench.py --reps $(BENCH_REPS)
+
+# The achieved interval with 1, 3, 8, 16 spinning threads; its section of
+# bench/RESULTS.md. Not part of `make test`.
+bench-interval: all
+	$(VENV)/bin/python bench/interval.py --results bench/RESULTS.md
 
 # `microlog serve` on a generated hour-long recording; its section of
 # bench/RESULTS.md. Not part of `make test`.

@@ -496,18 +496,19 @@ def main(argv: List[str]) -> int:
     return 0
 
 
-# bench/server_bench.py keeps its own section of RESULTS.md between these.
-SERVER_BEGIN = "<!-- server-bench:begin -->"
-SERVER_END = "<!-- server-bench:end -->"
+# bench/server_bench.py and bench/interval.py keep their own sections of
+# RESULTS.md between these.
+SECTIONS = ("server-bench", "interval-bench")
 
 
 def write_results(path: Path, text: str) -> None:
-    """Writes the sampler's tables, keeping the server bench's section."""
+    """Writes the sampler's tables, keeping the other benches' sections."""
     old = path.read_text() if path.exists() else ""
-    if SERVER_BEGIN in old and SERVER_END in old:
-        section = old[old.index(SERVER_BEGIN):
-                      old.index(SERVER_END) + len(SERVER_END)]
-        text = text.rstrip() + "\n\n" + section + "\n"
+    for name in SECTIONS:
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in old and end in old:
+            section = old[old.index(begin):old.index(end) + len(end)]
+            text = text.rstrip() + "\n\n" + section + "\n"
     path.write_text(text)
 
 

@@ -16,6 +16,14 @@ LOG_LEVELS = {"notset": 0, "debug": 10, "info": 20, "warning": 30,
               "error": 40, "critical": 50}
 
 
+DEFAULT_ROLLOVER_BYTES = 1 << 30  # 1 GiB
+DEFAULT_ROLLOVER_SECONDS = 24 * 3600.0
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3,
+               "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3,
+               "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+_TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
 class ConfigError(ValueError):
     """A MICROLOG_* (or TRACER_*) environment variable has a value microlog
     cannot use."""
@@ -26,8 +34,9 @@ class Config:
 
     __slots__ = ("disabled", "directory", "sample_delay", "status_delay",
                  "memory_delay", "sampler", "server", "quiet", "log_level",
-                 "send", "server_set", "servers", "token", "s3_root", "s3_region",
-                 "send_timeout")
+                 "send", "server_set", "servers", "token", "s3_root",
+                 "s3_region", "send_timeout", "rollover_bytes",
+                 "rollover_seconds", "cache_entries")
 
     def __init__(self, disabled: bool = False,
                  directory: str = "~/.microlog", sample_delay: float = 0.001,
@@ -37,7 +46,10 @@ class Config:
                  quiet: bool = False, log_level=None, send: bool = False,
                  token: str = "", s3_root: str = "", s3_region: str = "",
                  send_timeout: float = 10.0, server_set: bool = False,
-                 servers: str = "") -> None:
+                 servers: str = "",
+                 rollover_bytes: int = DEFAULT_ROLLOVER_BYTES,
+                 rollover_seconds: float = DEFAULT_ROLLOVER_SECONDS,
+                 cache_entries: int = 0) -> None:
         self.disabled = disabled
         self.directory = os.path.expanduser(directory)
         self.sample_delay = sample_delay
@@ -58,6 +70,11 @@ class Config:
         self.s3_root = s3_root
         self.s3_region = s3_region
         self.send_timeout = send_timeout
+        # a new linked file past this size or age (0: never)
+        self.rollover_bytes = rollover_bytes
+        self.rollover_seconds = rollover_seconds
+        # code objects the sampler caches before emptying (0: default)
+        self.cache_entries = cache_entries
 
 
 def _flag(env, name: str) -> bool:
@@ -117,6 +134,55 @@ def _log_level(env, name: str):
                       + ", ".join(LOG_LEVELS) + ") or a number 0-100")
 
 
+def _rollover(env, name: str):
+    """MICROLOG_ROLLOVER: a size ("512MB", "1GiB"), an age ("6h", "30min",
+    "2d"), both ("24h,1GiB": whichever comes first), or "off". Returns
+    (bytes, seconds), 0 meaning never."""
+    raw = env.get(name, "")
+    word = raw.strip().lower().replace(" ", "")
+    if word == "":
+        return DEFAULT_ROLLOVER_BYTES, DEFAULT_ROLLOVER_SECONDS
+    if word in ("off", "never", "0", "no", "false"):
+        return 0, 0.0
+    size, age = 0, 0.0
+    for part in word.split(","):
+        digits = part.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = part[len(digits):]
+        try:
+            value = float(digits)
+        except ValueError:
+            value = -1.0
+        if value > 0 and unit in _SIZE_UNITS and not size:
+            size = int(value * _SIZE_UNITS[unit])
+            if size < 4000:
+                raise ConfigError(f"{name}={raw!r}: a size of at least "
+                                  "4KB, please")
+        elif value > 0 and unit in _TIME_UNITS and not age:
+            age = value * _TIME_UNITS[unit]
+            if age < 1 or age > 366 * 86400:
+                raise ConfigError(f"{name}={raw!r}: an age between 1s and "
+                                  "366d, please")
+        else:
+            raise ConfigError(
+                f"{name}={raw!r}: expected a size (512MB, 1GiB), an age "
+                "(6h, 30min, 2d), both separated by a comma, or off")
+    return size, age
+
+
+def _count(env, name: str, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number from "
+                          f"{low} to {high}")
+    return value
+
+
 def from_environment(env=None) -> Config:
     """Reads the MICROLOG_* variables (os.environ by default)."""
     env = os.environ if env is None else env
@@ -137,6 +203,7 @@ def from_environment(env=None) -> Config:
     if s3_root and not s3_root.startswith("s3://"):
         raise ConfigError(f"MICROLOG_S3_ROOT={s3_root!r}: expected "
                           "s3://BUCKET/PREFIX")
+    rollover = _rollover(env, "MICROLOG_ROLLOVER")
     return Config(
         disabled=_flag(env, "MICROLOG_DISABLE"),
         directory=env.get("MICROLOG_DIR", "").strip() or "~/.microlog",
@@ -154,4 +221,7 @@ def from_environment(env=None) -> Config:
         s3_root=s3_root,
         s3_region=env.get("MICROLOG_S3_REGION", "").strip(),
         send_timeout=_seconds(env, "MICROLOG_SEND_TIMEOUT", 10.0, 0.0),
+        rollover_bytes=rollover[0],
+        rollover_seconds=rollover[1],
+        cache_entries=_count(env, "MICROLOG_CACHE_ENTRIES", 64, 1 << 22),
     )

@@ -22,7 +22,7 @@ class Recording:
     """What a finished recording holds, as returned by ``stop()``."""
 
     __slots__ = ("path", "label", "duration_s", "bytes", "samples",
-                 "achieved_interval_us", "sampler", "url")
+                 "achieved_interval_us", "sampler", "url", "files")
 
     def __init__(self, path: str, label: str, figures: dict,
                  server: str) -> None:
@@ -33,6 +33,8 @@ class Recording:
         self.samples = figures["samples"]
         self.achieved_interval_us = figures["achieved_interval_us"]
         self.sampler = figures["sampler"]
+        # how many linked files the run took (a long one rolls over)
+        self.files = figures.get("files", 1)
         self.url = viewer_url(server, path)
 
     def __repr__(self) -> str:
@@ -194,7 +196,10 @@ def _open(config: _config.Config, label: str) -> str:
                 memory_interval=config.memory_delay,
                 sampler=config.sampler,
                 meta=_metadata(label, path, run_id),
-                main_ident=_main_thread_ident())
+                main_ident=_main_thread_ident(),
+                rollover_bytes=config.rollover_bytes,
+                rollover_seconds=config.rollover_seconds,
+                cache_entries=config.cache_entries)
             if config.send:
                 _start_sending(config, path, run_id)
             return path
@@ -335,7 +340,8 @@ def _size(n: float) -> str:
 
 def print_box(rec: Recording) -> None:
     """One boxed line on stderr: duration, size, label and the link."""
-    text = (f"microlog: {rec.duration_s:.2f} s, {_size(rec.bytes)}, "
+    files = f" in {rec.files} linked files" if rec.files > 1 else ""
+    text = (f"microlog: {rec.duration_s:.2f} s, {_size(rec.bytes)}{files}, "
             f"{rec.label} → {rec.url}")
     bar = "━" * (len(text) + 2)
     try:

@@ -190,10 +190,13 @@ class OpenFiles:
                 fd = -1
             if fd >= 0:
                 sockets[fd] = (sock, stack)
+        own = set(_microlog.own_fds())  # the recorder's, not the program's
         for fd, (target, ident) in sorted(_fd_table().items()):
             old = self.before.get(fd)
             if old is not None and old[1] == ident:
                 continue  # open before the recording started
+            if fd in own:
+                continue
             if fd in sockets:
                 sock, stack = sockets.pop(fd)
                 item = _socket_info(sock)

@@ -164,7 +164,9 @@ intern_fnode(ml_index *ix, uint32_t parent, uint32_t fid)
     n.depth = (uint16_t)(p->depth + 1);
     n.outermost = (uint8_t)outermost(ix, parent, fid);
     n.truncated =
-        p->truncated || (parent == 0 && fid == ix->truncated_fid && fid != 0);
+        p->truncated
+        || (parent == 0 && fid != 0
+            && (fid == ix->truncated_fid || fid == ix->unreadable_fid));
     n.pair = parent ? intern_pair(ix, p->fid, fid) : 0;
     id = (uint32_t)ix->fnodes.len;
     uint32_t zero = 0;
@@ -388,8 +390,12 @@ on_frame(ml_index *ix, const ml_record *rec)
     uint32_t fid = intern_func(ix, &f);
     uint32_t len;
     const char *name = ix_string(ix, f.name, &len);
+    /* docs/SAMPLER.md: the roots of partial stacks */
     if (f.file == 0 && len == 11 && memcmp(name, "<truncated>", 11) == 0) {
-        ix->truncated_fid = fid; /* docs/SAMPLER.md: a partial stack */
+        ix->truncated_fid = fid;
+    }
+    if (f.file == 0 && len == 12 && memcmp(name, "<unreadable>", 12) == 0) {
+        ix->unreadable_fid = fid;
     }
     return fid != 0 && ML_VEC_PUSH(ix->frame_fid, fid) == 0 ? ML_OK
                                                             : ML_ENOMEM;

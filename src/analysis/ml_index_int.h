@@ -226,8 +226,9 @@ struct ml_index {
     int err;
     char msg[320];
 
-    uint64_t interval_us;   /* requested interval, for span ends */
-    uint32_t truncated_fid; /* the recorder's "<truncated>" root, or 0 */
+    uint64_t interval_us;    /* requested interval, for span ends */
+    uint32_t truncated_fid;  /* the recorder's "<truncated>" root, or 0 */
+    uint32_t unreadable_fid; /* its "<unreadable>" root, or 0 */
     uint64_t start_unix_ns;
     uint64_t end_us;
     int complete;

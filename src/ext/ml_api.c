@@ -117,18 +117,41 @@ check_interval(const char *what, double v, double min)
 PyObject *
 ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {
-        "path",    "interval", "status_interval", "memory_interval",
-        "sampler", "meta",     "main_ident",      NULL};
+    static char *kwlist[] = {"path",
+                             "interval",
+                             "status_interval",
+                             "memory_interval",
+                             "sampler",
+                             "meta",
+                             "main_ident",
+                             "rollover_bytes",
+                             "rollover_seconds",
+                             "cache_entries",
+                             NULL};
     const char *path, *sampler = "auto";
-    double interval = 0.001, status = 0.1, memory = 1.0;
+    double interval = 0.001, status = 0.1, memory = 1.0, roll_s = 0;
     PyObject *meta = NULL;
-    unsigned long long main_ident = 0;
+    unsigned long long main_ident = 0, roll_bytes = 0;
+    unsigned int cache_entries = 0;
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$dddsO!K", kwlist, &path,
-                                     &interval, &status, &memory, &sampler,
-                                     &PyDict_Type, &meta, &main_ident)) {
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "s|$dddsO!KKdI", kwlist, &path, &interval, &status,
+            &memory, &sampler, &PyDict_Type, &meta, &main_ident, &roll_bytes,
+            &roll_s, &cache_entries)) {
         return NULL;
+    }
+    if (!(roll_s >= 0 && roll_s <= 366.0 * 86400)) {
+        return PyErr_Format(PyExc_ValueError,
+                            "microlog: rollover_seconds must be between 0 "
+                            "(never) and a year, not %g",
+                            roll_s);
+    }
+    if (cache_entries != 0
+        && (cache_entries < 64 || cache_entries > 1u << 22)) {
+        return PyErr_Format(PyExc_ValueError,
+                            "microlog: cache_entries must be 0 (default) or "
+                            "64 to 4194304, not %u",
+                            cache_entries);
     }
     if (check_interval("the sample delay", interval, 0.00005) < 0
         || check_interval("the status delay", status, 0.001) < 0
@@ -164,6 +187,9 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
         .memory_ns = seconds_to_ns(memory),
         .fallback = strcmp(sampler, "fallback") == 0,
         .main_ident = main_ident,
+        .rollover_bytes = roll_bytes,
+        .rollover_ns = seconds_to_ns(roll_s),
+        .cache_entries = cache_entries,
     };
     ml_recorder *r;
     errno = 0;
@@ -203,14 +229,14 @@ ml_api_start(PyObject *module, PyObject *args, PyObject *kwargs)
 static PyObject *
 result_dict(const ml_recorder_result *res)
 {
-    return Py_BuildValue("{s:d,s:K,s:K,s:K,s:d,s:d,s:s}", "duration_s",
+    return Py_BuildValue("{s:d,s:K,s:K,s:K,s:d,s:d,s:s,s:I}", "duration_s",
                          (double)res->duration_us / 1e6, "bytes",
                          (unsigned long long)res->bytes, "samples",
                          (unsigned long long)res->samples, "ticks",
                          (unsigned long long)res->ticks,
                          "achieved_interval_us", res->achieved_interval_us,
                          "sampler_cpu_s", (double)res->sampler_cpu_ns / 1e9,
-                         "sampler", res->mode);
+                         "sampler", res->mode, "files", res->files);
 }
 
 PyObject *
@@ -339,4 +365,57 @@ ml_api_is_running(PyObject *module, PyObject *unused)
     (void)module;
     (void)unused;
     return PyBool_FromLong(active != NULL && ml_events_main_interp());
+}
+
+PyObject *
+ml_api_current_path(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (active == NULL) {
+        Py_RETURN_NONE;
+    }
+    char path[4096];
+    ml_recorder_current_path(active, path, sizeof path);
+    return PyUnicode_DecodeFSDefault(path);
+}
+
+PyObject *
+ml_api_stats(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (active == NULL) {
+        Py_RETURN_NONE;
+    }
+    ml_recorder_stats st;
+    ml_recorder_stats_get(active, &st);
+    return Py_BuildValue("{s:K,s:I,s:I,s:I,s:I,s:I,s:I,s:K,s:K,s:K}",
+                         "samples", (unsigned long long)st.samples, "files",
+                         st.files, "definitions", st.defs, "threads",
+                         st.threads, "cached_codes", st.codes, "cached_places",
+                         st.frames, "evictions", st.evictions, "queued_bytes",
+                         (unsigned long long)st.queued, "walks_retried",
+                         (unsigned long long)st.walks_retried, "walks_failed",
+                         (unsigned long long)st.walks_failed);
+}
+
+PyObject *
+ml_api_own_fds(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    int fds[1024];
+    int n = active != NULL ? ml_recorder_own_fds(active, fds, 1024) : 0;
+    PyObject *out = PyList_New(0);
+    for (int i = 0; out != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromLong(fds[i]);
+        if (v == NULL || PyList_Append(out, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return out;
 }

@@ -13,5 +13,8 @@ PyObject *ml_api_log(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *ml_api_end_on_term(PyObject *module, PyObject *unused);
 PyObject *ml_api_native_threads(PyObject *module, PyObject *unused);
 PyObject *ml_api_is_running(PyObject *module, PyObject *unused);
+PyObject *ml_api_current_path(PyObject *module, PyObject *unused);
+PyObject *ml_api_stats(PyObject *module, PyObject *unused);
+PyObject *ml_api_own_fds(PyObject *module, PyObject *unused);
 
 #endif

@@ -134,6 +134,7 @@ ml_events_log(uint32_t level, uint8_t source, const char *text, size_t len,
      * without a stack (the interner's scratch is the outer one's). */
     if (stacks != NULL && frame != (PyFrameObject *)Py_None && !gathering) {
         gathering++;
+        ml_pystack_trim(stacks, ml_recorder_cache_entries(r));
         with_stack = ml_pystack_gather(stacks, frame) == 0;
         gathering--;
     }
@@ -159,6 +160,15 @@ ml_events_span(PyCodeObject *code, ml_span *span)
     ml_sink *sink = ml_recorder_sink(current);
     if (code != NULL) {
         ml_pystack_prepare_code(code); /* before the lock: it is Python */
+    }
+    if (stacks != NULL && !gathering) {
+        ml_recorder *r = current;
+        gathering++; /* it may run finalizers: before the lock */
+        ml_pystack_trim(stacks, ml_recorder_cache_entries(r));
+        gathering--;
+        if (current != r) {
+            return ML_OK; /* one of them stopped the recording */
+        }
     }
     ml_sink_lock(sink);
     uint32_t first = 0;

@@ -97,20 +97,19 @@ metric_series(PyObject *module, PyObject *args, PyObject *kwargs)
                             "microlog: a metric name must have 1 to 1024 "
                             "bytes and a unit at most 1024");
     }
+    if ((size_t)name_len != strlen(name) || (size_t)unit_len != strlen(unit)) {
+        return PyErr_Format(PyExc_ValueError,
+                            "microlog: a metric name or unit must not "
+                            "contain NUL");
+    }
     ml_sink *sink = running_sink();
     if (sink == NULL) {
         Py_RETURN_NONE;
     }
-    uint32_t name_id = 0, unit_id = 0, id = 0;
+    uint32_t id = 0;
     ml_sink_lock(sink);
-    int err = ml_writer_string(sink->writer, name, (size_t)name_len, &name_id);
-    if (err == 0) {
-        err = ml_writer_string(sink->writer, unit, (size_t)unit_len, &unit_id);
-    }
-    if (err == 0) {
-        err = ml_writer_series(sink->writer, ML_SERIES_METRIC, name_id,
-                               unit_id, &id);
-    }
+    /* Every later file of the run defines it again under this id. */
+    int err = ml_sink_series(sink, ML_SERIES_METRIC, name, unit, &id);
     ml_sink_check(sink, err);
     ml_sink_unlock(sink);
     if (err == ML_EINVAL) {

@@ -134,7 +134,23 @@ PyDoc_STRVAR(ml_end_on_term_doc,
 PyDoc_STRVAR(ml_is_running_doc,
              "is_running() -> bool\n\nWhether a recording is in progress.");
 
+PyDoc_STRVAR(ml_current_path_doc,
+             "current_path() -> str | None\n\nThe file the recording writes "
+             "to now (a long run goes on in new linked files), or None.");
+PyDoc_STRVAR(ml_stats_doc,
+             "stats() -> dict | None\n\nThe recorder's counters and cache "
+             "sizes: samples and files so far, definitions and threads of "
+             "the current file, cached code objects and places, evictions, "
+             "bytes waiting for the disk.");
+
+PyDoc_STRVAR(ml_own_fds_doc,
+             "own_fds() -> list[int]\n\nFile descriptors the recorder "
+             "holds open now (its file, /proc files): not the program's.");
+
 static PyMethodDef ml_module_methods[] = {
+    {"own_fds", ml_api_own_fds, METH_NOARGS, ml_own_fds_doc},
+    {"current_path", ml_api_current_path, METH_NOARGS, ml_current_path_doc},
+    {"stats", ml_api_stats, METH_NOARGS, ml_stats_doc},
     {"start", (PyCFunction)(void (*)(void))ml_api_start,
      METH_VARARGS | METH_KEYWORDS, ml_start_doc},
     {"stop", ml_api_stop, METH_VARARGS, ml_stop_doc},

@@ -238,3 +238,16 @@ ml_pyfallback_line(ml_pyfallback *f, uint64_t code, int32_t lasti)
     int line = PyCode_Addr2Line(co, lasti);
     return line > 0 ? line : co->co_firstlineno;
 }
+
+void
+ml_pyfallback_clear(ml_pyfallback *f)
+{
+    PyObject *fresh = PyDict_New();
+    if (fresh == NULL) {
+        PyErr_Clear();
+        return; /* kept as it is: tried again at the next eviction */
+    }
+    PyObject *old = f->codes;
+    f->codes = fresh;
+    Py_DECREF(old); /* releases the code objects, which may run code */
+}

@@ -20,5 +20,8 @@ int ml_pyfallback_sample(ml_pyfallback *f, ml_pythread *threads,
                          int max_threads, ml_pyframe *frames, int max_depth);
 int ml_pyfallback_code(ml_pyfallback *f, uint64_t code, ml_pycode_info *out);
 int ml_pyfallback_line(ml_pyfallback *f, uint64_t code, int32_t lasti);
+/* Drops every code object kept so far (the dict of them is released, which
+ * can run Python code: call without microlog's locks). */
+void ml_pyfallback_clear(ml_pyfallback *f);
 
 #endif

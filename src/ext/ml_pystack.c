@@ -23,6 +23,7 @@
 typedef struct {
     PyObject *code; /* strong reference: the address stays this code's */
     uint32_t name, file, firstline;
+    uint32_t file_gen; /* the sink's file its ids belong to */
 } code_ids;
 
 /* A place in the code: (code, instruction offset), its line, and the
@@ -33,7 +34,8 @@ typedef struct {
     PyObject *code; /* strong reference */
     int lasti;
     int line;
-    uint32_t frame; /* the writer's frame id; 0 until interned */
+    uint32_t frame;    /* the writer's frame id; 0 until interned */
+    uint32_t file_gen; /* the sink's file that id belongs to */
 } place;
 
 struct ml_pystack {
@@ -91,6 +93,7 @@ ml_pystack_free(ml_pystack *p)
  * come from threads already known, and gettid() is a system call. */
 static _Thread_local struct {
     uint64_t generation; /* of the interner (recording) it belongs to */
+    uint32_t file_gen;   /* and of the file */
     void *tstate;
     uint32_t id;
 } cached_thread;
@@ -99,12 +102,12 @@ int
 ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread)
 {
     PyThreadState *ts = PyThreadState_Get();
+    ml_sink *sink = ml_recorder_sink(r);
     if (cached_thread.generation == p->generation
-        && cached_thread.tstate == ts) {
+        && cached_thread.file_gen == sink->gen && cached_thread.tstate == ts) {
         *thread = cached_thread.id;
         return ML_OK;
     }
-    ml_sink *sink = ml_recorder_sink(r);
     uint64_t t_us = ml_sink_time_us(sink, ml_clock_mono_ns());
     int err = ml_sampler_current_thread(ml_recorder_sampler(r),
                                         (uint64_t)(uintptr_t)ts,
@@ -112,6 +115,7 @@ ml_pystack_thread(ml_pystack *p, ml_recorder *r, uint32_t *thread)
                                         (uint64_t)gettid(), t_us, thread);
     if (err == 0) {
         cached_thread.generation = p->generation;
+        cached_thread.file_gen = sink->gen;
         cached_thread.tstate = ts;
         cached_thread.id = *thread;
     }
@@ -163,6 +167,25 @@ ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
     uint64_t h = ml_hash_mix(0, (uint64_t)(uintptr_t)code);
     const void *ctx[2] = {p, code};
     uint32_t i = ml_map_find(&p->map, h, code_eq, ctx);
+    uint32_t gen = ml_recorder_sink(r)->gen;
+    if (i != 0 && p->codes[i].file_gen != gen) {
+        /* Ids of an earlier file of the run: define them again. */
+        code_ids *c = &p->codes[i];
+        ml_writer *w = ml_recorder_sink(r)->writer;
+        PyCodeObject *co = (PyCodeObject *)c->code;
+#if PY_VERSION_HEX >= 0x030B0000
+        int err = utf8_id(w, co->co_qualname, &c->name);
+#else
+        int err = utf8_id(w, co->co_name, &c->name);
+#endif
+        if (err == 0) {
+            err = utf8_id(w, co->co_filename, &c->file);
+        }
+        if (err < 0) {
+            return err;
+        }
+        c->file_gen = gen;
+    }
     if (i == 0) {
         if (grow((void **)&p->codes, &p->cap, p->ncodes + 1, sizeof *p->codes)
             < 0) {
@@ -186,6 +209,7 @@ ml_pystack_code(ml_pystack *p, ml_recorder *r, PyCodeObject *code,
             return err;
         }
         c->firstline = code->co_firstlineno > 0 ? code->co_firstlineno : 0;
+        c->file_gen = gen;
         Py_INCREF(code);
         c->code = (PyObject *)code;
         i = ++p->ncodes;
@@ -263,6 +287,43 @@ place_of(ml_pystack *p, PyFrameObject *f, uint32_t *out)
     return ML_OK;
 }
 
+/* Empties the caches, dropping their references last: that can run
+ * finalizers, which may log (and find the interner empty, not torn). */
+static void
+evict(ml_pystack *p)
+{
+    code_ids *codes = p->codes;
+    place *places = p->places;
+    uint32_t ncodes = p->ncodes, nplaces = p->nplaces;
+    p->codes = NULL;
+    p->places = NULL;
+    p->ncodes = p->cap = 0;
+    p->nplaces = p->places_cap = 0;
+    ml_map_free(&p->map);
+    ml_map_free(&p->place_map);
+    ml_map_init(&p->map);
+    ml_map_init(&p->place_map);
+    for (uint32_t i = 1; i <= ncodes; i++) {
+        Py_XDECREF(codes[i].code);
+    }
+    for (uint32_t i = 1; i <= nplaces; i++) {
+        Py_XDECREF(places[i].code);
+    }
+    free(codes);
+    free(places);
+}
+
+void
+ml_pystack_trim(ml_pystack *p, uint32_t max_codes)
+{
+    /* Past either bound the caches are emptied: a program that makes code
+     * objects all the time keeps bounded memory, and its code objects can
+     * go. */
+    if (p->ncodes >= max_codes || p->nplaces >= 8 * (uint64_t)max_codes) {
+        evict(p);
+    }
+}
+
 int
 ml_pystack_gather(ml_pystack *p, PyFrameObject *frame)
 {
@@ -307,10 +368,15 @@ ml_pystack_stack(ml_pystack *p, ml_recorder *r, uint32_t *stack)
         n--;
     }
     ml_writer *w = ml_recorder_sink(r)->writer;
+    uint32_t gen = ml_recorder_sink(r)->gen;
     uint32_t id = 0;
     for (int d = n - 1; d >= 0; d--) {
         place *pl = &p->places[p->gathered[d]];
         int err = ML_OK;
+        if (pl->file_gen != gen) {
+            pl->frame = 0; /* an earlier file's id */
+            pl->file_gen = gen;
+        }
         if (pl->frame == 0) {
             uint32_t name, file, first;
             err = ml_pystack_code(p, r, (PyCodeObject *)pl->code, &name, &file,

@@ -25,6 +25,11 @@ void ml_pystack_free(ml_pystack *p);
  * can be made, and a collection can run finalizers that log), so it must
  * not hold the lock those finalizers would take. */
 int ml_pystack_gather(ml_pystack *p, PyFrameObject *frame);
+/* Call WITH the GIL, WITHOUT the sink lock and not while a gathering
+ * runs: empties the caches once they hold max_codes code objects (or 8
+ * times as many places), releasing their code objects, which can run
+ * finalizers. */
+void ml_pystack_trim(ml_pystack *p, uint32_t max_codes);
 /* The same for one code object given to ml_pystack_code. */
 void ml_pystack_prepare_code(PyCodeObject *code);
 

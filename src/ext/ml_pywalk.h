@@ -27,7 +27,11 @@ typedef struct {
     uint64_t native_id; /* kernel tid; 0 if the version does not keep it */
     int holds_gil;      /* 1 if this thread holds the GIL at sample time */
     int nframes;        /* frames written, leaf first */
-    int truncated;      /* 1: depth bound hit or frame chain broken */
+    int truncated;      /* 1: depth bound hit (the root frames are left) */
+    /* 1: the walk stopped at a frame it could not read (the thread changed
+     * its stack under the copy, twice in a row): the frames are the leaf
+     * ones read, their callers unknown. */
+    int broken;
 } ml_pythread;
 
 typedef struct {
@@ -59,12 +63,14 @@ int ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
                      ml_pyframe *frames, int max_depth);
 
 /* Resolves a code object seen in a sample (no GIL needed): fills *out with
- * strings owned by w, valid until ml_pywalk_free. Returns 0, or -EFAULT if
- * the address does not hold a readable code object. */
+ * strings owned by w, valid until ml_pywalk_free or ml_pywalk_cache_clear.
+ * Returns 0, or -EFAULT if the address does not hold a readable code object.
+ */
 int ml_pywalk_code(ml_pywalk *w, uint64_t code, ml_pycode_info *out);
 
-/* Where the GIL's state (with its mutex and condition variables) lies, so
- * a thread blocked on one of them can be told to be waiting for the GIL;
+/* Where threads that want the GIL wait in its state (its cond and mutex,
+ * not the switch_cond where a thread that drops it waits for the hand-
+ * over), so a thread blocked there can be told to be waiting for the GIL;
  * *size 0 when unknown. */
 void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
 
@@ -73,5 +79,16 @@ void ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size);
  * the line is unknown returns co_firstlineno, or 0 if the code object is
  * unreadable. */
 int ml_pywalk_line(ml_pywalk *w, uint64_t code, int32_t lasti);
+
+/* Walks of a thread retried (it stopped at a frame it could not read) and
+ * retries that failed too, since the walker was made. */
+void ml_pywalk_walk_stats(const ml_pywalk *w, uint64_t *retries,
+                          uint64_t *failed);
+/* Code objects cached now. */
+uint32_t ml_pywalk_cache_count(const ml_pywalk *w);
+/* Empties the code, line and string caches (they fill again as samples
+ * need them): every string ml_pywalk_code handed out is freed. Call
+ * between samples, from the sampling thread. */
+void ml_pywalk_cache_clear(ml_pywalk *w);
 
 #endif /* ML_PYWALK_H */

@@ -995,7 +995,8 @@ static void
 thread_end(ml_pywalk *w, ml_pythread *t, ml_pyframe *out)
 {
     ml_pythrec *r = rec_get(w, t->tstate, w->cur_uid);
-    int changed = changed_prefix(w, r, t->truncated), i;
+    int partial = t->truncated || t->broken;
+    int changed = changed_prefix(w, r, partial), i;
 
     /* An unchanged frame keeps its code object alive, unless the sampler
      * was descheduled while the frame returned, its code was freed and a
@@ -1016,7 +1017,7 @@ thread_end(ml_pywalk *w, ml_pythread *t, ml_pyframe *out)
     }
     t->nframes = w->cur_n;
     if (r != NULL) {
-        rec_store(w, r, t->truncated);
+        rec_store(w, r, partial);
     }
 }
 
@@ -1056,6 +1057,35 @@ sample_reserve(ml_pywalk *w, int max_depth)
     return 0;
 }
 
+/* Walks one thread state. A walk that stopped at a frame it could not
+ * read met a stack the thread changed under the copy (a call or a return
+ * between two reads): walked again at once it is whole nearly always, and
+ * recorded as what it is (broken) only when that fails twice more. */
+static int
+walk_thread(ml_pywalk *w, uint64_t ts, ml_pythread *t, uint64_t *next)
+{
+    int attempt;
+
+    for (attempt = 0;; attempt++) {
+        memset(t, 0, sizeof(*t));
+        t->tstate = ts;
+        w->cur_uid = 0;
+        w->cur_n = 0;
+        set_clear(&w->fseen);
+        if (w->ops->thread(w, ts, t, next) != 0) {
+            return -EFAULT;
+        }
+        if (!t->broken) {
+            return 0;
+        }
+        if (attempt == 2) {
+            w->walks_failed++;
+            return 0;
+        }
+        w->walks_retried++;
+    }
+}
+
 int
 ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
                  ml_pyframe *frames, int max_depth)
@@ -1083,12 +1113,7 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
         if (set_add(&w->tseen, ts)) {
             break; /* a torn list looping back */
         }
-        memset(t, 0, sizeof(*t));
-        t->tstate = ts;
-        w->cur_uid = 0;
-        w->cur_n = 0;
-        set_clear(&w->fseen);
-        if (w->ops->thread(w, ts, t, &next) != 0) {
+        if (walk_thread(w, ts, t, &next) != 0) {
             break;
         }
         t->holds_gil = holder != 0 && holder == ts;
@@ -1104,7 +1129,7 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
 void
 ml_pywalk_gil(const ml_pywalk *w, uint64_t *addr, uint64_t *size)
 {
-    *addr = w->gil;
+    *addr = w->gil ? w->gil + w->gil_want_off : 0;
     *size = w->gil ? w->gil_size : 0;
 }
 
@@ -1137,27 +1162,39 @@ ml_pyw_create(ml_pywalk **out, const ml_pyw_ops *ops, uint64_t interp)
     return 0;
 }
 
-void
-ml_pywalk_free(ml_pywalk *w)
+/* Frees the code cache (with its line tables) and the string table. */
+static void
+free_code_caches(ml_pywalk *w)
 {
     uint32_t i;
-    int j;
 
-    if (w == NULL) {
-        return;
-    }
     for (i = 0; i < w->codes_cap; i++) {
         free(w->codes[i].ltab);
     }
     for (i = 0; i < w->strs_cap; i++) {
         free(w->strs[i]);
     }
+    free(w->codes);
+    free(w->strs);
+    w->codes = NULL;
+    w->codes_cap = w->codes_n = 0;
+    w->strs = NULL;
+    w->strs_cap = w->strs_n = 0;
+}
+
+void
+ml_pywalk_free(ml_pywalk *w)
+{
+    int j;
+
+    if (w == NULL) {
+        return;
+    }
+    free_code_caches(w);
     for (j = 0; j < w->recs_n; j++) {
         free(w->recs[j].f);
     }
-    free(w->codes);
     free(w->lines);
-    free(w->strs);
     free(w->ubuf);
     free(w->rbuf);
     free(w->vq);
@@ -1169,4 +1206,33 @@ ml_pywalk_free(ml_pywalk *w)
     set_free(&w->fseen);
     set_free(&w->tseen);
     free(w);
+}
+
+/* ---- bounded caches --------------------------------------------------- */
+
+uint32_t
+ml_pywalk_cache_count(const ml_pywalk *w)
+{
+    return w ? w->codes_n : 0;
+}
+
+void
+ml_pywalk_cache_clear(ml_pywalk *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    free_code_caches(w);
+    if (w->lines != NULL) {
+        memset(w->lines, 0, w->lines_cap * sizeof(*w->lines));
+    }
+    w->lines_n = 0;
+    w->vq_n = 0;
+}
+
+void
+ml_pywalk_walk_stats(const ml_pywalk *w, uint64_t *retries, uint64_t *failed)
+{
+    *retries = w ? w->walks_retried : 0;
+    *failed = w ? w->walks_failed : 0;
 }

@@ -112,12 +112,15 @@ typedef struct ml_pyw_ops {
 struct ml_pywalk {
     ml_pylayout lay;
     const ml_pyw_ops *ops;
-    uint64_t interp;   /* main interpreter */
-    uint64_t gil;      /* GIL state, where it is at a fixed address */
-    uint64_t gil_size; /* sizeof the GIL state (its locks inside) */
-    int64_t tid_off;   /* 3.9/3.10: offset of the tid in glibc's pthread */
-    uint32_t epoch;    /* sample counter, never 0 */
-    uint64_t cur_uid;  /* PyThreadState.id of the thread being walked */
+    uint64_t interp; /* main interpreter */
+    uint64_t gil;    /* GIL state, where it is at a fixed address */
+    /* Where in the GIL state threads wait to take it (see
+     * ML_PYW_SET_GIL_WAIT): gil_want_off bytes in, gil_size bytes. */
+    uint64_t gil_want_off, gil_size;
+    int64_t tid_off; /* 3.9/3.10: offset of the tid in glibc's pthread */
+    uint32_t epoch;  /* sample counter, never 0 */
+    uint64_t walks_retried, walks_failed; /* see ml_pywalk_walk_stats */
+    uint64_t cur_uid; /* PyThreadState.id of the thread being walked */
 
     ml_pycode_ent *codes;
     uint32_t codes_cap, codes_n;
@@ -150,6 +153,20 @@ struct ml_pywalk {
     uint64_t chunk_cursor; /* chunk whose predecessor is not copied yet */
     uint8_t frame_buf[ML_PYW_FRAME_MAX];
 };
+
+/* A thread that wants the GIL waits on the GIL state's cond (timed, in
+ * take_gil) or, briefly, on its mutex; a thread that drops the GIL while a
+ * switch is requested waits on switch_cond / switch_mutex until another
+ * thread has taken it: it hands the GIL over and does not want it (it is
+ * on its way into a blocking call, an Event's wait, a sleep). So only cond
+ * and mutex, which lie next to each other in every version, say "waiting
+ * for the GIL". T is the version's struct _gil_runtime_state. */
+#define ML_PYW_SET_GIL_WAIT(w, T)                                             \
+    do {                                                                      \
+        (w)->gil_want_off = offsetof(T, cond);                                \
+        (w)->gil_size =                                                       \
+            offsetof(T, mutex) + sizeof(((T *)0)->mutex) - offsetof(T, cond); \
+    } while (0)
 
 /* Creates a walker with empty caches for the interpreter at interp, after
  * checking that memory can be read safely; the version file then fills lay

@@ -108,7 +108,7 @@ walk(ml_pywalk *w, uint64_t frame, ml_pythread *t)
         /* Frames are pointer-aligned: anything else is a torn read. */
         if ((frame & 7) != 0 || ml_pyw_seen(w, frame)
             || !(p = ml_pyw_frame(w, frame, FRAME_HEAD))) {
-            t->truncated = 1;
+            t->broken = 1; /* unreadable: not the depth */
             return;
         }
         memcpy(f, p, FRAME_HEAD);
@@ -120,7 +120,7 @@ walk(ml_pywalk *w, uint64_t frame, ml_pythread *t)
         }
         if ((unsigned char)f->owner > FRAME_OWNED_BY_CSTACK
             || !(e = ml_pyw_code_get(w, code))) {
-            t->truncated = 1;
+            t->broken = 1; /* unreadable: not the depth */
             return;
         }
         lasti = frame_lasti(e, code, (uint64_t)(uintptr_t)f->prev_instr);
@@ -201,6 +201,6 @@ ml_pywalk_new(ml_pywalk **out)
     ml_pywalk *w = *out;
     fill_layout(&w->lay);
     w->gil = (uint64_t)(uintptr_t)interp->ceval.gil;
-    w->gil_size = sizeof(struct _gil_runtime_state);
+    ML_PYW_SET_GIL_WAIT(w, struct _gil_runtime_state);
     return 0;
 }

@@ -110,13 +110,16 @@ walk(ml_pywalk *w, uint64_t frame, ml_pythread *t)
 
         if (ml_pyw_seen(w, frame) || ml_saferead(&f, frame, FRAME_HEAD)
             || (uint64_t)(uintptr_t)Py_TYPE(&f) != frame_type) {
-            t->truncated = 1;
+            t->broken = 1; /* unreadable: not the depth */
             return;
         }
         code = (uint64_t)(uintptr_t)f.f_code;
-        if (!ml_pyw_code_get(w, code)
-            || ml_pyw_push(w, frame, code, (uint64_t)(uintptr_t)f.f_back,
-                           frame_lasti(f.f_lasti))) {
+        if (!ml_pyw_code_get(w, code)) {
+            t->broken = 1; /* unreadable: not the depth */
+            return;
+        }
+        if (ml_pyw_push(w, frame, code, (uint64_t)(uintptr_t)f.f_back,
+                        frame_lasti(f.f_lasti))) {
             t->truncated = 1;
             return;
         }
@@ -224,7 +227,7 @@ ml_pywalk_new(ml_pywalk **out)
     ml_pywalk *w = *out;
     fill_layout(&w->lay);
     w->gil = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
-    w->gil_size = sizeof(struct _gil_runtime_state);
+    ML_PYW_SET_GIL_WAIT(w, struct _gil_runtime_state);
     find_tid_offset(w);
     return 0;
 }

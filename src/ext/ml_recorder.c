@@ -16,6 +16,7 @@ struct ml_recorder {
     ml_sink sink;
     ml_sampler *sampler;
     ml_status *status;
+    uint32_t cache_entries; /* read-only */
 };
 
 static void stop_threads(ml_recorder *r, ml_sampler_stats *stats);
@@ -27,12 +28,20 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
     if (r == NULL) {
         return ML_ENOMEM;
     }
-    int err = ml_sink_open(&r->sink, cfg->path);
+    uint32_t entries = cfg->cache_entries ? cfg->cache_entries : 65536;
+    ml_sink_config kc = {
+        .path = cfg->path,
+        .roll_bytes = cfg->rollover_bytes,
+        .roll_ns = cfg->rollover_ns,
+        .max_defs = entries > (1u << 22) ? 1u << 26 : entries * 16,
+    };
+    int err = ml_sink_open(&r->sink, &kc);
     if (err < 0) {
         free(r);
         return err;
     }
-    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback};
+    r->cache_entries = entries;
+    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback, entries};
     ml_status_config tc = {cfg->status_ns, cfg->memory_ns, cfg->main_ident};
     err = ml_sampler_start(&r->sink, &sc, &r->sampler);
     if (err == 0) {
@@ -57,7 +66,7 @@ static int
 with_writer_meta(ml_recorder *r, const char *key, const ml_value *v)
 {
     ml_sink_lock(&r->sink);
-    int err = ml_sink_check(&r->sink, ml_writer_meta(r->sink.writer, key, v));
+    int err = ml_sink_check(&r->sink, ml_sink_meta(&r->sink, key, v));
     ml_sink_unlock(&r->sink);
     return err;
 }
@@ -143,9 +152,8 @@ fill_result(ml_recorder *r, const ml_sampler_stats *stats, uint64_t end_us,
         res->achieved_interval_us =
             (double)stats->elapsed_ns / 1000.0 / (double)(stats->ticks - 1);
     }
-    if (r->sink.writer != NULL) {
-        res->samples = ml_writer_samples(r->sink.writer);
-    }
+    res->samples = ml_sink_samples(&r->sink);
+    res->files = r->sink.gen + 1;
 }
 
 int
@@ -172,6 +180,64 @@ ml_recorder_stop(ml_recorder *r, int64_t exit_status, ml_recorder_result *res)
     ml_sampler_free(r->sampler);
     free(r);
     return err;
+}
+
+uint32_t
+ml_recorder_cache_entries(const ml_recorder *r)
+{
+    return r->cache_entries;
+}
+
+void
+ml_recorder_current_path(ml_recorder *r, char *buf, size_t size)
+{
+    ml_sink_lock(&r->sink);
+    ml_sink_current_path(&r->sink, buf, size);
+    ml_sink_unlock(&r->sink);
+}
+
+void
+ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    ml_sink_lock(&r->sink);
+    out->samples = ml_sink_samples(&r->sink);
+    out->files = r->sink.gen + 1;
+    if (r->sink.writer != NULL) {
+        ml_writer_size z;
+        ml_writer_sizes(r->sink.writer, &z);
+        out->defs = z.strings + z.frames + z.stacks;
+        out->threads = z.threads;
+    }
+    ml_sampler_cache_sizes(r->sampler, &out->codes, &out->frames,
+                           &out->evictions);
+    ml_sampler_walk_stats(r->sampler, &out->walks_retried, &out->walks_failed);
+    pthread_mutex_lock(&r->sink.out_lock);
+    out->queued = r->sink.queued_bytes;
+    pthread_mutex_unlock(&r->sink.out_lock);
+    ml_sink_unlock(&r->sink);
+}
+
+int
+ml_recorder_own_fds(ml_recorder *r, int *fds, int max)
+{
+    int n = 0;
+    ml_sink_lock(&r->sink);
+    n += ml_sampler_own_fds(r->sampler, fds, max);
+    ml_sink_unlock(&r->sink);
+    int more[2] = {ml_status_own_fd(r->status), ml_sink_own_fd(&r->sink)};
+    for (int i = 0; i < 2; i++) {
+        if (more[i] >= 0 && n < max) {
+            fds[n++] = more[i];
+        }
+    }
+    return n;
+}
+
+void
+ml_recorder_set_file_listener(ml_file_listener_fn fn, void *ctx)
+{
+    ml_sink_set_file_listener(fn, ctx);
 }
 
 void
@@ -206,4 +272,6 @@ ml_recorder_abandon(ml_recorder *r)
     /* The threads do not exist in the child; their memory is left as it
      * is, since their locks may be held by threads that are gone. */
     ml_sink_abandon(&r->sink);
+    ml_sampler_forget_fork(r->sampler);
+    ml_status_forget_fork(r->status);
 }

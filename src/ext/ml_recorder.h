@@ -5,6 +5,7 @@
 #ifndef ML_RECORDER_H
 #define ML_RECORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ml_sampler.h"
@@ -18,12 +19,18 @@ typedef struct {
     uint64_t memory_ns;   /* RSS, objects, GC; 1 s */
     int fallback;         /* 1: sample with the GIL through the C API */
     uint64_t main_ident;  /* threading.get_ident() of the main thread */
+    /* A new linked file past this size or age (0: never), see ml_sink.h. */
+    uint64_t rollover_bytes, rollover_ns;
+    /* Entries the code and stack caches keep before they are emptied, and
+     * (times 16) definitions a file holds; 0: the default, 65536. */
+    uint32_t cache_entries;
 } ml_recorder_config;
 
 typedef struct {
     uint64_t duration_us;
     uint64_t bytes;
-    uint64_t samples;
+    uint64_t samples; /* over all files of the run */
+    uint32_t files;   /* how many files the run was written to */
     uint64_t ticks;
     double achieved_interval_us;
     uint64_t sampler_cpu_ns;
@@ -58,6 +65,36 @@ int ml_recorder_stop(ml_recorder *r, int64_t exit_status,
  * everything is in the file; nothing recorded later reaches it. r stays
  * allocated and its threads run on until the process ends. */
 void ml_recorder_terminate(ml_recorder *r, int64_t exit_status);
+
+/* Code objects a cache of the recorder keeps before it is emptied. */
+uint32_t ml_recorder_cache_entries(const ml_recorder *r);
+/* The file the recording writes to now (it changes at a rollover), into
+ * buf; call WITH the GIL. */
+void ml_recorder_current_path(ml_recorder *r, char *buf, size_t size);
+/* Sizes of the recorder's caches and tables, for tests and debugging. */
+typedef struct {
+    uint64_t samples;   /* over all files */
+    uint32_t files;     /* files begun */
+    uint32_t defs;      /* strings + frames + stacks of the current file */
+    uint32_t threads;   /* threads defined in the current file */
+    uint32_t codes;     /* code objects the sampler's cache holds */
+    uint32_t frames;    /* (code, offset) places the sampler caches */
+    uint32_t evictions; /* times the sampler's caches were emptied */
+    uint64_t queued;    /* bytes waiting for the disk */
+    uint64_t walks_retried, walks_failed; /* see ml_sampler_walk_stats */
+} ml_recorder_stats;
+void ml_recorder_stats_get(ml_recorder *r, ml_recorder_stats *out);
+/* Descriptors the recorder holds open now (its file, /proc files it reads
+ * again and again), into fds; how many. Call WITH the GIL. */
+int ml_recorder_own_fds(ml_recorder *r, int *fds, int max);
+
+/* Tells fn about every file of every recording of this process as it is
+ * opened and as it is closed (ML_FILE_OPENED, ML_FILE_CLOSED; see
+ * ml_sink_set_file_listener for where and when it is called). Thread-safe;
+ * NULL removes it. A sender that streams the files learns here when the
+ * recorder goes on in a new one. */
+void ml_recorder_set_file_listener(ml_file_listener_fn fn, void *ctx);
+
 /* In a forked child: forget the parent's recording without writing. */
 void ml_recorder_abandon(ml_recorder *r);
 /* Around fork() in the parent: keep the writer consistent. */

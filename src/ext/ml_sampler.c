@@ -46,9 +46,11 @@ typedef struct {
     uint64_t last_at_ns;  /* when that was read */
     uint32_t last_stack;
     uint8_t last_state;
-    uint64_t name_hash; /* of the name last written, 0 none */
-    uint64_t seen;      /* round in which it was last seen */
+    uint64_t name_hash;          /* of the name last written, 0 none */
+    char name[EARLY_NAME_BYTES]; /* that name, for the next file */
+    uint64_t seen;               /* round in which it was last seen */
     ml_stackcache cache;
+    ml_tid_files proc; /* its /proc files, kept open once asked */
 } slot;
 
 struct ml_sampler {
@@ -98,7 +100,19 @@ struct ml_sampler {
 
     ml_sampler_stats stats;
     uint64_t first_tick_ns, last_tick_ns;
+
+    /* Long runs (see "files and caches" below); protected by the sink
+     * lock. */
+    uint32_t file_gen;      /* the sink's file the writer ids belong to */
+    uint32_t cache_entries; /* code objects cached before emptying */
+    uint32_t evictions;
+    uint32_t walker_codes; /* the walker's cache at the last round */
+    uint64_t walks_retried, walks_failed; /* the walker's, at that round */
+    int drop_fallback_codes; /* fallback: release its codes after the lock */
 };
+
+static int follow_file(ml_sampler *s, uint64_t t_us);
+static void trim_caches(ml_sampler *s);
 
 /* ---- sources ----------------------------------------------------------- */
 
@@ -168,6 +182,10 @@ ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
                           uint64_t tid, uint64_t t_us, uint32_t *id)
 {
     ml_pythread t = {.tstate = tstate, .thread_id = ident, .native_id = tid};
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return e;
+    }
     slot *sl = find_slot(s, 0, &t, tid);
     if (sl == NULL) {
         int err = new_slot(s, &t, tid, t_us, &sl);
@@ -211,6 +229,7 @@ new_slot(ml_sampler *s, const ml_pythread *t, uint64_t tid, uint64_t t_us,
     }
     slot *sl = &s->slots[s->nslots];
     memset(sl, 0, sizeof *sl);
+    sl->proc = (ml_tid_files)ML_TID_FILES_INIT;
     sl->tstate = t->tstate;
     sl->ident = t->thread_id;
     sl->tid = tid;
@@ -261,6 +280,7 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
             err = e;
         }
         ml_stackcache_free(&sl->cache);
+        ml_tid_files_close(&sl->proc);
     }
     s->nslots = kept;
     return err;
@@ -273,10 +293,10 @@ end_missing(ml_sampler *s, uint64_t t_us, int all)
 /* Asks the kernel whether a thread runs now, and if it waits, whether it
  * waits for the GIL: one of the GIL's locks is the futex it sleeps on. */
 static uint8_t
-ask_kernel(const ml_sampler *s, uint64_t tid)
+ask_kernel(const ml_sampler *s, slot *sl)
 {
     uint64_t futex;
-    int r = ml_tid_running(tid, &futex);
+    int r = ml_tid_running_files(&sl->proc, sl->tid, &futex);
     if (r < 0) {
         return ML_STATE_UNKNOWN;
     }
@@ -308,7 +328,7 @@ thread_state(ml_sampler *s, slot *sl, const ml_pythread *t, int i,
     } else if (t->holds_gil) {
         state = ML_STATE_RUNNING;
     } else if (sl->last_cpu_ns == 0 || cpu < sl->last_cpu_ns) {
-        state = ask_kernel(s, sl->tid); /* first seen: no interval yet */
+        state = ask_kernel(s, sl); /* first seen: no interval yet */
     } else if (cpu == sl->last_cpu_ns) {
         /* No CPU used: the wait goes on (one for the GIL stays one while
          * the stack stays), or a thread ready to run got no core. */
@@ -321,7 +341,7 @@ thread_state(ml_sampler *s, slot *sl, const ml_pythread *t, int i,
          * thread waits at that moment: its CPU clock is all it has. */
         state = ML_STATE_RUNNING;
     } else {
-        state = ask_kernel(s, sl->tid);
+        state = ask_kernel(s, sl);
     }
     if (cpu != 0) {
         sl->last_cpu_ns = cpu;
@@ -410,9 +430,13 @@ record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
     sl->seen = s->round;
     uint32_t stack;
     const ml_pyframe *frames = s->frames + (size_t)i * MAX_DEPTH;
-    int n = t->truncated ? t->nframes : visible_depth(s, frames, t->nframes);
+    int partial = t->truncated || t->broken;
+    int n = partial ? t->nframes : visible_depth(s, frames, t->nframes);
+    int root = t->truncated ? ML_ROOT_TRUNCATED
+               : t->broken  ? ML_ROOT_UNREADABLE
+                            : ML_ROOT_WHOLE;
     err = ml_stackmap_intern(s->stacks, &s->codes, s->sink->writer, &sl->cache,
-                             frames, n, t->truncated, &stack);
+                             frames, n, root, &stack);
     if (err < 0) {
         return err;
     }
@@ -424,7 +448,7 @@ static int
 record_round(ml_sampler *s, int n, uint64_t now_ns)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, now_ns);
-    int first = 0;
+    int first = ml_sink_check(s->sink, follow_file(s, t_us));
     s->round++;
     /* A thread that cannot be recorded (a limit reached) costs its own
      * sample, not the others', nor the flush. */
@@ -438,6 +462,7 @@ record_round(ml_sampler *s, int n, uint64_t now_ns)
     if (err < 0 && first == 0) {
         first = ml_sink_check(s->sink, err);
     }
+    trim_caches(s);
     return first;
 }
 
@@ -466,9 +491,14 @@ tick(ml_sampler *s, uint64_t now_ns)
         record_round(s, n, now_ns);
     }
     /* Flushed every second whatever the round found. */
-    ml_sink_check(s->sink, ml_writer_tick(s->sink->writer, now_ns));
+    ml_sink_tick(s->sink, now_ns);
+    int drop = s->drop_fallback_codes;
+    s->drop_fallback_codes = 0;
     ml_sink_unlock(s->sink);
     if (s->fallback) {
+        if (drop) {
+            ml_pyfallback_clear(s->fb); /* may run Python: off the lock */
+        }
         PyEval_SaveThread();
     }
 }
@@ -515,9 +545,12 @@ run(void *arg)
     while (!ml_wake_stopped(&s->wake)) {
         uint64_t now = ml_clock_mono_ns();
         if (now > deadline + s->interval_ns) {
-            /* Far behind (a long pause): skip, do not burst. */
+            /* Far behind (no core for a while, a pause): skip the ticks
+             * missed, do not burst, but stay on the grid: starting again
+             * from now would lose part of an interval at every late tick
+             * (on a busy machine, a few percent of the rate). */
             s->stats.late_ticks++;
-            deadline = now;
+            deadline += (now - deadline) / s->interval_ns * s->interval_ns;
         }
         if (s->stats.ticks == 0) {
             s->first_tick_ns = now;
@@ -570,6 +603,7 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
     }
     s->sink = sink;
     s->interval_ns = cfg->interval_ns ? cfg->interval_ns : 1000000;
+    s->cache_entries = cfg->cache_entries ? cfg->cache_entries : 65536;
     ml_tid_init();
     int err = open_source(s, cfg->fallback);
     /* Untouched pages of these buffers cost no memory: only the frames
@@ -610,6 +644,7 @@ ml_sampler_stop(ml_sampler *s, ml_sampler_stats *stats)
     }
     ml_sink_lock(s->sink);
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    ml_sink_check(s->sink, follow_file(s, t_us));
     int err = ml_sink_check(s->sink, end_missing(s, t_us, 1));
     ml_sink_unlock(s->sink);
     s->stats.elapsed_ns = s->last_tick_ns - s->first_tick_ns;
@@ -627,6 +662,7 @@ ml_sampler_free(ml_sampler *s)
     }
     for (int i = 0; i < s->nslots; i++) {
         ml_stackcache_free(&s->slots[i].cache);
+        ml_tid_files_close(&s->slots[i].proc);
     }
     free(s->slots);
     ml_stackmap_free(s->stacks);
@@ -667,6 +703,7 @@ name_slot(ml_sampler *s, slot *sl, const char *name, uint64_t t_us)
     }
     if (err == 0) {
         sl->name_hash = h;
+        snprintf(sl->name, sizeof sl->name, "%s", name);
     }
     return err;
 }
@@ -675,6 +712,10 @@ int
 ml_sampler_name_thread(ml_sampler *s, uint64_t ident, const char *name)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return ml_sink_check(s->sink, e);
+    }
     for (int i = 0; i < s->nslots; i++) {
         if (s->slots[i].ident == ident) {
             int err = name_slot(s, &s->slots[i], name, t_us);
@@ -691,6 +732,10 @@ ml_sampler_name_started(ml_sampler *s, uint64_t ident, uint64_t tid,
                         const char *name)
 {
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    int e = follow_file(s, t_us);
+    if (e < 0) {
+        return ml_sink_check(s->sink, e);
+    }
     for (int i = 0; i < s->nslots; i++) {
         slot *sl = &s->slots[i];
         if (sl->ident == ident && sl->tid == tid) {
@@ -750,4 +795,107 @@ ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid)
         }
     }
     return 0;
+}
+
+/* ---- files and caches -------------------------------------------------- */
+
+/* After the sink went on in a new file (ml_sink_rollover), the writer ids
+ * kept here are the old file's: the threads still running are defined
+ * again, with their names, and the stack cache starts over. */
+static int
+follow_file(ml_sampler *s, uint64_t t_us)
+{
+    if (s->file_gen == s->sink->gen) {
+        return ML_OK;
+    }
+    s->file_gen = s->sink->gen;
+    ml_stackmap_clear(s->stacks);
+    memset(s->ended, 0, sizeof s->ended);
+    s->nended = 0;
+    ml_writer *w = s->sink->writer;
+    int err = ML_OK;
+    for (int i = 0; i < s->nslots && err == 0; i++) {
+        slot *sl = &s->slots[i];
+        uint32_t name = 0;
+        if (sl->name_hash != 0) {
+            err = ml_writer_string(w, sl->name, strlen(sl->name), &name);
+        }
+        if (err == 0) {
+            err = ml_writer_thread(w, t_us, sl->tid, sl->ident, name,
+                                   &sl->writer_id);
+        }
+        sl->last_stack = 0;
+    }
+    return err;
+}
+
+/* Empties the code and place caches once they hold more than their share
+ * (a program that makes code objects all the time: exec, lambdas in a
+ * loop), so a week-long run keeps bounded memory. Everything in them can
+ * be resolved again; the writer's definitions stay. */
+static void
+trim_caches(ml_sampler *s)
+{
+    uint32_t codes, places;
+    ml_stackmap_sizes(s->stacks, &codes, &places);
+    uint32_t walker = s->fallback ? 0 : ml_pywalk_cache_count(s->walk);
+    s->walker_codes = walker;
+    ml_pywalk_walk_stats(s->walk, &s->walks_retried, &s->walks_failed);
+    if (codes < s->cache_entries && walker < s->cache_entries
+        && places < 8 * s->cache_entries) {
+        return;
+    }
+    ml_stackmap_clear(s->stacks);
+    if (s->fallback) {
+        s->drop_fallback_codes = 1; /* after the lock (see tick) */
+    } else {
+        ml_pywalk_cache_clear(s->walk);
+    }
+    s->evictions++;
+}
+
+void
+ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,
+                       uint32_t *evictions)
+{
+    *codes = *frames = *evictions = 0;
+    if (s == NULL) {
+        return;
+    }
+    ml_stackmap_sizes(s->stacks, codes, frames);
+    *codes = s->walker_codes > *codes ? s->walker_codes : *codes;
+    *evictions = s->evictions;
+}
+
+int
+ml_sampler_own_fds(const ml_sampler *s, int *fds, int max)
+{
+    int n = 0;
+    for (int i = 0; s != NULL && i < s->nslots; i++) {
+        const ml_tid_files *f = &s->slots[i].proc;
+        if (f->stat_fd >= 0 && n < max) {
+            fds[n++] = f->stat_fd;
+        }
+        if (f->syscall_fd >= 0 && n < max) {
+            fds[n++] = f->syscall_fd;
+        }
+    }
+    return n;
+}
+
+void
+ml_sampler_forget_fork(ml_sampler *s)
+{
+    /* In a forked child, where the sampler thread does not exist: the
+     * descriptors are copies the child must not keep. */
+    for (int i = 0; s != NULL && i < s->nslots; i++) {
+        ml_tid_files_close(&s->slots[i].proc);
+    }
+}
+
+void
+ml_sampler_walk_stats(const ml_sampler *s, uint64_t *retried, uint64_t *failed)
+{
+    *retried = s ? s->walks_retried : 0;
+    *failed = s ? s->walks_failed : 0;
 }

@@ -16,6 +16,9 @@ typedef struct ml_sampler ml_sampler;
 typedef struct {
     uint64_t interval_ns;
     int fallback; /* 1: sample through the C API with the GIL */
+    /* Code objects the caches keep (and 8 times as many places) before
+     * they are emptied; 0: 65536. */
+    uint32_t cache_entries;
 } ml_sampler_config;
 
 typedef struct {
@@ -64,5 +67,18 @@ int ml_sampler_current_thread(ml_sampler *s, uint64_t tstate, uint64_t ident,
 int ml_sampler_ignore_tid(ml_sampler *s, uint64_t tid);
 /* Samples thread tid again. */
 void ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid);
+/* Walks retried (a frame could not be read) and walks that stayed broken
+ * (recorded under "<unreadable>"). Sink lock held; s may be NULL. */
+void ml_sampler_walk_stats(const ml_sampler *s, uint64_t *retried,
+                           uint64_t *failed);
+/* Descriptors the sampler holds open (its threads' /proc files), into
+ * fds; how many. Sink lock held. */
+int ml_sampler_own_fds(const ml_sampler *s, int *fds, int max);
+/* In a forked child: closes the child's copies of those descriptors. */
+void ml_sampler_forget_fork(ml_sampler *s);
+/* What the caches hold now and how often they were emptied. Sink lock
+ * held; s may be NULL. */
+void ml_sampler_cache_sizes(ml_sampler *s, uint32_t *codes, uint32_t *frames,
+                            uint32_t *evictions);
 
 #endif

@@ -33,7 +33,8 @@ struct ml_stackmap {
     ml_map frame_map; /* (code, lasti, gen) -> index in frames */
     frame_entry *frames;
     uint32_t nframes, frame_cap;
-    uint32_t truncated_frame;
+    uint32_t root_frames[3]; /* frame ids of the ML_ROOT_* markers */
+    uint32_t epoch;          /* bumped by ml_stackmap_clear */
 };
 
 int
@@ -60,6 +61,30 @@ ml_stackmap_free(ml_stackmap *m)
     free(m->codes);
     free(m->frames);
     free(m);
+}
+
+void
+ml_stackmap_clear(ml_stackmap *m)
+{
+    ml_map_free(&m->code_map);
+    ml_map_free(&m->frame_map);
+    ml_map_init(&m->code_map);
+    ml_map_init(&m->frame_map);
+    free(m->codes);
+    free(m->frames);
+    m->codes = NULL;
+    m->frames = NULL;
+    m->ncodes = m->code_cap = 0;
+    m->nframes = m->frame_cap = 0;
+    memset(m->root_frames, 0, sizeof m->root_frames);
+    m->epoch++;
+}
+
+void
+ml_stackmap_sizes(const ml_stackmap *m, uint32_t *codes, uint32_t *places)
+{
+    *codes = m ? m->ncodes : 0;
+    *places = m ? m->nframes : 0;
 }
 
 void
@@ -197,19 +222,21 @@ lookup_frame(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
 }
 
 static int
-truncated_root(ml_stackmap *m, ml_writer *w, uint32_t *stack)
+marker_root(ml_stackmap *m, ml_writer *w, int root, uint32_t *stack)
 {
-    if (m->truncated_frame == 0) {
+    static const char *const names[3] = {"", "<truncated>", "<unreadable>"};
+    uint32_t *frame = &m->root_frames[root];
+    if (*frame == 0) {
         uint32_t name;
-        int err = ml_writer_string(w, "<truncated>", 11, &name);
+        int err = ml_writer_string(w, names[root], strlen(names[root]), &name);
         if (err == 0) {
-            err = ml_writer_frame(w, name, 0, 0, 0, &m->truncated_frame);
+            err = ml_writer_frame(w, name, 0, 0, 0, frame);
         }
         if (err < 0) {
             return err;
         }
     }
-    return ml_writer_stack(w, 0, m->truncated_frame, stack);
+    return ml_writer_stack(w, 0, *frame, stack);
 }
 
 static int
@@ -259,11 +286,18 @@ ml_stackmap_intern(ml_stackmap *m, const ml_codesource *src, ml_writer *w,
 {
     uint32_t root = 0;
     int err;
-    if (truncated && (err = truncated_root(m, w, &root)) < 0) {
+    if (truncated < ML_ROOT_WHOLE || truncated > ML_ROOT_UNREADABLE) {
+        return ML_EINVAL;
+    }
+    if (truncated && (err = marker_root(m, w, truncated, &root)) < 0) {
         return err;
     }
     if ((err = cache_reserve(prev, n)) < 0) {
         return err;
+    }
+    if (prev->epoch != m->epoch) {
+        prev->depth = 0; /* its ids or code addresses are stale */
+        prev->epoch = m->epoch;
     }
     /* Frames are compared from the root down: from the real root, or from
      * the first frame under "<truncated>", never one against the other. */

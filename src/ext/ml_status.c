@@ -9,6 +9,7 @@
 #include "ml_status.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,8 @@ struct ml_status {
     int started;
     ml_wake wake; /* the stop, which also cuts a wait short */
     uint64_t last_cpu_ns, last_wall_ns;
+    int statm_fd;       /* /proc/self/statm, open for the run (one pread a
+                           reading, and no file opened while reports look) */
     py_reading reading; /* used by the status thread only */
 };
 
@@ -86,15 +89,17 @@ cpu_percent(ml_status *st, uint64_t now_ns)
 }
 
 static int64_t
-rss_bytes(void)
+rss_bytes(ml_status *st)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
+    char buf[128];
     long long size = 0, resident = 0;
-    if (f == NULL) {
+    ssize_t len =
+        st->statm_fd >= 0 ? pread(st->statm_fd, buf, sizeof buf - 1, 0) : -1;
+    if (len <= 0) {
         return -1;
     }
-    int n = fscanf(f, "%lld %lld", &size, &resident);
-    fclose(f);
+    buf[len] = 0;
+    int n = sscanf(buf, "%lld %lld", &size, &resident);
     return n == 2 ? resident * (int64_t)sysconf(_SC_PAGESIZE) : -1;
 }
 
@@ -207,7 +212,7 @@ static void
 write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
 {
     double cpu = cpu_percent(st, now_ns);
-    int64_t rss = memory ? rss_bytes() : -1;
+    int64_t rss = memory ? rss_bytes(st) : -1;
     const py_reading *r = &st->reading;
     ml_sink_lock(st->sink);
     uint64_t t_us = ml_sink_time_us(st->sink, now_ns);
@@ -237,7 +242,7 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
     /* The sampler ticks the writer every round; this tick keeps the
      * one-second flush when the sampler cannot run (the fallback waiting
      * for the GIL, a stall). */
-    ml_sink_check(st->sink, ml_writer_tick(st->sink->writer, now_ns));
+    ml_sink_tick(st->sink, now_ns);
     ml_sink_unlock(st->sink);
 }
 
@@ -286,17 +291,12 @@ run(void *arg)
 static int
 define_series(ml_status *st)
 {
-    ml_writer *w = st->sink->writer;
     int err = 0;
     ml_sink_lock(st->sink);
     for (int i = 0; i < S_COUNT && err == 0; i++) {
-        uint32_t name, unit;
-        const char *n = series_names[i][0], *u = series_names[i][1];
-        if ((err = ml_writer_string(w, n, strlen(n), &name)) == 0
-            && (err = ml_writer_string(w, u, strlen(u), &unit)) == 0) {
-            err = ml_writer_series(w, ML_SERIES_STATUS, name, unit,
-                                   &st->series[i]);
-        }
+        /* Defined again, under the same ids, in every later file. */
+        err = ml_sink_series(st->sink, ML_SERIES_STATUS, series_names[i][0],
+                             series_names[i][1], &st->series[i]);
     }
     ml_sink_unlock(st->sink);
     return err;
@@ -315,8 +315,10 @@ ml_status_start(ml_sink *sink, ml_sampler *sampler,
     st->status_ns = cfg->status_ns ? cfg->status_ns : 100000000u;
     st->memory_ns = cfg->memory_ns ? cfg->memory_ns : 1000000000u;
     st->main_ident = cfg->main_ident;
+    st->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     int err = ml_wake_init(&st->wake);
     if (err < 0) {
+        ml_status_forget_fork(st);
         free(st);
         return err;
     }
@@ -352,5 +354,21 @@ ml_status_free(ml_status *st)
         return;
     }
     ml_wake_destroy(&st->wake);
+    ml_status_forget_fork(st);
     free(st);
+}
+
+int
+ml_status_own_fd(const ml_status *st)
+{
+    return st != NULL ? st->statm_fd : -1;
+}
+
+void
+ml_status_forget_fork(ml_status *st)
+{
+    if (st != NULL && st->statm_fd >= 0) {
+        close(st->statm_fd);
+        st->statm_fd = -1;
+    }
 }

@@ -29,5 +29,9 @@ int ml_status_start(ml_sink *sink, ml_sampler *sampler,
 int ml_status_stop(ml_status *st);
 /* Frees a stopped (or never started) status thread. Accepts NULL. */
 void ml_status_free(ml_status *st);
+/* The descriptor it keeps open (/proc/self/statm), or -1. */
+int ml_status_own_fd(const ml_status *st);
+/* In a forked child: closes the child's copy of it. */
+void ml_status_forget_fork(ml_status *st);
 
 #endif

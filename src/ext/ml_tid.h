@@ -23,4 +23,24 @@ uint64_t ml_tid_cpu_ns(uint64_t tid);
  * the cases its CPU clock leaves open, not for every sample. */
 int ml_tid_running(uint64_t tid, uint64_t *futex);
 
+/* The same from descriptors of the thread's /proc files kept open between
+ * calls (read with pread: one system call per file instead of three). Zero-
+ * initialize and set both fds to -1 before first use (ML_TID_FILES_INIT);
+ * they open on first need, at most ML_TID_MAX_OPEN descriptors in the
+ * process together (past that a thread's files are opened per call, as
+ * ml_tid_running does), so a program with many threads keeps its own
+ * descriptor budget. */
+#define ML_TID_MAX_OPEN 256
+typedef struct {
+    uint64_t tid;
+    int stat_fd, syscall_fd;
+} ml_tid_files;
+#define ML_TID_FILES_INIT                                                     \
+    {                                                                         \
+        0, -1, -1                                                             \
+    }
+int ml_tid_running_files(ml_tid_files *f, uint64_t tid, uint64_t *futex);
+/* Closes them (a thread that ended; a forked child's copies). */
+void ml_tid_files_close(ml_tid_files *f);
+
 #endif

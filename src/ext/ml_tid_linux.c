@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,90 @@ read_task_file(uint64_t tid, const char *name, char *buf, size_t size)
     return (int)n;
 }
 
+/* Descriptors held by ml_tid_files, all threads of the process together. */
+static atomic_int open_count;
+
+static int
+open_task_file(uint64_t tid, const char *name)
+{
+    if (atomic_fetch_add(&open_count, 1) >= ML_TID_MAX_OPEN) {
+        atomic_fetch_sub(&open_count, 1);
+        return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%llu/%s",
+             (unsigned long long)tid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        atomic_fetch_sub(&open_count, 1);
+    }
+    return fd;
+}
+
+static void
+close_task_file(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        atomic_fetch_sub(&open_count, 1);
+        *fd = -1;
+    }
+}
+
+void
+ml_tid_files_close(ml_tid_files *f)
+{
+    close_task_file(&f->stat_fd);
+    close_task_file(&f->syscall_fd);
+}
+
+/* Reads a file of f's thread through its kept descriptor, opening it on
+ * first need; without one (budget spent), opens and closes it. */
+static int
+read_kept(ml_tid_files *f, int *fd, uint64_t tid, const char *name, char *buf,
+          size_t size)
+{
+    if (f == NULL) {
+        return read_task_file(tid, name, buf, size);
+    }
+    if (f->tid != tid) {
+        ml_tid_files_close(f);
+        f->tid = tid;
+    }
+    if (*fd < 0 && (*fd = open_task_file(tid, name)) < 0) {
+        return read_task_file(tid, name, buf, size);
+    }
+    ssize_t n = pread(*fd, buf, size - 1, 0);
+    if (n <= 0) {
+        close_task_file(fd); /* the thread is gone */
+        return -1;
+    }
+    buf[n] = 0;
+    return (int)n;
+}
+
+static int running(ml_tid_files *f, uint64_t tid, uint64_t *futex);
+
 int
 ml_tid_running(uint64_t tid, uint64_t *futex)
 {
+    return running(NULL, tid, futex);
+}
+
+int
+ml_tid_running_files(ml_tid_files *f, uint64_t tid, uint64_t *futex)
+{
+    return running(f, tid, futex);
+}
+
+static int
+running(ml_tid_files *f, uint64_t tid, uint64_t *futex)
+{
     char buf[512];
     *futex = 0;
-    if (tid == 0 || read_task_file(tid, "stat", buf, sizeof buf) < 0) {
+    if (tid == 0
+        || read_kept(f, f ? &f->stat_fd : NULL, tid, "stat", buf, sizeof buf)
+               < 0) {
         return -1;
     }
     /* "pid (comm) S ...": the name may hold spaces and parentheses. */
@@ -104,7 +183,9 @@ ml_tid_running(uint64_t tid, uint64_t *futex)
     }
     /* "202 0xADDR ...": the system call it is blocked in, and its first
      * argument. */
-    if (read_task_file(tid, "syscall", buf, sizeof buf) > 0) {
+    if (read_kept(f, f ? &f->syscall_fd : NULL, tid, "syscall", buf,
+                  sizeof buf)
+        > 0) {
         char *end;
         long nr = strtol(buf, &end, 10);
         if (end != buf && nr == SYS_futex && *end == ' ') {

@@ -342,12 +342,31 @@ ml_writer_level(const ml_writer *w)
 
 /* ---- lifetime ---------------------------------------------------------- */
 
+static int open_writer(int fd, const ml_writer_options *opt, ml_writer **out);
+
 int
 ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
 {
     if (fd < 0 || out == NULL) {
         return ML_EINVAL;
     }
+    return open_writer(fd, opt, out);
+}
+
+int
+ml_writer_open_take(const ml_writer_options *opt, ml_writer **out)
+{
+    if (opt == NULL || opt->take == NULL || out == NULL) {
+        return ML_EINVAL;
+    }
+    return open_writer(-1, opt, out);
+}
+
+/* fd -1: no file (every chunk goes to opt->take, the header too is the
+ * owner's). */
+static int
+open_writer(int fd, const ml_writer_options *opt, ml_writer **out)
+{
     ml_writer *w = calloc(1, sizeof *w);
     if (w == NULL) {
         return ML_ENOMEM;
@@ -386,7 +405,7 @@ ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out)
     }
     uint8_t header[ML_FILE_HEADER_SIZE];
     ml_file_header_encode(header);
-    int err = write_all(w, header, sizeof header);
+    int err = fd >= 0 ? write_all(w, header, sizeof header) : ML_OK;
     if (err < 0) {
         w->fd = -1;
         ml_writer_close(w);
@@ -439,7 +458,7 @@ ml_writer_close(ml_writer *w)
     if (w == NULL) {
         return ML_OK;
     }
-    int err = w->fd >= 0 ? ml_writer_flush(w) : ML_OK;
+    int err = w->fd >= 0 || w->take != NULL ? ml_writer_flush(w) : ML_OK;
     if (w->fd >= 0 && close(w->fd) != 0 && err == 0) {
         err = ML_EIO;
     }
@@ -853,4 +872,15 @@ uint64_t
 ml_writer_samples(const ml_writer *w)
 {
     return w->samples;
+}
+
+void
+ml_writer_sizes(const ml_writer *w, ml_writer_size *out)
+{
+    out->strings = w->nstrings;
+    out->frames = w->nframes;
+    out->stacks = w->nstacks;
+    out->threads = w->nthreads;
+    out->series = w->nseries;
+    out->string_bytes = w->string_data.len;
 }

@@ -80,6 +80,10 @@ int ml_writer_open(const char *path, const ml_writer_options *opt,
 /* The same on an open, empty, writable descriptor; the writer owns fd and
  * closes it in ml_writer_close(). */
 int ml_writer_open_fd(int fd, const ml_writer_options *opt, ml_writer **out);
+/* A writer without a file: every chunk goes to opt->take (required), and
+ * the file, its header included, is the owner's (ml_file_header_encode).
+ * So one owner can end a file and go on in a new one with a new writer. */
+int ml_writer_open_take(const ml_writer_options *opt, ml_writer **out);
 /* Writes what is buffered, closes the file and frees w (NULL is accepted).
  * Returns the first error the writer met, or 0. */
 int ml_writer_close(ml_writer *w);
@@ -132,6 +136,14 @@ int ml_writer_flush(ml_writer *w);
 /* Flushes when the oldest buffered record is older than the flush interval;
  * now_ns is ml_clock_mono_ns(). Cheap when nothing is due. */
 int ml_writer_tick(ml_writer *w, uint64_t now_ns);
+
+/* How many definitions the writer holds (each table's count, for limits
+ * and memory: ML_MAX_STRINGS, ML_MAX_FRAMES, ... in ml_format.h). */
+typedef struct {
+    uint32_t strings, frames, stacks, threads, series;
+    uint64_t string_bytes;
+} ml_writer_size;
+void ml_writer_sizes(const ml_writer *w, ml_writer_size *out);
 
 /* Bytes written to the file so far (header and chunks). */
 uint64_t ml_writer_bytes(const ml_writer *w);

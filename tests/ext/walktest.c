@@ -124,7 +124,7 @@ answer(int n, uint64_t seq)
                 resolve(S.w, S.frames + (size_t)i * S.depth + k, &S.resp[k]);
             }
             S.resp_n = t->nframes;
-            S.resp_trunc = t->truncated;
+            S.resp_trunc = t->truncated || t->broken; /* partial */
             S.resp_gil = t->holds_gil;
             S.resp_native = t->native_id;
             S.resp_found = 1;

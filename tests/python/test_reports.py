@@ -242,3 +242,28 @@ def test_a_wrong_descriptor_guess_still_finds_the_stack(runner: Runner):
     [item] = [i for i in body["open"] if i["path"].endswith("guessed.txt")]
     assert item["mode"] == "w"
     assert item["stack"][0].startswith("opener (")
+
+
+def test_recorders_own_descriptors_are_not_reported(runner: Runner):
+    """The sampler keeps /proc files of threads that run part of the time
+    open, the status thread /proc/self/statm, and a long run opens new
+    recording files: none of them is the program's."""
+    run(runner, """
+        import threading, time
+        def part_time():
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                t = time.thread_time() + 0.0004
+                while time.thread_time() < t:
+                    pass
+                time.sleep(0.0005)
+        threads = [threading.Thread(target=part_time) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    """, "ownfds", MICROLOG_ROLLOVER="4KB")
+    records = dump(runner.recordings("ownfds")[-1])
+    body = next(json.loads(r["body"]) for r in records
+                if r["kind"] == "report" and r["report"] == "open_files")
+    assert body == {"version": 1, "count": 0, "open": []}, body

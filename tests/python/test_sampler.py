@@ -333,6 +333,10 @@ STRESS = """
     # would warn about them with or without microlog.
     warnings.filterwarnings("ignore", "This process", DeprecationWarning)
     seconds = float(os.environ.get("ML_STRESS_SECONDS", "2"))
+    # ASan's allocator is not fork-safe while other threads allocate (its
+    # runtime has no fork handlers): scripts/stress-asan.sh turns forks off
+    # for its long run.
+    with_forks = os.environ.get("ML_STRESS_FORKS", "1") == "1"
     class Noisy:
         def __init__(self):
             self.me = self  # a cycle: only the collector frees it
@@ -351,7 +355,7 @@ STRESS = """
         for t in batch: t.start()
         for t in batch: t.join()
         n += len(batch)
-        if n % 400 == 0:
+        if with_forks and n % 400 == 0:
             pid = os.fork()
             if pid == 0:
                 short()
