@@ -57,15 +57,15 @@ struct ml_ship {
     /* the thread */
     pthread_t thread;
     int running;
+    int ended; /* ml_ship_end() was called (atomic) */
     ml_stopper stop;
     pthread_mutex_t mu; /* stats */
 };
 
 /* ---- identity ----------------------------------------------------------- */
 
-/* LABEL/STEM from .../LABEL/STEM.mlog. */
-static void
-name_from_path(const char *path, char *out, size_t n)
+void
+ml_ship_name_from_path(const char *path, char *out, size_t n)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -104,7 +104,7 @@ identify(ml_ship *s, const ml_ship_config *c)
     } else if (m.name[0]) {
         snprintf(s->name, sizeof s->name, "%s", m.name);
     } else {
-        name_from_path(s->path, s->name, sizeof s->name);
+        ml_ship_name_from_path(s->path, s->name, sizeof s->name);
     }
     s->start_unix_us = c->start_unix_us ? c->start_unix_us : m.start_unix_us;
     if (!s->run_id[0]) {
@@ -541,12 +541,20 @@ ship_main(void *arg)
     unsigned backoff = 0;
     char why[512];
     while (!ml_stopper_nap(&s->stop, backoff ? backoff : POLL_MS)) {
+        int final = __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE);
+        if (final && s->end_acked) {
+            continue; /* all sent: waits for stop() */
+        }
         uint64_t size;
-        if (file_size(s->path, &size) != ML_OK || (size == seen && !backoff)) {
+        if (file_size(s->path, &size) != ML_OK
+            || (size == seen && !backoff && !final)) {
             continue;
         }
         int rc;
-        while ((rc = ml_ship_step(s, 0, why, sizeof why)) == 1) {
+        while ((rc = ml_ship_step(s, final, why, sizeof why)) == 1) {
+        }
+        if (rc == ML_EINVAL) {
+            continue; /* refused: nothing more to do until stop() */
         }
         if (rc < 0) {
             backoff = backoff ? backoff * 2 : 500;
@@ -557,6 +565,12 @@ ship_main(void *arg)
         }
     }
     return NULL;
+}
+
+void
+ml_ship_end(ml_ship *s)
+{
+    __atomic_store_n(&s->ended, 1, __ATOMIC_RELEASE);
 }
 
 int

@@ -68,6 +68,10 @@ typedef struct {
 } ml_ship_stats;
 void ml_ship_get_stats(ml_ship *s, ml_ship_stats *out);
 
+/* The name the UI shows for the file at path: its folder and stem
+ * ("~/.microlog/app/2026_12_01_1.mlog" gives "app/2026_12_01_1"). */
+void ml_ship_name_from_path(const char *path, char *out, size_t n);
+
 /* Bytes of the file the store acknowledged. */
 uint64_t ml_ship_acked(const ml_ship *s);
 const char *ml_ship_run_id(const ml_ship *s);
@@ -80,5 +84,10 @@ const char *ml_ship_name(const ml_ship *s);
  * rest is left for `microlog upload`); timeout 0 does not send. */
 int ml_ship_start(ml_ship *s);
 int ml_ship_stop(ml_ship *s, long timeout_ms, char *why, size_t why_len);
+
+/* The file is complete (the recorder went on in a new one): the thread
+ * sends the rest with the end, on its own time, then waits for stop().
+ * Returns at once; safe from any thread. */
+void ml_ship_end(ml_ship *s);
 
 #endif

@@ -64,9 +64,14 @@ class StoreServer:
     def store_url(self) -> str:
         return f"s3://{self.s3.bucket}/{self.prefix}"
 
+    def cache_dir(self) -> Path:
+        """The server's local copies of the runs it showed."""
+        return self.cache
+
     def start(self) -> "StoreServer":
         cache = self.tmp / f"cache-{time.monotonic_ns()}"
         cache.mkdir(parents=True)
+        self.cache = cache
         cmd = [microlog_bin(), "serve", "--store", self.store_url, "--db",
                self.pg_uri, "--port", str(self.port), "--token", self.token,
                "--cache", str(cache), "--connections", "1024", *self.args]

@@ -285,3 +285,26 @@ def test_wrong_secret_is_a_clear_error(s3, pg_uri, tmp_path):
         env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "SignatureDoesNotMatch" in proc.stderr, proc.stderr
+
+
+def test_rolled_over_files_are_runs_of_their_own(store, s3, tmp_path):
+    """A long run goes on in new linked files (MICROLOG_ROLLOVER): each is
+    sent as it is written and stored as a run of its own, byte for
+    byte."""
+    recordings = tmp_path / "rec"
+    env = recording_env(recordings, MICROLOG_SERVER=store.base,
+                        MICROLOG_TOKEN=TOKEN, MICROLOG_ROLLOVER="4KB")
+    r = record(tmp_path, "rolled", env, seconds=4)
+    assert r.returncode == 0, r.stderr
+    assert b"not all of the run" not in r.stderr, r.stderr
+    files = sorted(recordings.rglob("*.mlog"))
+    assert len(files) >= 2, files
+    names = {f"rolled/{p.stem}" for p in files}
+    wait_for(lambda: names <= {x["id"] for x in store.runs()})
+    # Each file whole in the store (its copy on the server is its bytes).
+    for path in files:
+        name = f"rolled/{path.stem}"
+        wait_for(lambda: store.get(f"/api/runs/{name}/changes")["bytes"]
+                 == path.stat().st_size, 30, 0.5)
+        copy = next(store.cache_dir().rglob(f"{path.stem}.mlog"))
+        assert copy.read_bytes() == path.read_bytes()
