@@ -305,12 +305,14 @@ test_sample_runs(void **state)
         uint32_t count;
         uint64_t span;
     } runs[] = {
+        /* Samples at one time make a round; a thread missing from a
+         * round ends its run there. */
         {2, 100, 2, 1, 2, 100}, /* ended by the state change */
         {1, 100, 1, 1, 3, 200}, /* ended by the stack change */
-        {2, 300, 2, 3, 2, 100}, /* ended by time going back */
-        {1, 400, 2, 1, 2, 100}, /* ended by the next stack */
-        {1, 600, 0, 0, 3, 100}, /* the rest: flushed by the end, */
-        {2, 350, 2, 3, 1, 0},   /* thread by thread */
+        {2, 300, 2, 3, 2, 100}, /* ended by the round at 500 */
+        {1, 400, 2, 1, 2, 100}, /* ended by the round at 350 */
+        {2, 350, 2, 3, 1, 0},   /* ended by the round at 600 */
+        {1, 600, 0, 0, 3, 100}, /* the rest: flushed by the end */
     };
     readback rb;
     readback_load(&rb, fd);
