@@ -1257,8 +1257,10 @@ test_roundtrip_million(void **state)
     free(m);
 }
 
-/* The size of a realistic recording: under the design's 1 byte per sample
- * (measured 0.41), and the writer's count is the file's size. */
+/* The size of a realistic recording: well under the design's 1 byte per
+ * sample (the 1.1 format's runs took 0.409, 2.0's rounds 0.373; the bound
+ * fails if the coding of samples gets worse than 1.1's), and the writer's
+ * count is the file's size. */
 static void
 test_bytes_per_sample(void **state)
 {
@@ -1309,7 +1311,7 @@ test_bytes_per_sample(void **state)
                   "%.3f bytes/sample\n",
                   n, len, (double)len / n);
     assert_int_equal(bytes, len);
-    assert_true((double)len / n < 1.0);
+    assert_true((double)len / n < 0.40);
     free(data);
     close(fd);
 }
