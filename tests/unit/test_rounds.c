@@ -564,6 +564,79 @@ test_rounds_cpu_summary(void **state)
     free(data);
 }
 
+/* The worked example of docs/FORMAT.md, "Samples in rounds", byte for
+ * byte, and the runs it gives. */
+static void
+test_rounds_worked_example(void **state)
+{
+    (void)state;
+    ml_rounds_enc e;
+    ml_rounds_enc_init(&e);
+    ml_rounds_enc_config(&e, 1000, 62);
+    static const struct {
+        uint32_t thread;
+        uint64_t time;
+        ml_rounds_key key;
+    } in[] = {
+        {1, 5000000, {7, 3, 15}}, {2, 5000000, {9, 0, 0}},
+        {1, 5001020, {7, 3, 15}}, {2, 5001020, {9, 0, 0}},
+        {1, 5002400, {8, 3, 15}}, {2, 5002400, {9, 0, 0}},
+        {1, 5003010, {7, 3, 15}}, {2, 5003010, {9, 0, 4}},
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        assert_int_equal(
+            ml_rounds_enc_sample(&e, in[i].thread, in[i].time, in[i].key), 0);
+    }
+    uint64_t first;
+    assert_int_equal(ml_rounds_enc_first(&e, &first), 1);
+    assert_true(first == 5000000);
+    ml_buf out;
+    ml_buf_init(&out, 1024);
+    assert_int_equal(ml_buf_append_svarint(&out, 0), 0); /* the clock */
+    assert_int_equal(ml_rounds_enc_finish(&e, &out), 0);
+    static const uint8_t doc[] = {
+        0x00, 0xE8, 0x07, 0x3E, 0x04,       /* time, interval, tolerance, 4 */
+        0xF2, 0x02, 0x01, 0x07, 0x03, 0x0F, /* round 0: 2 new lanes */
+        0x02, 0x09, 0x00, 0x00,             /* ... */
+        0x00,                               /* round 1: all repeat */
+        0xF4, 0x06, 0x31, 0x02, 0x00,       /* round 2: late, a new stack */
+        0x21, 0x40, 0x04,                   /* round 3: recent, CPU */
+    };
+    assert_int_equal(out.len, sizeof doc);
+    assert_memory_equal(out.data, doc, sizeof doc);
+    ml_rounds_dec d;
+    ml_rounds_dec_init(&d);
+    int64_t clock = 5000000;
+    const char *why = NULL;
+    assert_int_equal(
+        ml_rounds_dec_begin(&d, out.data, (uint32_t)out.len, &clock, 2, &why),
+        0);
+    static const struct {
+        uint32_t thread, stack;
+        uint8_t cpu;
+        uint64_t time, span;
+        uint32_t count;
+    } runs[] = {
+        {1, 7, 15, 5000000, 1000, 2}, {1, 8, 15, 5002375, 0, 1},
+        {2, 9, 0, 5000000, 2375, 3},  {1, 7, 15, 5003000, 0, 1},
+        {2, 9, 4, 5003000, 0, 1},
+    };
+    ml_record r;
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        assert_int_equal(ml_rounds_dec_next(&d, &r, &why), 1);
+        assert_int_equal(r.u.samples.thread, runs[i].thread);
+        assert_int_equal(r.u.samples.stack, runs[i].stack);
+        assert_int_equal(r.u.samples.cpu, runs[i].cpu);
+        assert_int_equal(r.u.samples.count, runs[i].count);
+        assert_true(r.time_us == runs[i].time);
+        assert_true(r.u.samples.span_us == runs[i].span);
+    }
+    assert_int_equal(ml_rounds_dec_next(&d, &r, &why), 0);
+    ml_rounds_dec_free(&d);
+    ml_buf_free(&out);
+    ml_rounds_enc_free(&e);
+}
+
 /* ---- earlier versions --------------------------------------------------- */
 
 static uint8_t *
@@ -668,6 +741,7 @@ main(void)
         cmocka_unit_test(test_rounds_replay),
         cmocka_unit_test(test_rounds_many_threads),
         cmocka_unit_test(test_rounds_cpu_summary),
+        cmocka_unit_test(test_rounds_worked_example),
         cmocka_unit_test(test_read_v1),
         cmocka_unit_test(test_kind14_by_version),
     };
