@@ -93,12 +93,16 @@ ml_rounds_enc_init(ml_rounds_enc *e)
 {
     memset(e, 0, sizeof *e);
     ml_buf_init(&e->body, ML_RECORD_MAX);
+    ml_buf_init(&e->pend, ML_RECORD_MAX);
+    ml_buf_init(&e->next, ML_RECORD_MAX);
 }
 
 void
 ml_rounds_enc_free(ml_rounds_enc *e)
 {
     ml_buf_free(&e->body);
+    ml_buf_free(&e->pend);
+    ml_buf_free(&e->next);
     free(e->lanes);
     free(e->lane_of);
     free(e->adds);
@@ -126,44 +130,50 @@ ml_rounds_enc_has(const ml_rounds_enc *e, uint32_t thread)
 int
 ml_rounds_enc_pending(const ml_rounds_enc *e)
 {
-    return e->rounds > 0 || e->open;
+    return e->rounds > 0 || e->open || e->pend_valid;
 }
 
 size_t
 ml_rounds_enc_size(const ml_rounds_enc *e)
 {
-    return e->body.len + (e->open ? e->nlanes + 8u * e->nadds : 0);
+    return e->body.len + e->pend.len
+           + (e->open ? e->nlanes + 8u * e->nadds : 0);
 }
 
-/* The round's stored time: the expected one when the true one is within
- * the tolerance of it, else the expected one plus a correction of *d
- * steps of 2 * tolerance + 1 (so still within the tolerance). *head says
- * whether the correction moves the expectation (ML_ROUNDS_HEAD_TIME) or
- * the round was only late (ML_ROUNDS_HEAD_LATE: the next round is expected
- * where it would have been). A late round after one on time is taken as
- * late; one after a corrected round moves the expectation (the sampler
- * skipped ahead, or the rounds drift), so corrections stay small. */
+/* The stored time of a round sampled at true_us: the expected one when the
+ * true one is within the tolerance of it, else the expected one plus a
+ * correction of *d steps of 2 * tolerance + 1 (so still within the
+ * tolerance). *head says whether the correction moves the expectation
+ * (ML_ROUNDS_HEAD_TIME) or the round was only late (ML_ROUNDS_HEAD_LATE:
+ * the next round is expected where it would have been). A late round after
+ * one on time is taken as late; one after a corrected round moves the
+ * expectation (the sampler skipped ahead, or the rounds drift), so
+ * corrections stay small. interior: no run starts or ends at this round,
+ * so its time is seen by no reader: a late one is stored as on time (the
+ * next round is later than it by more than the tolerance, so a reader
+ * never takes it for time going back). */
 static uint64_t
-round_time(ml_rounds_enc *e, int64_t *d, uint8_t *head)
+round_time(ml_rounds_enc *e, uint64_t true_us, int interior, int64_t *d,
+           uint8_t *head)
 {
     *d = 0;
     *head = 0;
     if (e->rounds == 0) {
         e->late = 0;
-        return e->round_us;
+        return true_us;
     }
     if (!e->interval_known) {
         /* The first interval seen is the expectation from now on. */
         uint64_t prev = e->seen_us - 1;
-        uint64_t gap = e->round_us > prev ? e->round_us - prev : 0;
+        uint64_t gap = true_us > prev ? true_us - prev : 0;
         e->interval = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
         e->interval_known = 1;
         e->expect_us += e->interval; /* set with an interval of 0 */
     }
     uint64_t expected = e->expect_us;
-    int64_t diff = (int64_t)e->round_us - (int64_t)expected;
+    int64_t diff = (int64_t)true_us - (int64_t)expected;
     int64_t tol = e->tolerance, step = 2 * tol + 1;
-    if (diff <= tol && diff >= -tol) {
+    if ((diff <= tol && diff >= -tol) || (interior && diff > 0)) {
         e->late = 0;
         e->expect_us = expected + e->interval;
         return expected;
@@ -231,66 +241,93 @@ put_change(ml_buf *b, const ml_rounds_lane *l, ml_rounds_key key)
     return ML_OK;
 }
 
-/* Codes the round being collected and applies it to the lanes. */
+/* The new lanes and the ops of the round being collected, into e->next;
+ * *repeats: every old lane repeats (no run of theirs ends before it). */
+static int
+code_round(ml_rounds_enc *e, int *repeats)
+{
+    ml_buf *b = &e->next;
+    ml_buf_reset(b);
+    *repeats = 1;
+    if (e->nadds) {
+        ML_TRY(ml_buf_append_varint(b, e->nadds));
+        for (uint32_t i = 0; i < e->nadds; i++) {
+            ML_TRY(ml_buf_append_varint(b, e->adds[i].thread));
+            ML_TRY(put_key(b, e->adds[i].key));
+        }
+    }
+    uint32_t same = 0;
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        ml_rounds_lane *l = &e->lanes[i];
+        if (l->pending && key_eq(l->next, l->recent[0])) {
+            same++;
+            continue;
+        }
+        *repeats = 0;
+        ML_TRY(put_same(b, same));
+        same = 0;
+        ML_TRY(l->pending ? put_change(b, l, l->next)
+                          : ml_buf_append_u8(b, ML_ROUNDS_OP_DROP));
+    }
+    if (same > 0) {
+        ML_TRY(ml_buf_append_u8(b, ML_ROUNDS_OP_REST));
+    }
+    return ML_OK;
+}
+
+/* Appends the round held back (e->pend) to the body, now that what comes
+ * after it is known: next_us, the next round's time, and next_repeats
+ * (its old lanes all repeat), or none (have_next 0: the record ends). The
+ * body has room for it. */
+static void
+put_pending(ml_rounds_enc *e, int have_next, uint64_t next_us,
+            int next_repeats)
+{
+    if (!e->pend_valid) {
+        return;
+    }
+    int interior = have_next && e->pend_repeats && !e->pend_adds
+                   && next_repeats && next_us >= e->pend_us + e->interval / 2
+                   && next_us > e->pend_us + e->tolerance;
+    int64_t d;
+    uint8_t head;
+    uint64_t stored = round_time(e, e->pend_us, interior, &d, &head);
+    head |= e->pend_adds ? ML_ROUNDS_HEAD_ADD : 0;
+    ml_buf *b = &e->body;
+    if (head != 0) {
+        ml_buf_append_u8(b, (uint8_t)(ML_ROUNDS_OP_HEAD | head));
+    }
+    if (d != 0) {
+        ml_buf_append_svarint(b, d);
+    }
+    ml_buf_append(b, e->pend.data, e->pend.len);
+    if (e->rounds == 0) {
+        e->first_us = stored;
+        e->expect_us = stored + e->interval;
+    }
+    e->seen_us = e->pend_us + 1;
+    e->rounds++;
+    e->pend_valid = 0;
+}
+
+/* Codes the round being collected, applies it to the lanes, and writes the
+ * one before it (held back until now: whether its time matters depends on
+ * this one). */
 static int
 close_round(ml_rounds_enc *e)
 {
     if (!e->open) {
         return ML_OK;
     }
-    ml_buf *b = &e->body;
-    size_t mark = b->len;
-    int64_t d;
-    uint8_t head;
-    uint64_t saved_expect = e->expect_us;
-    int64_t saved_late = e->late;
-    uint64_t stored = round_time(e, &d, &head);
-    if (stored >= ML_TIME_LIMIT_US || e->expect_us >= ML_TIME_LIMIT_US) {
-        e->expect_us = saved_expect;
-        e->late = saved_late;
+    int repeats;
+    ML_TRY(code_round(e, &repeats));
+    /* Room for the held-back round: once lanes change, nothing may fail. */
+    ML_TRY(ml_buf_reserve(&e->body, e->pend.len + 24));
+    if (e->pend_valid && e->round_us >= ML_TIME_LIMIT_US - e->interval) {
         return ML_EINVAL;
     }
-    head |= e->nadds ? ML_ROUNDS_HEAD_ADD : 0;
-    int err = 0;
-    if (head != 0) {
-        err = ml_buf_append_u8(b, (uint8_t)(ML_ROUNDS_OP_HEAD | head));
-    }
-    if (err == 0 && d != 0) {
-        err = ml_buf_append_svarint(b, d);
-    }
-    if (err == 0 && e->nadds) {
-        err = ml_buf_append_varint(b, e->nadds);
-        for (uint32_t i = 0; err == 0 && i < e->nadds; i++) {
-            err = ml_buf_append_varint(b, e->adds[i].thread);
-            if (err == 0) {
-                err = put_key(b, e->adds[i].key);
-            }
-        }
-    }
-    uint32_t same = 0;
-    for (uint32_t i = 0; err == 0 && i < e->nlanes; i++) {
-        ml_rounds_lane *l = &e->lanes[i];
-        if (l->pending && key_eq(l->next, l->recent[0])) {
-            same++;
-            continue;
-        }
-        err = put_same(b, same);
-        same = 0;
-        if (err == 0) {
-            err = l->pending ? put_change(b, l, l->next)
-                             : ml_buf_append_u8(b, ML_ROUNDS_OP_DROP);
-        }
-    }
-    if (err == 0 && same > 0) {
-        err = ml_buf_append_u8(b, ML_ROUNDS_OP_REST);
-    }
-    if (err < 0) {
-        b->len = mark; /* the round is lost, the record stays whole */
-        e->expect_us = saved_expect;
-        e->late = saved_late;
-        return err;
-    }
-    /* Apply: drop the lanes without a sample, then add the new ones. */
+    put_pending(e, 1, e->round_us, repeats);
+    int adds = e->nadds > 0;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < e->nlanes; i++) {
         ml_rounds_lane *l = &e->lanes[i];
@@ -312,13 +349,24 @@ close_round(ml_rounds_enc *e)
     }
     e->nlanes = kept;
     e->nadds = 0;
-    if (e->rounds == 0) {
-        e->first_us = stored;
-        e->expect_us = stored + e->interval;
-    }
-    e->seen_us = e->round_us + 1;
-    e->rounds++;
+    ml_buf swap = e->pend;
+    e->pend = e->next;
+    e->next = swap;
+    e->pend_valid = 1;
+    e->pend_us = e->round_us;
+    e->pend_repeats = repeats;
+    e->pend_adds = adds;
     e->open = 0;
+    return ML_OK;
+}
+
+/* Closes the round being collected and writes the one held back. */
+static int
+close_all(ml_rounds_enc *e)
+{
+    ML_TRY(close_round(e));
+    ML_TRY(ml_buf_reserve(&e->body, e->pend.len + 24));
+    put_pending(e, 0, 0, 0);
     return ML_OK;
 }
 
@@ -363,7 +411,7 @@ ml_rounds_enc_sample(ml_rounds_enc *e, uint32_t thread, uint64_t time_us,
 int
 ml_rounds_enc_first(ml_rounds_enc *e, uint64_t *first_us)
 {
-    ML_TRY(close_round(e));
+    ML_TRY(close_all(e));
     *first_us = e->first_us;
     return e->rounds > 0;
 }
@@ -371,7 +419,7 @@ ml_rounds_enc_first(ml_rounds_enc *e, uint64_t *first_us)
 int
 ml_rounds_enc_finish(ml_rounds_enc *e, ml_buf *out)
 {
-    ML_TRY(close_round(e));
+    ML_TRY(close_all(e));
     int err = 0;
     if (e->rounds > 0) {
         if ((err = ml_buf_append_varint(out, e->interval)) == 0
