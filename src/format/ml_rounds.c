@@ -13,6 +13,25 @@
 
 /* ---- shared ------------------------------------------------------------- */
 
+/* Round times, and the times rounds are expected at, stay in [0, 2^62):
+ * both sides clamp them there. */
+static uint64_t
+after(uint64_t t, uint32_t interval)
+{
+    uint64_t x = t + interval;
+    return x < ML_TIME_LIMIT_US ? x : ML_TIME_LIMIT_US - 1;
+}
+
+static uint64_t
+corrected(uint64_t t, int64_t n, uint64_t step)
+{
+    int64_t x = (int64_t)t + n * (int64_t)step;
+    if (x < 0) {
+        return 0;
+    }
+    return x < (int64_t)ML_TIME_LIMIT_US ? (uint64_t)x : ML_TIME_LIMIT_US - 1;
+}
+
 static int
 key_eq(ml_rounds_key a, ml_rounds_key b)
 {
@@ -168,25 +187,27 @@ round_time(ml_rounds_enc *e, uint64_t true_us, int interior, int64_t *d,
         uint64_t gap = true_us > prev ? true_us - prev : 0;
         e->interval = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
         e->interval_known = 1;
-        e->expect_us += e->interval; /* set with an interval of 0 */
+        e->expect_us = after(e->expect_us, e->interval); /* was with 0 */
     }
     uint64_t expected = e->expect_us;
     int64_t diff = (int64_t)true_us - (int64_t)expected;
     int64_t tol = e->tolerance, step = 2 * tol + 1;
     if ((diff <= tol && diff >= -tol) || (interior && diff > 0)) {
         e->late = 0;
-        e->expect_us = expected + e->interval;
+        e->expect_us = after(expected, e->interval);
         return expected;
     }
+    /* The step within the tolerance; next to 0 or 2^62 the clamp keeps it
+     * there (the true time is within the tolerance of the bound). */
     int64_t n = diff > 0 ? (diff + tol) / step : -((-diff + tol) / step);
-    uint64_t stored = (uint64_t)((int64_t)expected + n * step);
+    uint64_t stored = corrected(expected, n, (uint64_t)step);
     *d = n;
     if (n > 0 && !e->late) {
         *head = ML_ROUNDS_HEAD_LATE;
-        e->expect_us = expected + e->interval;
+        e->expect_us = after(expected, e->interval);
     } else {
         *head = ML_ROUNDS_HEAD_TIME;
-        e->expect_us = stored + e->interval;
+        e->expect_us = after(stored, e->interval);
     }
     e->late = 1;
     return stored;
@@ -217,6 +238,11 @@ put_change(ml_buf *b, const ml_rounds_lane *l, ml_rounds_key key)
 {
     int at = find_recent(l, key);
     ml_rounds_key cur = l->recent[0];
+    if (at == 0 && key.cpu <= ML_CPU_FULL) {
+        /* Only the CPU share changed: the commonest change of a busy
+         * thread on a busy machine, one byte. */
+        return ml_buf_append_u8(b, (uint8_t)(ML_ROUNDS_OP_CPU + key.cpu));
+    }
     if (at >= 0 && key.cpu != cur.cpu) {
         ML_TRY(ml_buf_append_u8(b, (uint8_t)(ML_ROUNDS_OP_RECENT_CPU + at)));
         return ml_buf_append_u8(b, key.cpu);
@@ -303,7 +329,7 @@ put_pending(ml_rounds_enc *e, int have_next, uint64_t next_us,
     ml_buf_append(b, e->pend.data, e->pend.len);
     if (e->rounds == 0) {
         e->first_us = stored;
-        e->expect_us = stored + e->interval;
+        e->expect_us = after(stored, e->interval);
     }
     e->seen_us = e->pend_us + 1;
     e->rounds++;
@@ -323,9 +349,6 @@ close_round(ml_rounds_enc *e)
     ML_TRY(code_round(e, &repeats));
     /* Room for the held-back round: once lanes change, nothing may fail. */
     ML_TRY(ml_buf_reserve(&e->body, e->pend.len + 24));
-    if (e->pend_valid && e->round_us >= ML_TIME_LIMIT_US - e->interval) {
-        return ML_EINVAL;
-    }
     put_pending(e, 1, e->round_us, repeats);
     int adds = e->nadds > 0;
     uint32_t kept = 0;
@@ -595,14 +618,13 @@ round_head(ml_rounds_dec *d, const char **why)
     }
     if (timed) {
         int64_t n;
-        int64_t limit = (int64_t)ML_TIME_LIMIT_US, t = (int64_t)d->t;
+        int64_t limit = (int64_t)ML_TIME_LIMIT_US;
         int64_t step = (int64_t)d->step;
         if (ml_cursor_svarint(&d->c, &n) < 0 || n <= -limit / step
-            || n >= limit / step || t + n * step < 0
-            || t + n * step >= limit) {
+            || n >= limit / step) {
             return corrupt(why, "rounds: bad round time");
         }
-        d->t = (uint64_t)(t + n * step);
+        d->t = corrected(d->t, n, d->step);
         if (head & ML_ROUNDS_HEAD_TIME) {
             d->expect = d->t; /* the expectation moves with it */
         }
@@ -692,6 +714,12 @@ lane_op(ml_rounds_dec *d, ml_rounds_lane *l, uint32_t left, int *drop,
         change(d, l, k, d->t);
         return ML_OK;
     }
+    if (op >= ML_ROUNDS_OP_CPU && op <= ML_ROUNDS_OP_CPU + ML_CPU_FULL) {
+        ml_rounds_key k = l->recent[0];
+        k.cpu = op - ML_ROUNDS_OP_CPU;
+        change(d, l, k, d->t);
+        return ML_OK;
+    }
     uint8_t bits = op - ML_ROUNDS_OP_NEW;
     if (bits == 0 || bits > 7) {
         return corrupt(why, "rounds: unknown op");
@@ -725,11 +753,7 @@ static int
 decode_round(ml_rounds_dec *d, const char **why)
 {
     if (d->done > 0) {
-        uint64_t t = d->expect + d->interval;
-        if (t >= ML_TIME_LIMIT_US) {
-            return corrupt(why, "rounds: time out of range");
-        }
-        d->t = d->expect = t;
+        d->t = d->expect = after(d->expect, d->interval);
     }
     d->nadds = 0;
     int err = round_head(d, why);

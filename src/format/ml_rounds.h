@@ -15,6 +15,7 @@
 //   0x30-0x37  a new sample, bits 0-2: stack (svarint, from the current),
 //              state (u8), CPU share (u8) follow
 //   0x40-0x4F  entry i (0-15) of the recent list, a CPU share (u8) follows
+//   0x50-0x5F  the current stack and state with CPU share c (0-15)
 //   0xF0-0xF7  only first in a round: bit 0 a time correction that moves
 //              the expectation, bit 2 one that does not (a late round):
 //              svarint steps of 2 * tolerance + 1; bit 1 new lanes (count,
@@ -37,6 +38,7 @@
 #define ML_ROUNDS_OP_RECENT 0x20     /* + index 1..15 */
 #define ML_ROUNDS_OP_NEW 0x30        /* + field bits */
 #define ML_ROUNDS_OP_RECENT_CPU 0x40 /* + index 0..15, CPU share follows */
+#define ML_ROUNDS_OP_CPU 0x50        /* + CPU share 0..15 */
 #define ML_ROUNDS_NEW_STACK 1
 #define ML_ROUNDS_NEW_STATE 2
 #define ML_ROUNDS_NEW_CPU 4

@@ -600,7 +600,7 @@ test_rounds_worked_example(void **state)
         0x02, 0x09, 0x00, 0x00,             /* ... */
         0x00,                               /* round 1: all repeat */
         0xF4, 0x06, 0x31, 0x02, 0x00,       /* round 2: late, a new stack */
-        0x21, 0x40, 0x04,                   /* round 3: recent, CPU */
+        0x21, 0x54,                         /* round 3: recent, CPU */
     };
     assert_int_equal(out.len, sizeof doc);
     assert_memory_equal(out.data, doc, sizeof doc);
