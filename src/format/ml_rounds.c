@@ -165,9 +165,9 @@ ml_rounds_enc_size(const ml_rounds_enc *e)
  * tolerance). *head says whether the correction moves the expectation
  * (ML_ROUNDS_HEAD_TIME) or the round was only late (ML_ROUNDS_HEAD_LATE:
  * the next round is expected where it would have been). A late round after
- * one on time is taken as late; one after a corrected round moves the
- * expectation (the sampler skipped ahead, or the rounds drift), so
- * corrections stay small. interior: no run starts or ends at this round,
+ * one on time and by less than an interval is taken as late; any other
+ * moves the expectation (the sampler skipped ahead, or the rounds drift),
+ * so corrections stay small. interior: no run starts or ends at this round,
  * so its time is seen by no reader: a late one is stored as on time (the
  * next round is later than it by more than the tolerance, so a reader
  * never takes it for time going back). */
@@ -192,7 +192,11 @@ round_time(ml_rounds_enc *e, uint64_t true_us, int interior, int64_t *d,
     uint64_t expected = e->expect_us;
     int64_t diff = (int64_t)true_us - (int64_t)expected;
     int64_t tol = e->tolerance, step = 2 * tol + 1;
-    if ((diff <= tol && diff >= -tol) || (interior && diff > 0)) {
+    /* An interior round stored on time must not come before the round
+     * before it (one stored late): readers would take that for time going
+     * back, and start a run there. */
+    interior = interior && diff > 0 && expected > e->prev_stored;
+    if ((diff <= tol && diff >= -tol) || interior) {
         e->late = 0;
         e->expect_us = after(expected, e->interval);
         return expected;
@@ -202,7 +206,7 @@ round_time(ml_rounds_enc *e, uint64_t true_us, int interior, int64_t *d,
     int64_t n = diff > 0 ? (diff + tol) / step : -((-diff + tol) / step);
     uint64_t stored = corrected(expected, n, (uint64_t)step);
     *d = n;
-    if (n > 0 && !e->late) {
+    if (n > 0 && !e->late && diff < (int64_t)e->interval) {
         *head = ML_ROUNDS_HEAD_LATE;
         e->expect_us = after(expected, e->interval);
     } else {
@@ -327,6 +331,7 @@ put_pending(ml_rounds_enc *e, int have_next, uint64_t next_us,
         ml_buf_append_svarint(b, d);
     }
     ml_buf_append(b, e->pend.data, e->pend.len);
+    e->prev_stored = stored;
     if (e->rounds == 0) {
         e->first_us = stored;
         e->expect_us = after(stored, e->interval);

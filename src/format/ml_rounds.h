@@ -86,15 +86,16 @@ typedef struct {
      * its time matters: its new lanes and ops, without head and time. */
     ml_buf pend, next;
     int pend_valid, pend_repeats, pend_adds;
-    uint64_t pend_us;   /* its time as sampled */
-    int open;           /* a round is being collected */
-    uint64_t round_us;  /* its time as sampled */
-    uint64_t first_us;  /* stored time of the record's first round */
-    uint64_t expect_us; /* when the next round is expected */
-    int late;           /* the previous round's time was corrected */
-    uint32_t rounds;    /* rounds in body */
-    uint32_t interval;  /* expected time between rounds, us */
-    uint32_t tolerance; /* a stored time may be this far off, us */
+    uint64_t pend_us;     /* its time as sampled */
+    int open;             /* a round is being collected */
+    uint64_t round_us;    /* its time as sampled */
+    uint64_t first_us;    /* stored time of the record's first round */
+    uint64_t expect_us;   /* when the next round is expected */
+    int late;             /* the previous round's time was corrected */
+    uint64_t prev_stored; /* the previous round's stored time */
+    uint32_t rounds;      /* rounds in body */
+    uint32_t interval;    /* expected time between rounds, us */
+    uint32_t tolerance;   /* a stored time may be this far off, us */
     int interval_known;
     uint64_t seen_us; /* true time of the previous round ever, + 1 */
 } ml_rounds_enc;
