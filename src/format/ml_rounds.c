@@ -409,7 +409,7 @@ ml_rounds_enc_sample(ml_rounds_enc *e, uint32_t thread, uint64_t time_us,
     int again = (at & ADDED) || (at != 0 && e->lanes[at - 1].pending);
     if (e->open && (time_us != e->round_us || again)) {
         ML_TRY(close_round(e));
-        at = e->lane_of[thread];
+        at = thread < e->lane_of_cap ? e->lane_of[thread] : 0;
     }
     if (at == 0 && e->nlanes + e->nadds >= ML_ROUNDS_MAX_LANES) {
         return ML_ELIMIT;
