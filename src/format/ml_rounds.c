@@ -165,9 +165,9 @@ ml_rounds_enc_size(const ml_rounds_enc *e)
  * tolerance). *head says whether the correction moves the expectation
  * (ML_ROUNDS_HEAD_TIME) or the round was only late (ML_ROUNDS_HEAD_LATE:
  * the next round is expected where it would have been). A late round after
- * one on time and by less than an interval is taken as late; any other
- * moves the expectation (the sampler skipped ahead, or the rounds drift),
- * so corrections stay small. interior: no run starts or ends at this round,
+ * one on time is taken as late; one after a corrected round moves the
+ * expectation (the sampler skipped ahead, or the rounds drift), so
+ * corrections stay small. interior: no run starts or ends at this round,
  * so its time is seen by no reader: a late one is stored as on time (the
  * next round is later than it by more than the tolerance, so a reader
  * never takes it for time going back). */
@@ -206,7 +206,7 @@ round_time(ml_rounds_enc *e, uint64_t true_us, int interior, int64_t *d,
     int64_t n = diff > 0 ? (diff + tol) / step : -((-diff + tol) / step);
     uint64_t stored = corrected(expected, n, (uint64_t)step);
     *d = n;
-    if (n > 0 && !e->late && diff < (int64_t)e->interval) {
+    if (n > 0 && !e->late) {
         *head = ML_ROUNDS_HEAD_LATE;
         e->expect_us = after(expected, e->interval);
     } else {
