@@ -501,13 +501,20 @@ SERVER_BEGIN = "<!-- server-bench:begin -->"
 SERVER_END = "<!-- server-bench:end -->"
 
 
+# Comparisons made by hand (a format change measured before and after)
+# are kept between these too.
+NOTES_BEGIN = "<!-- notes:begin -->"
+NOTES_END = "<!-- notes:end -->"
+
+
 def write_results(path: Path, text: str) -> None:
-    """Writes the sampler's tables, keeping the server bench's section."""
+    """Writes the sampler's tables, keeping the server bench's section and
+    the notes."""
     old = path.read_text() if path.exists() else ""
-    if SERVER_BEGIN in old and SERVER_END in old:
-        section = old[old.index(SERVER_BEGIN):
-                      old.index(SERVER_END) + len(SERVER_END)]
-        text = text.rstrip() + "\n\n" + section + "\n"
+    for begin, end in ((NOTES_BEGIN, NOTES_END), (SERVER_BEGIN, SERVER_END)):
+        if begin in old and end in old:
+            section = old[old.index(begin):old.index(end) + len(end)]
+            text = text.rstrip() + "\n\n" + section + "\n"
     path.write_text(text)
 
 

@@ -146,12 +146,6 @@ ml_rounds_enc_has(const ml_rounds_enc *e, uint32_t thread)
     return thread < e->lane_of_cap && e->lane_of[thread] != 0;
 }
 
-int
-ml_rounds_enc_pending(const ml_rounds_enc *e)
-{
-    return e->rounds > 0 || e->open || e->pend_valid;
-}
-
 size_t
 ml_rounds_enc_size(const ml_rounds_enc *e)
 {

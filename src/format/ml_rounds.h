@@ -112,13 +112,14 @@ int ml_rounds_enc_sample(ml_rounds_enc *e, uint32_t thread, uint64_t time_us,
                          ml_rounds_key key);
 /* Non-zero when thread has a sample in the record being built. */
 int ml_rounds_enc_has(const ml_rounds_enc *e, uint32_t thread);
-/* Non-zero when there is something to finish. */
-int ml_rounds_enc_pending(const ml_rounds_enc *e);
 /* Bytes the record holds so far (a little short of the payload). */
 size_t ml_rounds_enc_size(const ml_rounds_enc *e);
-/* Closes the record: appends interval, tolerance, round count and the
- * rounds to out (the caller wrote the time field, *first_us, before; get it
- * with ml_rounds_enc_first), and starts an empty one. */
+/* Ending a record: ml_rounds_enc_first() closes the rounds and gives the
+ * stored time of the first, for the record's time field (a delta from the
+ * chunk clock, which the caller writes); 1 when there are rounds, 0 when
+ * there are none (nothing to write), or an error. Then
+ * ml_rounds_enc_finish() appends interval, tolerance, round count and the
+ * rounds to out and starts an empty record. */
 int ml_rounds_enc_first(ml_rounds_enc *e, uint64_t *first_us);
 int ml_rounds_enc_finish(ml_rounds_enc *e, ml_buf *out);
 
