@@ -54,7 +54,7 @@ enum ml_kind {
     ML_KIND_STACK = 4,      /* id, parent stack, frame: a prefix-tree node */
     ML_KIND_THREAD = 5,     /* id, time, native id, ident, name */
     ML_KIND_THREAD_END = 6, /* id, time */
-    ML_KIND_SAMPLES = 7,    /* thread, time, stack, state, count, span */
+    ML_KIND_SAMPLES = 7,    /* thread, time, stack, state, count, span (1.x) */
     ML_KIND_SERIES = 8,     /* id, class, name, unit */
     ML_KIND_VALUE = 9,      /* series, time, tagged value */
     ML_KIND_LOG = 10,       /* time, thread, level, source, stack, text */
