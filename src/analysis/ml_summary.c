@@ -158,6 +158,10 @@ on_samples(builder *b, const ml_record *rec)
     }
     t->samples += n;
     b->s->samples += n;
+    if (rec->u.samples.cpu <= ML_CPU_FULL) {
+        t->cpu_known += n;
+        t->cpu_15ths += n * rec->u.samples.cpu;
+    }
     uint8_t state = rec->u.samples.state;
     if (state & ML_STATE_WANTS_GIL) {
         t->gil_wait += n;

@@ -49,6 +49,10 @@ typedef struct {
     uint64_t native;   /* running without the GIL (native code) */
     uint64_t gil_wait; /* samples with ML_STATE_WANTS_GIL */
     uint64_t unknown;  /* samples with ML_STATE_UNKNOWN */
+    /* Samples with a CPU share (format 2.0), and the sum of their shares
+     * in 15ths of an interval: cpu_15ths / 15 intervals of CPU time. */
+    uint64_t cpu_known;
+    uint64_t cpu_15ths;
     uint64_t first_us; /* first and last sample time; 0 without samples */
     uint64_t last_us;
 } ml_summary_thread;

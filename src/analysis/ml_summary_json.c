@@ -54,6 +54,10 @@ json_threads(const ml_summary *s, int *failed)
             ml_json_put(o, "native", ml_json_uint(t->native), failed);
             ml_json_put(o, "gil_wait", ml_json_uint(t->gil_wait), failed);
             ml_json_put(o, "unknown", ml_json_uint(t->unknown), failed);
+            ml_json_put(o, "cpu_known", ml_json_uint(t->cpu_known), failed);
+            ml_json_put(o, "cpu_weighted",
+                        ml_json_real((double)t->cpu_15ths / ML_CPU_FULL),
+                        failed);
             ml_json_put(o, "first_us", ml_json_uint(t->first_us), failed);
             ml_json_put(o, "last_us", ml_json_uint(t->last_us), failed);
         }

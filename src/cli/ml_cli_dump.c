@@ -71,7 +71,9 @@ ml_cli_dump_usage(FILE *out)
             "  thread     id, native_id, ident, name\n"
             "  thread_end id\n"
             "  samples    thread, stack, state (bits: 1 running, 2 GIL, 4 "
-            "fallback),\n             count, span_us\n"
+            "fallback, 8 GIL\n             wait, 16 unknown), cpu (0-15: "
+            "15ths of the interval on a CPU;\n             absent when not "
+            "recorded), count, span_us\n"
             "  series     id, class (status|metric), name, unit\n"
             "  value      series (its name), series_id, unit, value\n"
             "  log        level, source, thread, text, stack\n"
@@ -370,6 +372,10 @@ put_fields(json_t *o, const ml_reader *r, const series_table *t,
         ml_json_put(o, "thread", ml_json_uint(rec->u.samples.thread), failed);
         ml_json_put(o, "stack", jstack(r, rec->u.samples.stack), failed);
         ml_json_put(o, "state", ml_json_uint(rec->u.samples.state), failed);
+        if (rec->u.samples.cpu <= ML_CPU_FULL) {
+            /* 2.0 recordings: 15ths of the interval spent on a CPU */
+            ml_json_put(o, "cpu", ml_json_uint(rec->u.samples.cpu), failed);
+        }
         ml_json_put(o, "count", ml_json_uint(rec->u.samples.count), failed);
         ml_json_put(o, "span_us", ml_json_uint(rec->u.samples.span_us),
                     failed);

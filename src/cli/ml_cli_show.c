@@ -279,11 +279,26 @@ print_counts(const ml_summary *s)
     printf("\n");
 }
 
+/* The CPU a thread used, from its samples' CPU shares (format 2.0): its
+ * share of the sampled time, and the seconds it stands for. */
+static void
+print_cpu(const ml_summary *s, const ml_summary_thread *t)
+{
+    if (t->cpu_known == 0) {
+        printf(" %6s %8s", "-", "-");
+        return;
+    }
+    double intervals = (double)t->cpu_15ths / ML_CPU_FULL;
+    printf(" %5.1f%% %7.3fs", 100.0 * intervals / (double)t->cpu_known,
+           intervals * s->interval_us / 1e6);
+}
+
 static void
 print_threads(const ml_summary *s)
 {
-    printf("\nthreads\n  %4s  %-24s %10s %10s %8s %8s %8s %8s\n", "id", "name",
-           "native id", "samples", "running", "native", "gil wait", "waiting");
+    printf("\nthreads\n  %4s  %-24s %10s %10s %8s %8s %8s %8s %6s %8s\n", "id",
+           "name", "native id", "samples", "running", "native", "gil wait",
+           "waiting", "cpu", "cpu time");
     for (size_t i = 0; i < s->nthreads; i++) {
         const ml_summary_thread *t = &s->threads[i];
         char name[25];
@@ -291,12 +306,17 @@ print_threads(const ml_summary *s)
         printf("  %4u  ", t->id);
         put_clean(name);
         uint64_t waiting = t->samples - t->running - t->gil_wait - t->unknown;
-        printf("%*s %10llu %10llu %7.1f%% %7.1f%% %7.1f%% %7.1f%%\n",
+        printf("%*s %10llu %10llu %7.1f%% %7.1f%% %7.1f%% %7.1f%%",
                (int)(24 - strlen(name)), "", (unsigned long long)t->native_id,
                (unsigned long long)t->samples, percent(t->running, t->samples),
                percent(t->native, t->samples),
                percent(t->gil_wait, t->samples), percent(waiting, t->samples));
+        print_cpu(s, t);
+        printf("\n");
     }
+    printf("  (cpu: the CPU a thread used in the intervals before its "
+           "samples, as a share\n  of them, and as time; - when the "
+           "recording does not say)\n");
 }
 
 static void

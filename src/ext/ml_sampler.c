@@ -402,6 +402,25 @@ not_started(const ml_sampler *s, int i, int n)
     return 0;
 }
 
+/* The CPU thread i used since its previous sample, in 15ths of the time
+ * between the two reads of its clock, for the viewer to weigh the sample
+ * by; ML_CPU_UNKNOWN without an interval. Call before thread_state, which
+ * moves the slot's clock on. */
+static uint8_t
+cpu_share(const ml_sampler *s, const slot *sl, int i)
+{
+    uint64_t cpu = s->cpus[i], at = s->cpu_at[i];
+    if (cpu == 0 || sl->last_cpu_ns == 0 || cpu < sl->last_cpu_ns
+        || at <= sl->last_at_ns) {
+        return ML_CPU_UNKNOWN;
+    }
+    uint64_t used = cpu - sl->last_cpu_ns, wall = at - sl->last_at_ns;
+    if (used >= wall) {
+        return ML_CPU_FULL;
+    }
+    return (uint8_t)((used * ML_CPU_FULL + wall / 2) / wall);
+}
+
 /* Writes the sample of thread i of this round. */
 static int
 record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
@@ -440,8 +459,10 @@ record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
     if (err < 0) {
         return err;
     }
-    return ml_writer_sample(s->sink->writer, sl->writer_id, t_us, stack,
-                            thread_state(s, sl, t, i, stack));
+    uint8_t cpu = cpu_share(s, sl, i);
+    uint8_t state = thread_state(s, sl, t, i, stack);
+    return ml_writer_sample_cpu(s->sink->writer, sl->writer_id, t_us, stack,
+                                state, cpu);
 }
 
 static int
@@ -604,6 +625,13 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
     s->sink = sink;
     s->interval_ns = cfg->interval_ns ? cfg->interval_ns : 1000000;
     s->cache_entries = cfg->cache_entries ? cfg->cache_entries : 65536;
+    /* A round's stacks are read over tens of microseconds anyway: a round
+     * within 1/16 of the interval of its expected time is stored at it,
+     * and costs no bytes for its time. */
+    uint32_t interval_us = (uint32_t)(s->interval_ns / 1000);
+    ml_sink_lock(sink);
+    ml_sink_set_rounds(sink, interval_us, interval_us / 16);
+    ml_sink_unlock(sink);
     ml_tid_init();
     int err = open_source(s, cfg->fallback);
     /* Untouched pages of these buffers cost no memory: only the frames

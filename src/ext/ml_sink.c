@@ -414,7 +414,22 @@ new_writer(ml_sink *s, ml_writer **out)
 {
     ml_writer_options opt = {
         .defer_seal = 1, .take = take_chunk, .take_ctx = s};
-    return ml_writer_open_take(&opt, out);
+    int err = ml_writer_open_take(&opt, out);
+    if (err == 0 && s->rounds_interval_us) {
+        ml_writer_set_rounds(*out, s->rounds_interval_us,
+                             s->rounds_tolerance_us);
+    }
+    return err;
+}
+
+void
+ml_sink_set_rounds(ml_sink *s, uint32_t interval_us, uint32_t tolerance_us)
+{
+    s->rounds_interval_us = interval_us;
+    s->rounds_tolerance_us = tolerance_us;
+    if (s->writer != NULL) {
+        ml_writer_set_rounds(s->writer, interval_us, tolerance_us);
+    }
 }
 
 /* What every file repeats: the run's META and its series. */

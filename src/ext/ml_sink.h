@@ -62,6 +62,9 @@ typedef struct {
     int roll_asked;          /* a limit was met: a new file at the tick */
     uint64_t roll_bytes, roll_ns;
     uint32_t max_defs;
+    /* How rounds' times are stored (ml_writer_set_rounds), for every
+     * file's writer; protected by lock. */
+    uint32_t rounds_interval_us, rounds_tolerance_us;
     /* META and SERIES every file repeats, in order (ids of series stay the
      * same in every file). Protected by lock. */
     ml_sink_repeat *metas;
@@ -115,6 +118,10 @@ int ml_sink_check(ml_sink *s, int err);
 int ml_sink_tick(ml_sink *s, uint64_t now_ns);
 /* Ends the current file and goes on in the next one now. Lock held. */
 int ml_sink_rollover(ml_sink *s, uint64_t now_ns);
+/* ml_writer_set_rounds for the current file and every later one; call
+ * with the lock held. */
+void ml_sink_set_rounds(ml_sink *s, uint32_t interval_us,
+                        uint32_t tolerance_us);
 
 /* Run metadata, written now and repeated at the start of every later file.
  * Lock held. */

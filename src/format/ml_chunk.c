@@ -27,15 +27,16 @@ ml_file_header_encode(uint8_t out[16])
 }
 
 int
-ml_file_header_decode(const uint8_t in[16], uint16_t *minor)
+ml_file_header_decode(const uint8_t in[16], uint16_t *major, uint16_t *minor)
 {
     if (memcmp(in, ML_FILE_MAGIC, 8) != 0) {
         return ML_EMAGIC;
     }
-    uint16_t major = (uint16_t)(in[8] | in[9] << 8);
-    if (major != ML_FORMAT_VERSION_MAJOR) {
+    uint16_t v = (uint16_t)(in[8] | in[9] << 8);
+    if (v < ML_FORMAT_VERSION_MAJOR_MIN || v > ML_FORMAT_VERSION_MAJOR) {
         return ML_EVERSION;
     }
+    *major = v;
     *minor = (uint16_t)(in[10] | in[11] << 8);
     return ML_OK;
 }

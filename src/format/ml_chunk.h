@@ -19,8 +19,10 @@ typedef struct {
 uint32_t ml_checksum(const void *data, size_t len);
 
 void ml_file_header_encode(uint8_t out[16]);
-/* 0, ML_EMAGIC or ML_EVERSION; the minor version goes to *minor. */
-int ml_file_header_decode(const uint8_t in[16], uint16_t *minor);
+/* 0, ML_EMAGIC or ML_EVERSION (a major version this reader does not
+ * read); the version goes to *major and *minor. */
+int ml_file_header_decode(const uint8_t in[16], uint16_t *major,
+                          uint16_t *minor);
 
 /* Fills the 32-byte header, computing its own checksum. */
 void ml_chunk_header_encode(const ml_chunk_header *h, uint8_t out[32]);

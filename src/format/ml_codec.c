@@ -8,15 +8,6 @@
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* Appends each of a sequence of steps, stopping at the first error. */
-#define TRY(expr)                                                             \
-    do {                                                                      \
-        int err_ = (expr);                                                    \
-        if (err_ < 0) {                                                       \
-            return err_;                                                      \
-        }                                                                     \
-    } while (0)
-
 static int
 put_time(ml_buf *out, uint64_t time_us, int64_t *clock)
 {
@@ -29,7 +20,7 @@ put_time(ml_buf *out, uint64_t time_us, int64_t *clock)
 static int
 put_value(ml_buf *out, const ml_value *v)
 {
-    TRY(ml_buf_append_u8(out, v->tag));
+    ML_TRY(ml_buf_append_u8(out, v->tag));
     switch (v->tag) {
     case ML_TAG_BYTES:
         return ml_buf_append_bytes(out, v->v.b.ptr, v->v.b.len);
@@ -47,39 +38,39 @@ put_value(ml_buf *out, const ml_value *v)
 static int
 put_span(ml_buf *out, const ml_span *s, int64_t *clock)
 {
-    TRY(put_time(out, s->time_us, clock));
-    TRY(ml_buf_append_varint(out, s->call_id));
-    TRY(ml_buf_append_varint(out, s->parent_call));
-    TRY(ml_buf_append_varint(out, s->thread));
-    TRY(ml_buf_append_varint(out, s->wall_ns));
-    TRY(ml_buf_append_varint(out, s->cpu_ns));
-    TRY(ml_buf_append_svarint(out, s->mem_delta));
-    TRY(ml_buf_append_varint(out, s->name));
-    TRY(ml_buf_append_varint(out, s->file));
-    TRY(ml_buf_append_varint(out, s->line));
-    TRY(ml_buf_append_bytes(out, s->args.ptr, s->args.len));
+    ML_TRY(put_time(out, s->time_us, clock));
+    ML_TRY(ml_buf_append_varint(out, s->call_id));
+    ML_TRY(ml_buf_append_varint(out, s->parent_call));
+    ML_TRY(ml_buf_append_varint(out, s->thread));
+    ML_TRY(ml_buf_append_varint(out, s->wall_ns));
+    ML_TRY(ml_buf_append_varint(out, s->cpu_ns));
+    ML_TRY(ml_buf_append_svarint(out, s->mem_delta));
+    ML_TRY(ml_buf_append_varint(out, s->name));
+    ML_TRY(ml_buf_append_varint(out, s->file));
+    ML_TRY(ml_buf_append_varint(out, s->line));
+    ML_TRY(ml_buf_append_bytes(out, s->args.ptr, s->args.len));
     return ml_buf_append_bytes(out, s->exception.ptr, s->exception.len);
 }
 
 static int
 put_log(ml_buf *out, const ml_log *l, int64_t *clock)
 {
-    TRY(put_time(out, l->time_us, clock));
-    TRY(ml_buf_append_varint(out, l->thread));
-    TRY(ml_buf_append_varint(out, l->level));
-    TRY(ml_buf_append_u8(out, l->source));
-    TRY(ml_buf_append_varint(out, l->stack));
+    ML_TRY(put_time(out, l->time_us, clock));
+    ML_TRY(ml_buf_append_varint(out, l->thread));
+    ML_TRY(ml_buf_append_varint(out, l->level));
+    ML_TRY(ml_buf_append_u8(out, l->source));
+    ML_TRY(ml_buf_append_varint(out, l->stack));
     return ml_buf_append_bytes(out, l->text.ptr, l->text.len);
 }
 
 static int
 put_samples(ml_buf *out, const ml_record *r, int64_t *clock)
 {
-    TRY(ml_buf_append_varint(out, r->u.samples.thread));
-    TRY(put_time(out, r->time_us, clock));
-    TRY(ml_buf_append_varint(out, r->u.samples.stack));
-    TRY(ml_buf_append_u8(out, r->u.samples.state));
-    TRY(ml_buf_append_varint(out, r->u.samples.count));
+    ML_TRY(ml_buf_append_varint(out, r->u.samples.thread));
+    ML_TRY(put_time(out, r->time_us, clock));
+    ML_TRY(ml_buf_append_varint(out, r->u.samples.stack));
+    ML_TRY(ml_buf_append_u8(out, r->u.samples.state));
+    ML_TRY(ml_buf_append_varint(out, r->u.samples.count));
     return ml_buf_append_varint(out, r->u.samples.span_us);
 }
 
@@ -88,23 +79,23 @@ put_definition(ml_buf *out, const ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        TRY(ml_buf_append_varint(out, r->u.string.id));
+        ML_TRY(ml_buf_append_varint(out, r->u.string.id));
         return ml_buf_append_bytes(out, r->u.string.text.ptr,
                                    r->u.string.text.len);
     case ML_KIND_FRAME:
-        TRY(ml_buf_append_varint(out, r->u.frame.id));
-        TRY(ml_buf_append_varint(out, r->u.frame.name));
-        TRY(ml_buf_append_varint(out, r->u.frame.file));
-        TRY(ml_buf_append_varint(out, r->u.frame.line));
+        ML_TRY(ml_buf_append_varint(out, r->u.frame.id));
+        ML_TRY(ml_buf_append_varint(out, r->u.frame.name));
+        ML_TRY(ml_buf_append_varint(out, r->u.frame.file));
+        ML_TRY(ml_buf_append_varint(out, r->u.frame.line));
         return ml_buf_append_varint(out, r->u.frame.firstline);
     case ML_KIND_STACK:
-        TRY(ml_buf_append_varint(out, r->u.stack.id));
-        TRY(ml_buf_append_varint(out, r->u.stack.parent));
+        ML_TRY(ml_buf_append_varint(out, r->u.stack.id));
+        ML_TRY(ml_buf_append_varint(out, r->u.stack.parent));
         return ml_buf_append_varint(out, r->u.stack.frame);
     case ML_KIND_SERIES:
-        TRY(ml_buf_append_varint(out, r->u.series.id));
-        TRY(ml_buf_append_u8(out, r->u.series.cls));
-        TRY(ml_buf_append_varint(out, r->u.series.name));
+        ML_TRY(ml_buf_append_varint(out, r->u.series.id));
+        ML_TRY(ml_buf_append_u8(out, r->u.series.cls));
+        ML_TRY(ml_buf_append_varint(out, r->u.series.name));
         return ml_buf_append_varint(out, r->u.series.unit);
     default:
         return ML_EINVAL;
@@ -116,34 +107,34 @@ ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
 {
     switch (r->kind) {
     case ML_KIND_META:
-        TRY(ml_buf_append_bytes(out, r->u.meta.key.ptr, r->u.meta.key.len));
+        ML_TRY(ml_buf_append_bytes(out, r->u.meta.key.ptr, r->u.meta.key.len));
         return put_value(out, &r->u.meta.value);
     case ML_KIND_THREAD:
-        TRY(ml_buf_append_varint(out, r->u.thread.id));
-        TRY(put_time(out, r->time_us, clock));
-        TRY(ml_buf_append_varint(out, r->u.thread.native_id));
-        TRY(ml_buf_append_varint(out, r->u.thread.ident));
+        ML_TRY(ml_buf_append_varint(out, r->u.thread.id));
+        ML_TRY(put_time(out, r->time_us, clock));
+        ML_TRY(ml_buf_append_varint(out, r->u.thread.native_id));
+        ML_TRY(ml_buf_append_varint(out, r->u.thread.ident));
         return ml_buf_append_varint(out, r->u.thread.name);
     case ML_KIND_THREAD_END:
-        TRY(ml_buf_append_varint(out, r->u.thread_end.id));
+        ML_TRY(ml_buf_append_varint(out, r->u.thread_end.id));
         return put_time(out, r->time_us, clock);
     case ML_KIND_SAMPLES:
         return put_samples(out, r, clock);
     case ML_KIND_VALUE:
-        TRY(ml_buf_append_varint(out, r->u.value.series));
-        TRY(put_time(out, r->time_us, clock));
+        ML_TRY(ml_buf_append_varint(out, r->u.value.series));
+        ML_TRY(put_time(out, r->time_us, clock));
         return put_value(out, &r->u.value.value);
     case ML_KIND_LOG:
         return put_log(out, &r->u.log, clock);
     case ML_KIND_SPAN:
         return put_span(out, &r->u.span, clock);
     case ML_KIND_REPORT:
-        TRY(ml_buf_append_u8(out, r->u.report.kind));
-        TRY(ml_buf_append_varint(out, r->u.report.name));
+        ML_TRY(ml_buf_append_u8(out, r->u.report.kind));
+        ML_TRY(ml_buf_append_varint(out, r->u.report.name));
         return ml_buf_append_bytes(out, r->u.report.body.ptr,
                                    r->u.report.body.len);
     case ML_KIND_END:
-        TRY(put_time(out, r->time_us, clock));
+        ML_TRY(put_time(out, r->time_us, clock));
         return ml_buf_append_svarint(out, r->u.end.exit_status);
     default:
         return put_definition(out, r);
@@ -205,7 +196,7 @@ static int
 get_time(dec *d, int64_t *clock, uint64_t *out)
 {
     int64_t delta;
-    TRY(get_i64(d, &delta));
+    ML_TRY(get_i64(d, &delta));
     /* Times are non-negative and far below 2^62 us (146,000 years). */
     int64_t limit = (int64_t)ML_TIME_LIMIT_US;
     if (delta <= -limit || delta >= limit || *clock + delta < 0
@@ -220,7 +211,7 @@ get_time(dec *d, int64_t *clock, uint64_t *out)
 static int
 get_value(dec *d, ml_value *v)
 {
-    TRY(get_u8(d, &v->tag));
+    ML_TRY(get_u8(d, &v->tag));
     switch (v->tag) {
     case ML_TAG_BYTES:
         return get_bytes(d, ML_TEXT_MAX, &v->v.b);
@@ -239,18 +230,18 @@ static int
 get_span(dec *d, int64_t *clock, ml_record *r)
 {
     ml_span *s = &r->u.span;
-    TRY(get_time(d, clock, &s->time_us));
+    ML_TRY(get_time(d, clock, &s->time_us));
     r->time_us = s->time_us;
-    TRY(get_u64(d, &s->call_id));
-    TRY(get_u64(d, &s->parent_call));
-    TRY(get_u32(d, &s->thread));
-    TRY(get_u64(d, &s->wall_ns));
-    TRY(get_u64(d, &s->cpu_ns));
-    TRY(get_i64(d, &s->mem_delta));
-    TRY(get_u32(d, &s->name));
-    TRY(get_u32(d, &s->file));
-    TRY(get_u32(d, &s->line));
-    TRY(get_bytes(d, ML_TEXT_MAX, &s->args));
+    ML_TRY(get_u64(d, &s->call_id));
+    ML_TRY(get_u64(d, &s->parent_call));
+    ML_TRY(get_u32(d, &s->thread));
+    ML_TRY(get_u64(d, &s->wall_ns));
+    ML_TRY(get_u64(d, &s->cpu_ns));
+    ML_TRY(get_i64(d, &s->mem_delta));
+    ML_TRY(get_u32(d, &s->name));
+    ML_TRY(get_u32(d, &s->file));
+    ML_TRY(get_u32(d, &s->line));
+    ML_TRY(get_bytes(d, ML_TEXT_MAX, &s->args));
     return get_bytes(d, ML_TEXT_MAX, &s->exception);
 }
 
@@ -258,24 +249,25 @@ static int
 get_log(dec *d, int64_t *clock, ml_record *r)
 {
     ml_log *l = &r->u.log;
-    TRY(get_time(d, clock, &l->time_us));
+    ML_TRY(get_time(d, clock, &l->time_us));
     r->time_us = l->time_us;
-    TRY(get_u32(d, &l->thread));
-    TRY(get_u32(d, &l->level));
-    TRY(get_u8(d, &l->source));
-    TRY(get_u32(d, &l->stack));
+    ML_TRY(get_u32(d, &l->thread));
+    ML_TRY(get_u32(d, &l->level));
+    ML_TRY(get_u8(d, &l->source));
+    ML_TRY(get_u32(d, &l->stack));
     return get_bytes(d, ML_TEXT_MAX, &l->text);
 }
 
 static int
 get_samples(dec *d, int64_t *clock, ml_record *r)
 {
-    TRY(get_u32(d, &r->u.samples.thread));
-    TRY(get_time(d, clock, &r->time_us));
-    TRY(get_u32(d, &r->u.samples.stack));
-    TRY(get_u8(d, &r->u.samples.state));
-    TRY(get_u32(d, &r->u.samples.count));
-    TRY(get_u64(d, &r->u.samples.span_us));
+    ML_TRY(get_u32(d, &r->u.samples.thread));
+    ML_TRY(get_time(d, clock, &r->time_us));
+    ML_TRY(get_u32(d, &r->u.samples.stack));
+    ML_TRY(get_u8(d, &r->u.samples.state));
+    ML_TRY(get_u32(d, &r->u.samples.count));
+    ML_TRY(get_u64(d, &r->u.samples.span_us));
+    r->u.samples.cpu = ML_CPU_UNKNOWN; /* 1.x writers did not measure it */
     if (r->u.samples.count == 0) {
         return fail(d, "sample run with count 0");
     }
@@ -290,22 +282,22 @@ get_definition(dec *d, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        TRY(get_u32(d, &r->u.string.id));
+        ML_TRY(get_u32(d, &r->u.string.id));
         return get_bytes(d, ML_STRING_MAX, &r->u.string.text);
     case ML_KIND_FRAME:
-        TRY(get_u32(d, &r->u.frame.id));
-        TRY(get_u32(d, &r->u.frame.name));
-        TRY(get_u32(d, &r->u.frame.file));
-        TRY(get_u32(d, &r->u.frame.line));
+        ML_TRY(get_u32(d, &r->u.frame.id));
+        ML_TRY(get_u32(d, &r->u.frame.name));
+        ML_TRY(get_u32(d, &r->u.frame.file));
+        ML_TRY(get_u32(d, &r->u.frame.line));
         return get_u32(d, &r->u.frame.firstline);
     case ML_KIND_STACK:
-        TRY(get_u32(d, &r->u.stack.id));
-        TRY(get_u32(d, &r->u.stack.parent));
+        ML_TRY(get_u32(d, &r->u.stack.id));
+        ML_TRY(get_u32(d, &r->u.stack.parent));
         return get_u32(d, &r->u.stack.frame);
     case ML_KIND_SERIES:
-        TRY(get_u32(d, &r->u.series.id));
-        TRY(get_u8(d, &r->u.series.cls));
-        TRY(get_u32(d, &r->u.series.name));
+        ML_TRY(get_u32(d, &r->u.series.id));
+        ML_TRY(get_u8(d, &r->u.series.cls));
+        ML_TRY(get_u32(d, &r->u.series.name));
         return get_u32(d, &r->u.series.unit);
     default:
         return fail(d, "unknown record kind");
@@ -317,33 +309,33 @@ decode_fields(dec *d, int64_t *clock, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_META:
-        TRY(get_bytes(d, ML_STRING_MAX, &r->u.meta.key));
+        ML_TRY(get_bytes(d, ML_STRING_MAX, &r->u.meta.key));
         return get_value(d, &r->u.meta.value);
     case ML_KIND_THREAD:
-        TRY(get_u32(d, &r->u.thread.id));
-        TRY(get_time(d, clock, &r->time_us));
-        TRY(get_u64(d, &r->u.thread.native_id));
-        TRY(get_u64(d, &r->u.thread.ident));
+        ML_TRY(get_u32(d, &r->u.thread.id));
+        ML_TRY(get_time(d, clock, &r->time_us));
+        ML_TRY(get_u64(d, &r->u.thread.native_id));
+        ML_TRY(get_u64(d, &r->u.thread.ident));
         return get_u32(d, &r->u.thread.name);
     case ML_KIND_THREAD_END:
-        TRY(get_u32(d, &r->u.thread_end.id));
+        ML_TRY(get_u32(d, &r->u.thread_end.id));
         return get_time(d, clock, &r->time_us);
     case ML_KIND_SAMPLES:
         return get_samples(d, clock, r);
     case ML_KIND_VALUE:
-        TRY(get_u32(d, &r->u.value.series));
-        TRY(get_time(d, clock, &r->time_us));
+        ML_TRY(get_u32(d, &r->u.value.series));
+        ML_TRY(get_time(d, clock, &r->time_us));
         return get_value(d, &r->u.value.value);
     case ML_KIND_LOG:
         return get_log(d, clock, r);
     case ML_KIND_SPAN:
         return get_span(d, clock, r);
     case ML_KIND_REPORT:
-        TRY(get_u8(d, &r->u.report.kind));
-        TRY(get_u32(d, &r->u.report.name));
+        ML_TRY(get_u8(d, &r->u.report.kind));
+        ML_TRY(get_u32(d, &r->u.report.name));
         return get_bytes(d, ML_TEXT_MAX, &r->u.report.body);
     case ML_KIND_END:
-        TRY(get_time(d, clock, &r->time_us));
+        ML_TRY(get_time(d, clock, &r->time_us));
         return get_i64(d, &r->u.end.exit_status);
     default:
         return get_definition(d, r);

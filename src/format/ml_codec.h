@@ -11,6 +11,15 @@
 #include "../core/ml_buf.h"
 #include "ml_record.h"
 
+/* Runs each of a sequence of coding steps, returning the first error. */
+#define ML_TRY(expr)                                                          \
+    do {                                                                      \
+        int err_ = (expr);                                                    \
+        if (err_ < 0) {                                                       \
+            return err_;                                                      \
+        }                                                                     \
+    } while (0)
+
 /* Appends the payload of rec (without kind and length) to out and advances
  * *clock for timed kinds. 0, ML_EINVAL for an unknown kind, or an ml_buf
  * error. */

@@ -4,7 +4,7 @@
 //
 // File:   header (16 bytes) then chunks until end of file.
 // Header: 0  8  magic 89 4D 4C 4F 47 0D 0A 1A ("\x89MLOG\r\n\x1a")
-//         8  2  major version (u16 LE); readers reject other majors
+//         8  2  major version (u16 LE): 2; readers reject unknown majors
 //         10 2  minor version (u16 LE); additions readers may ignore
 //         12 4  flags (u32 LE), 0; readers ignore unknown bits
 // Chunk:  0  4  magic "MLCK"
@@ -21,8 +21,10 @@
 
 #include <stdint.h>
 
-#define ML_FORMAT_VERSION_MAJOR 1
-#define ML_FORMAT_VERSION_MINOR 1
+#define ML_FORMAT_VERSION_MAJOR 2
+#define ML_FORMAT_VERSION_MINOR 0
+/* The oldest major version readers still read (1.0 and 1.1 files). */
+#define ML_FORMAT_VERSION_MAJOR_MIN 1
 
 #define ML_FILE_MAGIC "\x89MLOG\r\n\x1a"
 #define ML_FILE_HEADER_SIZE 16
@@ -52,13 +54,14 @@ enum ml_kind {
     ML_KIND_STACK = 4,      /* id, parent stack, frame: a prefix-tree node */
     ML_KIND_THREAD = 5,     /* id, time, native id, ident, name */
     ML_KIND_THREAD_END = 6, /* id, time */
-    ML_KIND_SAMPLES = 7,    /* thread, time, stack, state, count, span */
+    ML_KIND_SAMPLES = 7,    /* thread, time, stack, state, count, span (1.x) */
     ML_KIND_SERIES = 8,     /* id, class, name, unit */
     ML_KIND_VALUE = 9,      /* series, time, tagged value */
     ML_KIND_LOG = 10,       /* time, thread, level, source, stack, text */
     ML_KIND_SPAN = 11,      /* a timed function call */
     ML_KIND_REPORT = 12,    /* kind, name, body: an end-of-run report */
-    ML_KIND_END = 13        /* time, exit status: the run ended cleanly */
+    ML_KIND_END = 13,       /* time, exit status: the run ended cleanly */
+    ML_KIND_ROUNDS = 14     /* 2.0: the samples of sampler rounds */
 };
 
 /* Value tags, in META and VALUE records. */
@@ -77,6 +80,11 @@ enum ml_state {
     ML_STATE_WANTS_GIL = 8, /* 1.1: blocked waiting for the GIL */
     ML_STATE_UNKNOWN = 16   /* 1.1: no CPU clock for it: running unknown */
 };
+
+/* A sample's CPU share: CPU time the thread used in the interval before
+ * it, in 15ths of that interval (2.0; ml_rounds.h). */
+#define ML_CPU_FULL 15
+#define ML_CPU_UNKNOWN 255 /* not measured (and every 1.x sample) */
 
 /* Series classes. */
 enum ml_series_class {

@@ -32,11 +32,12 @@ check_file_header(const uint8_t *data, size_t len, const char **why)
         *why = "piece at offset 0 ends inside the file header";
         return ML_ETRUNC;
     }
-    uint16_t minor;
-    int rc = ml_file_header_decode(data, &minor);
+    uint16_t major, minor;
+    int rc = ml_file_header_decode(data, &major, &minor);
     if (rc != ML_OK) {
-        *why = rc == ML_EVERSION ? "recording of another major version"
-                                 : "piece at offset 0 is not a recording";
+        *why = rc == ML_EVERSION
+                   ? "a recording of a major version this server does not read"
+                   : "piece at offset 0 is not a recording";
     }
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "../core/ml_error.h"
 #include "ml_chunk.h"
 #include "ml_codec.h"
+#include "ml_rounds.h"
 
 typedef struct {
     uint32_t off, len;
@@ -45,7 +46,7 @@ struct ml_reader {
     uint64_t chunk_off; /* offset of the chunk being decoded */
     uint32_t chunk_seq;
     uint64_t chunk_base;
-    uint16_t minor;
+    uint16_t major, minor;
 
     /* Replay of an earlier chunk (ml_reader_replay): where the reader was
      * and how far its own reading had come. */
@@ -59,6 +60,10 @@ struct ml_reader {
     ml_buf raw;
     ml_cursor cur;
     int64_t clock;
+    /* A ROUNDS record being handed out as runs (2.0). */
+    ml_rounds_dec rounds;
+    int in_rounds;
+    size_t rounds_at; /* its offset in the payload */
 
     ml_buf string_data;
     table strings, frames, stacks;
@@ -167,15 +172,16 @@ read_header(ml_reader *r)
     if (err < 0) {
         return fail(r, err, 0, "byte 0: cannot read: %s", strerror(errno));
     }
-    err = ml_file_header_decode(h, &r->minor);
+    err = ml_file_header_decode(h, &r->major, &r->minor);
     if (err == ML_EMAGIC) {
         return fail(r, err, 0, "byte 0: not a microlog recording");
     }
     if (err < 0) {
         return fail(r, err, 8,
                     "byte 8: format version %u is not supported "
-                    "(this reader reads %u)",
-                    h[8] | h[9] << 8, ML_FORMAT_VERSION_MAJOR);
+                    "(this reader reads %u to %u)",
+                    h[8] | h[9] << 8, ML_FORMAT_VERSION_MAJOR_MIN,
+                    ML_FORMAT_VERSION_MAJOR);
     }
     r->pos = ML_FILE_HEADER_SIZE;
     return ML_OK;
@@ -194,6 +200,7 @@ new_reader(ml_reader **out)
     ml_buf_init(&r->raw, ML_CHUNK_MAX_RAW);
     ml_buf_init(&r->string_data, ML_MAX_STRING_BYTES);
     ml_cursor_init(&r->cur, NULL, 0);
+    ml_rounds_dec_init(&r->rounds);
     if (r->zd == NULL) {
         ml_reader_free(r);
         return ML_ENOMEM;
@@ -256,6 +263,7 @@ ml_reader_free(ml_reader *r)
         close(r->fd);
     }
     ZSTD_freeDCtx(r->zd);
+    ml_rounds_dec_free(&r->rounds);
     ml_buf_free(&r->comp);
     ml_buf_free(&r->raw);
     ml_buf_free(&r->string_data);
@@ -633,6 +641,32 @@ accept_record(ml_reader *r, const ml_record *rec, size_t at)
 
 /* ---- records ----------------------------------------------------------- */
 
+/* The next run of the ROUNDS record being decoded: 1 delivered, 0 at its
+ * end, or an error. */
+static int
+next_in_rounds(ml_reader *r, ml_record *rec)
+{
+    const char *why = NULL;
+    ml_record tmp;
+    int got = ml_rounds_dec_next(&r->rounds, &tmp, &why);
+    if (got < 0) {
+        r->in_rounds = 0;
+        return fail_record(r, why, r->rounds_at);
+    }
+    if (got == 0) {
+        r->in_rounds = 0;
+        return 0;
+    }
+    int err = check_uses(r, &tmp, r->rounds_at);
+    if (err < 0) {
+        r->in_rounds = 0;
+        return err;
+    }
+    *rec = tmp;
+    r->records++;
+    return 1;
+}
+
 /* Decodes the record at the cursor: 1 delivered, 0 skipped, or an error. */
 static int
 next_in_chunk(ml_reader *r, ml_record *rec)
@@ -645,10 +679,20 @@ next_in_chunk(ml_reader *r, ml_record *rec)
         || ml_cursor_bytes(&r->cur, ML_RECORD_MAX, &payload, &len) < 0) {
         return fail_record(r, "record header truncated or too long", at);
     }
+    const char *why = NULL;
+    if (kind == ML_KIND_ROUNDS && r->major >= 2) {
+        if (ml_rounds_dec_begin(&r->rounds, payload, len, &r->clock,
+                                r->threads, &why)
+            < 0) {
+            return fail_record(r, why, at);
+        }
+        r->in_rounds = 1;
+        r->rounds_at = at;
+        return next_in_rounds(r, rec);
+    }
     if (!ml_codec_known(kind)) {
         return 0; /* a later version's record: skip it */
     }
-    const char *why = NULL;
     ml_record tmp;
     if (ml_codec_decode(kind, payload, len, &r->clock, &tmp, &why) < 0) {
         return fail_record(r, why, at);
@@ -672,6 +716,12 @@ ml_reader_next(ml_reader *r, ml_record *rec)
         return r->err;
     }
     for (;;) {
+        if (r->in_rounds) {
+            int got = next_in_rounds(r, rec);
+            if (got != 0) {
+                return got;
+            }
+        }
         while (ml_cursor_left(&r->cur) > 0) {
             int got = next_in_chunk(r, rec);
             if (got != 0) {
@@ -740,6 +790,7 @@ ml_reader_get_stats(const ml_reader *r, ml_reader_stats *out)
     out->stacks = r->stacks.count;
     out->threads = r->threads;
     out->series = r->series;
+    out->major_version = r->major;
     out->minor_version = r->minor;
 }
 
@@ -751,15 +802,15 @@ ml_reader_tell(const ml_reader *r, ml_reader_pos *out)
     out->chunk_off = r->chunk_off;
     out->chunk_seq = r->chunk_seq;
     out->chunk_base_us = r->chunk_base;
-    out->chunk_done = ml_cursor_left(&r->cur) == 0;
+    out->chunk_done = ml_cursor_left(&r->cur) == 0 && !r->in_rounds;
     out->next_off = r->pos;
 }
 
 int
 ml_reader_replay(ml_reader *r, uint64_t off, uint32_t seq)
 {
-    if (r->replay || ml_cursor_left(&r->cur) > 0 || seq >= r->chunks
-        || off < ML_FILE_HEADER_SIZE || off >= r->pos) {
+    if (r->replay || ml_cursor_left(&r->cur) > 0 || r->in_rounds
+        || seq >= r->chunks || off < ML_FILE_HEADER_SIZE || off >= r->pos) {
         return ML_EINVAL;
     }
     r->replay = 1;
@@ -806,6 +857,7 @@ ml_reader_replay_end(ml_reader *r)
     r->chunk_seq = r->saved_chunk_seq;
     r->chunk_base = r->saved_chunk_base;
     r->chunks = r->saved_chunks;
+    r->in_rounds = 0;
     ml_cursor_init(&r->cur, NULL, 0); /* the own chunk was consumed */
 }
 

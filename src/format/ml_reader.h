@@ -65,7 +65,8 @@ int ml_reader_stack(const ml_reader *r, uint32_t id, uint32_t *parent,
  * again: the following ml_reader_next() calls deliver its records and then
  * return 0 at its end instead of going on. Definitions (strings, frames,
  * stacks) it holds are already known and are not delivered again; thread
- * and series records are. Only allowed between chunks (after
+ * and series records are. Runs of samples come as in the first reading.
+ * Only allowed between chunks (after
  * ml_reader_next() delivered the last record of a chunk or returned 0):
  * ML_EINVAL otherwise. ml_reader_replay_end() returns to where the reader
  * was, so reading the rest of a growing recording goes on from there.
@@ -104,7 +105,7 @@ typedef struct {
     uint32_t chunks;     /* whole chunks decoded */
     uint64_t records;    /* records delivered */
     uint32_t strings, frames, stacks, threads, series;
-    uint16_t minor_version;
+    uint16_t major_version, minor_version;
 } ml_reader_stats;
 
 void ml_reader_get_stats(const ml_reader *r, ml_reader_stats *out);

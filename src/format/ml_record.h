@@ -77,6 +77,10 @@ typedef struct {
         struct {
             uint32_t thread, stack;
             uint8_t state; /* enum ml_state bits */
+            /* CPU the thread used in the interval before each sample of
+             * the run, 0 to ML_CPU_FULL (15ths of the interval), or
+             * ML_CPU_UNKNOWN */
+            uint8_t cpu;
             uint32_t count;
             uint64_t span_us; /* last sample's time minus the first's */
         } samples;

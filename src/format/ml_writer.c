@@ -17,6 +17,7 @@
 #include "../core/ml_map.h"
 #include "ml_chunk.h"
 #include "ml_codec.h"
+#include "ml_rounds.h"
 
 typedef struct {
     uint32_t name, file, line, firstline;
@@ -30,12 +31,8 @@ typedef struct {
     uint32_t off, len; /* in string_data */
 } string_ref;
 
-/* The samples of one thread not yet written: a run of identical ones. */
 typedef struct {
     uint64_t native_id, ident;
-    uint64_t first_us, last_us;
-    uint32_t stack, count;
-    uint8_t state;
 } thread_slot;
 
 struct ml_writer {
@@ -75,6 +72,9 @@ struct ml_writer {
 
     thread_slot *threads;
     uint32_t nthreads, thread_cap;
+    /* The samples of the chunk so far: one ROUNDS record, written when the
+     * chunk is sealed (or before a thread's end, or when it grows large). */
+    ml_rounds_enc rounds;
     uint32_t nseries;
 
     uint64_t bytes;
@@ -181,39 +181,38 @@ append_record(ml_writer *w, const ml_record *rec)
     if (w->dirty_since_ns == 0) {
         w->dirty_since_ns = ml_clock_mono_ns() | 1;
     }
-    if (w->chunk.len >= w->inline_bytes) {
-        /* Only the chunk: pending sample runs stay pending, so this never
-         * recurses through emit_all_runs. */
+    if (w->chunk.len + ml_rounds_enc_size(&w->rounds) >= w->inline_bytes) {
         return seal_chunk(w);
     }
     return ML_OK;
 }
 
-static int
-emit_run(ml_writer *w, uint32_t thread)
-{
-    thread_slot *t = &w->threads[thread];
-    if (t->count == 0) {
-        return ML_OK;
-    }
-    ml_record rec = {.kind = ML_KIND_SAMPLES, .time_us = t->first_us};
-    rec.u.samples.thread = thread;
-    rec.u.samples.stack = t->stack;
-    rec.u.samples.state = t->state;
-    rec.u.samples.count = t->count;
-    rec.u.samples.span_us = t->last_us - t->first_us;
-    t->count = 0;
-    return append_record(w, &rec);
-}
+/* A ROUNDS record so big that it could pass the record limit is written. */
+#define ROUNDS_RECORD_BYTES (ML_RECORD_MAX / 2)
 
+/* Appends the samples buffered so far as a ROUNDS record (never seals:
+ * seal_chunk calls this). */
 static int
-emit_all_runs(ml_writer *w)
+emit_rounds(ml_writer *w)
 {
-    for (uint32_t i = 1; i <= w->nthreads; i++) {
-        int err = emit_run(w, i);
-        if (err < 0) {
-            return err;
-        }
+    if (w->error) {
+        return w->error;
+    }
+    uint64_t first;
+    int err = ml_rounds_enc_first(&w->rounds, &first);
+    if (err <= 0) {
+        return err;
+    }
+    ml_buf_reset(&w->payload);
+    int64_t delta = (int64_t)first - w->clock;
+    w->clock = (int64_t)first;
+    if ((err = ml_buf_append_svarint(&w->payload, delta)) < 0
+        || (err = ml_rounds_enc_finish(&w->rounds, &w->payload)) < 0
+        || (err = ml_buf_append_u8(&w->chunk, ML_KIND_ROUNDS)) < 0
+        || (err = ml_buf_append_bytes(&w->chunk, w->payload.data,
+                                      w->payload.len))
+               < 0) {
+        return err;
     }
     return ML_OK;
 }
@@ -270,10 +269,7 @@ ml_writer_flush(ml_writer *w)
     if (w->error) {
         return w->error;
     }
-    int err = emit_all_runs(w);
-    if (err == 0) {
-        err = seal_chunk(w);
-    }
+    int err = seal_chunk(w);
     if (err == 0) {
         w->dirty_since_ns = 0;
     }
@@ -284,10 +280,14 @@ ml_writer_flush(ml_writer *w)
 static int
 seal_chunk(ml_writer *w)
 {
+    int err = emit_rounds(w);
+    if (err < 0) {
+        return err;
+    }
     if (w->chunk.len == 0) {
         return ML_OK;
     }
-    int err = write_chunk(w);
+    err = write_chunk(w);
     if (err < 0) {
         return set_error(w, err);
     }
@@ -300,7 +300,8 @@ seal_chunk(ml_writer *w)
 int
 ml_writer_tick(ml_writer *w, uint64_t now_ns)
 {
-    if (w->chunk.len >= w->chunk_bytes && !w->error) {
+    if (w->chunk.len + ml_rounds_enc_size(&w->rounds) >= w->chunk_bytes
+        && !w->error) {
         return seal_chunk(w); /* full, left for the tick (defer_seal) */
     }
     if (w->dirty_since_ns == 0 || now_ns < w->dirty_since_ns
@@ -397,6 +398,7 @@ open_writer(int fd, const ml_writer_options *opt, ml_writer **out)
     ml_map_init(&w->string_map);
     ml_map_init(&w->frame_map);
     ml_map_init(&w->stack_map);
+    ml_rounds_enc_init(&w->rounds);
     w->zc = ZSTD_createCCtx();
     if (w->zc == NULL) {
         w->fd = -1;
@@ -445,6 +447,7 @@ free_writer(ml_writer *w)
     ml_map_free(&w->string_map);
     ml_map_free(&w->frame_map);
     ml_map_free(&w->stack_map);
+    ml_rounds_enc_free(&w->rounds);
     free(w->strings);
     free(w->frames);
     free(w->stacks);
@@ -692,7 +695,6 @@ ml_writer_thread(ml_writer *w, uint64_t time_us, uint64_t native_id,
     }
     w->threads[n].native_id = native_id;
     w->threads[n].ident = ident;
-    w->threads[n].count = 0;
     if ((err = put_thread(w, n, time_us, name)) < 0) {
         return err;
     }
@@ -717,7 +719,8 @@ ml_writer_thread_end(ml_writer *w, uint32_t thread, uint64_t time_us)
     if (thread == 0 || thread > w->nthreads) {
         return ML_EINVAL;
     }
-    int err = emit_run(w, thread);
+    /* Its samples come before its end. */
+    int err = ml_rounds_enc_has(&w->rounds, thread) ? emit_rounds(w) : 0;
     if (err < 0) {
         return err;
     }
@@ -730,35 +733,60 @@ int
 ml_writer_sample(ml_writer *w, uint32_t thread, uint64_t time_us,
                  uint32_t stack, uint8_t state)
 {
+    return ml_writer_sample_cpu(w, thread, time_us, stack, state,
+                                ML_CPU_UNKNOWN);
+}
+
+int
+ml_writer_sample_cpu(ml_writer *w, uint32_t thread, uint64_t time_us,
+                     uint32_t stack, uint8_t state, uint8_t cpu)
+{
     if (thread == 0 || thread > w->nthreads || stack > w->nstacks
-        || time_us >= ML_TIME_LIMIT_US) {
+        || time_us >= ML_TIME_LIMIT_US
+        || (cpu > ML_CPU_FULL && cpu != ML_CPU_UNKNOWN)) {
         return ML_EINVAL;
     }
     if (w->error) {
         return w->error;
     }
-    thread_slot *t = &w->threads[thread];
-    if (t->count > 0 && t->stack == stack && t->state == state
-        && t->count < UINT32_MAX && time_us >= t->last_us) {
-        t->count++;
-        t->last_us = time_us;
-        w->samples++;
-        return ML_OK;
+    if (!w->has_base) {
+        /* The chunk's clock starts at its first sample at the latest. */
+        w->has_base = 1;
+        w->base_us = time_us;
+        w->clock = (int64_t)time_us;
     }
-    int err = emit_run(w, thread);
+    ml_rounds_key key = {stack, state, cpu};
+    int err = ml_rounds_enc_sample(&w->rounds, thread, time_us, key);
+    if (err == ML_ELIMIT) {
+        /* As many threads as a record holds: the next one starts. */
+        if ((err = emit_rounds(w)) == 0) {
+            err = ml_rounds_enc_sample(&w->rounds, thread, time_us, key);
+        }
+    }
     if (err < 0) {
         return err;
     }
-    t->stack = stack;
-    t->state = state;
-    t->count = 1;
-    t->first_us = time_us;
-    t->last_us = time_us;
     w->samples++;
     if (w->dirty_since_ns == 0) {
         w->dirty_since_ns = ml_clock_mono_ns() | 1;
     }
+    size_t pending = ml_rounds_enc_size(&w->rounds);
+    if (w->chunk.len + pending >= w->inline_bytes) {
+        return seal_chunk(w);
+    }
+    if (pending >= ROUNDS_RECORD_BYTES) {
+        return emit_rounds(w);
+    }
     return ML_OK;
+}
+
+void
+ml_writer_set_rounds(ml_writer *w, uint32_t interval_us, uint32_t tolerance_us)
+{
+    /* The rounds so far keep the settings they were coded with. */
+    if (emit_rounds(w) == 0) {
+        ml_rounds_enc_config(&w->rounds, interval_us, tolerance_us);
+    }
 }
 
 /* ---- series, logs, spans, reports -------------------------------------- */
@@ -853,7 +881,7 @@ ml_writer_report(ml_writer *w, uint8_t kind, uint32_t name, const void *body,
 int
 ml_writer_end(ml_writer *w, uint64_t time_us, int64_t exit_status)
 {
-    int err = emit_all_runs(w);
+    int err = emit_rounds(w);
     if (err < 0) {
         return err;
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The recording writer: interns strings, frames and stacks, merges runs of
-// identical samples, and appends compressed, checksummed chunks to a file
+// The recording writer: interns strings, frames and stacks, codes samples in
+// sampler rounds (ml_rounds.h), and appends compressed, checksummed chunks to
+// a file
 // (docs/FORMAT.md). A chunk is written with one write() when the buffered
 // records reach the chunk size, when ml_writer_tick() finds the oldest
 // buffered record older than the flush interval, and at ml_writer_close();
@@ -114,10 +115,22 @@ int ml_writer_thread_name(ml_writer *w, uint32_t thread, uint64_t time_us,
                           uint32_t name);
 int ml_writer_thread_end(ml_writer *w, uint32_t thread, uint64_t time_us);
 
-/* One sample; consecutive samples of a thread with the same stack and state
- * are stored as one run with a count. */
+/* One sample, its CPU share unknown (ML_CPU_UNKNOWN). Samples at the same
+ * time make one round (a sampler's pass over its threads; a thread's second
+ * sample at that time starts the next); each is coded against the thread's
+ * previous ones, and readers deliver runs of identical samples. */
 int ml_writer_sample(ml_writer *w, uint32_t thread, uint64_t time_us,
                      uint32_t stack, uint8_t state);
+/* The same with the CPU the thread used in the interval before the sample:
+ * 0 to ML_CPU_FULL (15ths of the interval), or ML_CPU_UNKNOWN. */
+int ml_writer_sample_cpu(ml_writer *w, uint32_t thread, uint64_t time_us,
+                         uint32_t stack, uint8_t state, uint8_t cpu);
+/* The sampler's interval (0: the writer takes the first one it sees) and
+ * how far a round's stored time may be from its true one (0, the default:
+ * exact): a round within tolerance_us of its expected time (the previous
+ * round's plus the interval) is stored at that time and costs no bytes. */
+void ml_writer_set_rounds(ml_writer *w, uint32_t interval_us,
+                          uint32_t tolerance_us);
 
 int ml_writer_series(ml_writer *w, uint8_t cls, uint32_t name, uint32_t unit,
                      uint32_t *id);

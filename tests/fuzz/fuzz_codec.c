@@ -3,8 +3,10 @@
 // primitives under it. Input: a kind byte, a clock selector byte, then the
 // payload. A payload that decodes must re-encode canonically: encoding the
 // decoded record and decoding that again gives the same bytes, the same
-// clock, and never more bytes than the input used. Replayed over
-// tests/fuzz/corpus/codec/.
+// clock, and never more bytes than the input used. A ROUNDS payload (kind
+// 14; the selector's upper bits give the number of threads defined) goes
+// through the rounds decoder twice with one decoder, giving the same runs,
+// each well formed. Replayed over tests/fuzz/corpus/codec/.
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "core/ml_error.h"
 #include "core/ml_varint.h"
 #include "format/ml_codec.h"
+#include "format/ml_rounds.h"
 #include "format/ml_format.h"
 
 #define CHECK(cond)                                                           \
@@ -90,6 +93,54 @@ fuzz_primitives(const uint8_t *p, size_t len)
     }
 }
 
+/* Decodes a ROUNDS payload; returns the number of runs (or the error) and
+ * adds their samples to *samples. */
+static long
+rounds_pass(ml_rounds_dec *d, const uint8_t *p, uint32_t len, int64_t start,
+            uint32_t threads, uint64_t *samples)
+{
+    int64_t clock = start;
+    const char *why = NULL;
+    int rc = ml_rounds_dec_begin(d, p, len, &clock, threads, &why);
+    if (rc < 0) {
+        CHECK(rc == ML_ECORRUPT && why != NULL);
+        return rc;
+    }
+    long runs = 0;
+    ml_record r;
+    while ((rc = ml_rounds_dec_next(d, &r, &why)) > 0) {
+        CHECK(r.kind == ML_KIND_SAMPLES);
+        CHECK(r.u.samples.thread >= 1 && r.u.samples.thread <= threads);
+        CHECK(r.u.samples.count >= 1);
+        CHECK(r.u.samples.cpu <= ML_CPU_FULL
+              || r.u.samples.cpu == ML_CPU_UNKNOWN);
+        CHECK(r.time_us < ML_TIME_LIMIT_US
+              && r.u.samples.span_us < ML_TIME_LIMIT_US - r.time_us);
+        CHECK(r.u.samples.count > 1 || r.u.samples.span_us == 0);
+        *samples += r.u.samples.count;
+        runs++;
+    }
+    if (rc < 0) {
+        CHECK(rc == ML_ECORRUPT && why != NULL);
+        return rc;
+    }
+    /* Every round takes a byte at least, and holds a sample at least. */
+    CHECK(*samples >= 1);
+    return runs;
+}
+
+static void
+fuzz_rounds(const uint8_t *p, uint32_t len, int64_t start, uint32_t threads)
+{
+    ml_rounds_dec d;
+    ml_rounds_dec_init(&d);
+    uint64_t n1 = 0, n2 = 0;
+    long a = rounds_pass(&d, p, len, start, threads, &n1);
+    long b = rounds_pass(&d, p, len, start, threads, &n2);
+    CHECK(a == b && n1 == n2);
+    ml_rounds_dec_free(&d);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -103,6 +154,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t len = (uint32_t)(size - 2);
     fuzz_primitives(payload, len);
 
+    if (kind == ML_KIND_ROUNDS) {
+        fuzz_rounds(payload, len, start, data[1] >> 2);
+        return 0;
+    }
     ml_record rec;
     int64_t clock = start;
     const char *why = NULL;

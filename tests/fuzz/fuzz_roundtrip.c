@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Fuzz target: write then read. The input is a program of writer calls
 // (strings, frames, stacks, threads, samples, logs, spans, series values,
-// meta, reports, flushes, ticks, clock jumps, invalid calls); it runs
+// meta, reports, flushes, ticks, clock jumps, sampler rounds over several
+// threads with CPU shares, invalid calls; a round-time tolerance); it runs
 // against a writer on a memfd while a model records what must come back,
 // then ml_reader reads the file and everything must decode exactly: the
-// same interned tables, every thread's samples in order (stack, state,
-// first and last time of each run), every other record in order. Any
+// same interned tables, every thread's samples in order (stack, state, CPU
+// share, first and last time of each run, within the tolerance), every
+// other record in order. Any
 // difference aborts. Replayed over tests/fuzz/corpus/roundtrip/.
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -90,7 +92,7 @@ pick0(src *s, uint32_t n)
 typedef struct {
     uint64_t time;
     uint32_t stack;
-    uint8_t state;
+    uint8_t state, cpu;
 } sample;
 
 typedef struct {
@@ -108,6 +110,7 @@ typedef struct {
     uint32_t nstacks;
     thread threads[MAX_THREADS + 1];
     uint32_t nthreads;
+    uint32_t tolerance; /* of round times (ml_writer_set_rounds) */
     uint32_t nseries;
     ml_record others[MAX_OTHERS];
     size_t nothers;
@@ -225,6 +228,25 @@ value(src *s)
     return v;
 }
 
+static void
+add_sample(thread *t, sample x)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->s = realloc(t->s, t->cap * sizeof *t->s);
+        CHECK(t->s != NULL);
+    }
+    t->s[t->n++] = x;
+}
+
+/* Stored round times may be this far from the sampled ones. */
+static int
+near(uint64_t stored, uint64_t sampled, uint32_t tolerance)
+{
+    return stored >= sampled ? stored - sampled <= tolerance
+                             : sampled - stored <= tolerance;
+}
+
 /* Runs one operation; returns 0 when the input is used up. */
 static int
 step(ml_writer *w, model *m, src *s, uint64_t *now)
@@ -232,7 +254,7 @@ step(ml_writer *w, model *m, src *s, uint64_t *now)
     if (s->p >= s->end) {
         return 0;
     }
-    uint8_t op = u8(s) % 18;
+    uint8_t op = u8(s) % 19;
     uint32_t id = 0;
     ml_record rec = {0};
     switch (op) {
@@ -350,13 +372,37 @@ step(ml_writer *w, model *m, src *s, uint64_t *now)
         uint32_t dt = u8(s) % 4;
         for (uint32_t i = 0; i < reps; i++) {
             CHECK(ml_writer_sample(w, th, *now, stack, state) == 0);
-            if (t->n == t->cap) {
-                t->cap = t->cap ? t->cap * 2 : 64;
-                t->s = realloc(t->s, t->cap * sizeof *t->s);
-                CHECK(t->s != NULL);
-            }
-            t->s[t->n++] = (sample){*now, stack, state};
+            add_sample(t, (sample){*now, stack, state, ML_CPU_UNKNOWN});
             *now += dt;
+        }
+        break;
+    }
+    case 18: { /* sampler rounds: several threads at one time each */
+        if (m->nthreads == 0) {
+            break;
+        }
+        uint32_t rounds = 1 + u8(s) % 16;
+        uint32_t first = u8(s), n = 1 + u8(s) % m->nthreads;
+        for (uint32_t r = 0; r < rounds; r++) {
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t th = 1 + (first + k) % m->nthreads;
+                uint8_t b = u8(s);
+                /* Mostly the same sample again, as in real rounds. */
+                thread *t = &m->threads[th];
+                sample x = {*now, pick0(s, m->nstacks), u8(s) & 31,
+                            (uint8_t)(b % 17 == 16 ? ML_CPU_UNKNOWN : b % 17)};
+                if (t->n > 0 && (b & 0x80)) {
+                    x = t->s[t->n - 1];
+                    x.time = *now;
+                }
+                CHECK(
+                    ml_writer_sample_cpu(w, th, *now, x.stack, x.state, x.cpu)
+                    == 0);
+                add_sample(t, x);
+            }
+            /* On time, a little off, or late. */
+            int8_t j = (int8_t)u8(s);
+            *now += 1000 + (j > 100 ? (uint64_t)j * 37 : (uint64_t)(j & 7));
         }
         break;
     }
@@ -527,12 +573,15 @@ verify(model *m, const uint8_t *data, size_t len)
             uint32_t c = rec.u.samples.count;
             CHECK(c >= 1 && t->pos + c <= t->n);
             const sample *s = &t->s[t->pos];
-            CHECK(s[0].time == rec.time_us);
-            CHECK(s[c - 1].time == rec.time_us + rec.u.samples.span_us);
+            uint32_t tol = m->tolerance;
+            CHECK(near(rec.time_us, s[0].time, tol));
+            CHECK(
+                near(rec.time_us + rec.u.samples.span_us, s[c - 1].time, tol));
             for (uint32_t i = 0; i < c; i++) {
                 CHECK(s[i].stack == rec.u.samples.stack);
                 CHECK(s[i].state == rec.u.samples.state);
-                CHECK(i == 0 || s[i].time >= s[i - 1].time);
+                CHECK(s[i].cpu == rec.u.samples.cpu);
+                CHECK(tol > 0 || i == 0 || s[i].time >= s[i - 1].time);
             }
             t->pos += c;
             break;
@@ -575,6 +624,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(wfd >= 0);
     ml_writer *w;
     CHECK(ml_writer_open_fd(wfd, &opt, &w) == 0);
+    if (o & 0xC0) {
+        /* Round times within a tolerance (as the sampler sets it). */
+        m->tolerance = 7u * (o >> 6);
+        ml_writer_set_rounds(w, 1000, m->tolerance);
+    }
     uint64_t now = u16(&s);
     uint64_t before = 0;
     while (step(w, m, &s, &now)) {

@@ -114,6 +114,33 @@ def test_sleeping_thread_is_waiting(runner):
     assert sleeper["native_id"] > 0 and busy["native_id"] > 0
 
 
+def test_cpu_share_weighs_samples(runner):
+    # Each sample carries the share of its interval the thread spent on a
+    # CPU (format 2.0): a sleeping thread's add up to nothing, a busy one's
+    # to what it ran; microlog show gives both.
+    summary, _ = record(runner, """
+        import threading, time
+        def sleeper():
+            time.sleep(0.6)
+        def busy():
+            end = time.perf_counter() + 0.6
+            while time.perf_counter() < end:
+                pass
+        threads = [threading.Thread(target=sleeper, name="sleeper"),
+                   threading.Thread(target=busy, name="busy")]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    """)
+    sleeper = thread(summary, "sleeper")
+    busy = thread(summary, "busy")
+    # Every sample but a thread's first has a share.
+    assert sleeper["cpu_known"] >= sleeper["samples"] - 1
+    assert busy["cpu_known"] >= busy["samples"] - 1
+    assert sleeper["cpu_weighted"] <= 0.02 * sleeper["cpu_known"]
+    # A loaded machine deschedules the busy thread part of the time.
+    assert busy["cpu_weighted"] >= 0.3 * busy["cpu_known"]
+
+
 def test_default_rate_is_1khz(runner):
     summary, _ = record(runner, SPLIT)
     # What must hold: 1 ms asked, never faster than asked, and the achieved

@@ -7,7 +7,12 @@
 //   reader/     recordings of several shapes made with the writer, plus
 //               damaged ones (cut, flipped, bad ids, gaps, unknown kinds)
 //   codec/      kind byte, clock selector byte, payload: every record kind
-//               encoded with the codec, plus cut and overlong payloads
+//               encoded with the codec, plus cut and overlong payloads, and
+//               ROUNDS payloads made with the rounds encoder
+//
+// Files from earlier format versions in the corpus (1.1) are kept: this
+// writes only the current version, and 2.0 entries have names of their own
+// (rounds_*, kind14_*).
 //   roundtrip/  programs for fuzz_roundtrip (see that file for the ops)
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include "format/ml_chunk.h"
 #include "format/ml_codec.h"
 #include "format/ml_format.h"
+#include "format/ml_rounds.h"
 #include "format/ml_writer.h"
 
 static const char *root;
@@ -173,6 +179,83 @@ recording(uint32_t chunk_bytes, uint32_t nthreads, uint32_t nsamples,
     ml_writer_report(w, ML_REPORT_OPEN_FILES, names[0], "[\"a.txt\"]", 9);
     ml_writer_end(w, t, 0);
     return finish(w, fd, len);
+}
+
+/* A sampler's recording in format 2.0: nthreads threads sampled in every
+ * round with CPU shares, round times within a tolerance, late rounds, a
+ * thread that starts and one that ends in the middle of a chunk. */
+static uint8_t *
+rounds_recording(uint32_t rounds, size_t *len)
+{
+    ml_writer *w;
+    int fd = new_writer(4096, &w);
+    ml_writer_set_rounds(w, 1000, 62);
+    ml_writer_meta_uint(w, "interval_us", 1000);
+    uint32_t file, name, frames[4], stacks[4], threads[4];
+    ml_writer_string(w, "loop.py", 7, &file);
+    ml_writer_string(w, "step", 4, &name);
+    uint32_t parent = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        ml_writer_frame(w, name, file, 10 + i, 10, &frames[i]);
+        ml_writer_stack(w, i < 2 ? 0 : stacks[1], frames[i], &stacks[i]);
+        parent = stacks[i];
+    }
+    (void)parent;
+    for (uint32_t i = 0; i < 3; i++) {
+        ml_writer_thread(w, 0, 2000 + i, 0x7e00 + i, 0, &threads[i]);
+    }
+    uint64_t t = 50;
+    uint32_t live = 3;
+    for (uint32_t r = 0; r < rounds; r++) {
+        if (r == rounds / 4) {
+            ml_writer_thread(w, t, 2003, 0x7e03, name, &threads[3]);
+            live = 4;
+        }
+        for (uint32_t i = 0; i < live; i++) {
+            if (i == 1 && r >= rounds / 2) {
+                continue; /* ended */
+            }
+            uint32_t st = i == 2 ? stacks[3] : stacks[(r / (3 + i)) % 4];
+            uint8_t cpu = i == 2 ? 0 : (uint8_t)(rnd(4) ? 15 : rnd(16));
+            uint8_t state = cpu ? ML_STATE_RUNNING | ML_STATE_GIL : 0;
+            ml_writer_sample_cpu(w, threads[i], t, st, state, cpu);
+        }
+        if (r == rounds / 2) {
+            ml_writer_thread_end(w, threads[1], t);
+        }
+        t += 1000 + rnd(40) + (r % 37 == 36 ? 400 : 0);
+    }
+    ml_writer_end(w, t, 0);
+    return finish(w, fd, len);
+}
+
+/* A ROUNDS payload as the codec fuzz target takes it: kind, selector
+ * (clock 0, 8 threads defined), payload. */
+static void
+rounds_payload(ml_buf *out)
+{
+    ml_rounds_enc e;
+    ml_rounds_enc_init(&e);
+    ml_rounds_enc_config(&e, 1000, 62);
+    uint64_t t = 1000;
+    for (uint32_t r = 0; r < 60; r++) {
+        for (uint32_t th = 1; th <= (r < 20 ? 3u : 5u); th++) {
+            if (th == 2 && r > 40) {
+                continue;
+            }
+            ml_rounds_key k = {(r / th) % 5, (uint8_t)(th & 3),
+                               (uint8_t)(th == 1 ? 15 : rnd(16))};
+            ml_rounds_enc_sample(&e, th, t, k);
+        }
+        t += 1000 + rnd(30) + (r % 13 == 12 ? 700 : 0);
+    }
+    uint64_t first = 0;
+    ml_rounds_enc_first(&e, &first);
+    ml_buf_append_u8(out, ML_KIND_ROUNDS);
+    ml_buf_append_u8(out, 8 << 2);
+    ml_buf_append_svarint(out, (int64_t)first);
+    ml_rounds_enc_finish(&e, out);
+    ml_rounds_enc_free(&e);
 }
 
 /* ---- hand-built chunks -------------------------------------------------- */
@@ -332,8 +415,8 @@ reader_corpus(void)
         put("reader", name, copy, len);
     }
     memcpy(copy, d, len);
-    copy[8] = 2;
-    put("reader", "major_2", copy, len);
+    copy[8] = ML_FORMAT_VERSION_MAJOR + 1;
+    put("reader", "major_next", copy, len);
     memcpy(copy, d, len);
     copy[0] = 'X';
     put("reader", "bad_magic", copy, len);
@@ -404,6 +487,14 @@ reader_corpus(void)
     record(&b, &fr, &clock);
     chunk(&f, 0, 0, &b);
     put("reader", "empty_strings", f.data, f.len);
+    d = rounds_recording(900, &len);
+    put("reader", "rounds_threads", d, len);
+    put("reader", "rounds_cut", d, len - 9);
+    memcpy(copy = malloc(len), d, len);
+    copy[len / 2] ^= 0x20;
+    put("reader", "rounds_flipped", copy, len);
+    free(copy);
+    free(d);
     ml_buf_free(&f);
     ml_buf_free(&b);
 }
@@ -444,6 +535,12 @@ codec_corpus(void)
     put("codec", "u64_max_id", tenth, sizeof tenth);
     static const uint8_t unknown[] = {200, 0, 1, 2, 3};
     put("codec", "unknown_kind", unknown, sizeof unknown);
+    ml_buf r;
+    ml_buf_init(&r, 1 << 20);
+    rounds_payload(&r);
+    put("codec", "kind14_rounds", r.data, r.len);
+    put("codec", "kind14_rounds_cut", r.data, r.len - r.len / 3);
+    ml_buf_free(&r);
     ml_buf_free(&b);
 }
 
@@ -484,6 +581,27 @@ roundtrip_corpus(void)
         16,   1,    0,                   /* end, status 0 */
     };
     put("roundtrip", "structured", program, sizeof program);
+    /* Sampler rounds (op 18) over three threads, round times within a
+     * tolerance (options bit 6). */
+    uint8_t rounds[512];
+    size_t n = 0;
+    rounds[n++] = 0x43;
+    for (size_t i = 1; i < 55; i++) { /* the definitions above */
+        rounds[n++] = program[i];
+    }
+    static const uint8_t third[] = {3, 0, 1, 9, 1, 11}; /* thread 3 */
+    memcpy(rounds + n, third, sizeof third);
+    n += sizeof third;
+    while (n + 40 < sizeof rounds) {
+        rounds[n++] = 18;
+        rounds[n++] = 3; /* 4 rounds */
+        rounds[n++] = (uint8_t)rnd(3);
+        rounds[n++] = (uint8_t)rnd(3);
+        for (int k = 0; k < 4 * 3 * 3 + 4; k++) {
+            rounds[n++] = (uint8_t)rnd(256);
+        }
+    }
+    put("roundtrip", "rounds", rounds, n);
     /* Random programs of a few sizes. */
     char name[64];
     for (int i = 0; i < 6; i++) {

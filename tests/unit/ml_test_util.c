@@ -220,6 +220,7 @@ tu_record_eq(const ml_record *a, const ml_record *b)
                && a->u.samples.thread == b->u.samples.thread
                && a->u.samples.stack == b->u.samples.stack
                && a->u.samples.state == b->u.samples.state
+               && a->u.samples.cpu == b->u.samples.cpu
                && a->u.samples.count == b->u.samples.count
                && a->u.samples.span_us == b->u.samples.span_us;
     case ML_KIND_SERIES:

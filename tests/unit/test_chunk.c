@@ -47,8 +47,9 @@ test_file_header_bytes(void **state)
                                        0,
                                        0};
     assert_memory_equal(h, expect, sizeof expect);
-    uint16_t minor = 99;
-    assert_int_equal(ml_file_header_decode(h, &minor), 0);
+    uint16_t major = 99, minor = 99;
+    assert_int_equal(ml_file_header_decode(h, &major, &minor), 0);
+    assert_int_equal(major, ML_FORMAT_VERSION_MAJOR);
     assert_int_equal(minor, ML_FORMAT_VERSION_MINOR);
 }
 
@@ -61,32 +62,34 @@ test_file_header_variants(void **state)
         int at;      /* byte to change */
         uint8_t val; /* its new value */
         int expect;
-        uint16_t minor;
+        uint16_t major, minor;
     } cases[] = {
-        {"magic byte 0", 0, 0x88, ML_EMAGIC, 0},
-        {"magic byte 4", 4, 'g', ML_EMAGIC, 0},
-        {"magic byte 7", 7, 0x1b, ML_EMAGIC, 0},
-        {"major 2", 8, 2, ML_EVERSION, 0},
-        {"major 0", 8, 0, ML_EVERSION, 0},
-        {"major high byte", 9, 1, ML_EVERSION, 0},
-        {"newer minor", 10, 7, 0, 7},
-        {"minor high byte", 11, 1, 0, 256 + ML_FORMAT_VERSION_MINOR},
-        {"a 1.0 file", 10, 0, 0, 0},
-        {"unknown flag", 12, 0x80, 0, ML_FORMAT_VERSION_MINOR},
-        {"unknown high flag", 15, 0xff, 0, ML_FORMAT_VERSION_MINOR},
+        {"magic byte 0", 0, 0x88, ML_EMAGIC, 0, 0},
+        {"magic byte 4", 4, 'g', ML_EMAGIC, 0, 0},
+        {"magic byte 7", 7, 0x1b, ML_EMAGIC, 0, 0},
+        {"major 3", 8, 3, ML_EVERSION, 0, 0},
+        {"major 0", 8, 0, ML_EVERSION, 0, 0},
+        {"major high byte", 9, 1, ML_EVERSION, 0, 0},
+        {"newer minor", 10, 7, 0, 2, 7},
+        {"minor high byte", 11, 1, 0, 2, 256 + ML_FORMAT_VERSION_MINOR},
+        {"a 1.x file, still read", 8, 1, 0, 1, ML_FORMAT_VERSION_MINOR},
+        {"unknown flag", 12, 0x80, 0, 2, ML_FORMAT_VERSION_MINOR},
+        {"unknown high flag", 15, 0xff, 0, 2, ML_FORMAT_VERSION_MINOR},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t h[ML_FILE_HEADER_SIZE];
         ml_file_header_encode(h);
         h[cases[i].at] = cases[i].val;
-        uint16_t minor = 12345;
-        int rc = ml_file_header_decode(h, &minor);
+        uint16_t major = 12345, minor = 12345;
+        int rc = ml_file_header_decode(h, &major, &minor);
         if (rc != cases[i].expect) {
             fail_msg("%s: rc %d", cases[i].what, rc);
         }
         if (rc == 0) {
+            assert_int_equal(major, cases[i].major);
             assert_int_equal(minor, cases[i].minor);
         } else {
+            assert_int_equal(major, 12345);
             assert_int_equal(minor, 12345);
         }
     }

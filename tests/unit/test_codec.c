@@ -148,6 +148,7 @@ build_cases(void)
 
     r = (ml_record){.kind = ML_KIND_SAMPLES, .time_us = 1000};
     r.u.samples.thread = 1;
+    r.u.samples.cpu = ML_CPU_UNKNOWN; /* SAMPLES records carry none */
     r.u.samples.stack = 9;
     r.u.samples.state = ML_STATE_RUNNING | ML_STATE_GIL;
     r.u.samples.count = 1;

@@ -634,7 +634,7 @@ test_unknown_kinds_skipped(void **state)
     tu_record(&b, &s1, &clock);
     tu_raw_record(&b, 200, "\xff\xff\xff garbage", 12);
     tu_raw_record(&b, 0, "", 0);
-    tu_raw_record(&b, ML_KIND_END + 1, "\x01", 1);
+    tu_raw_record(&b, ML_KIND_ROUNDS + 1, "\x01", 1);
     tu_raw_record(&b, 255, "\x80\x80\x80", 3); /* even a bad varint */
     ml_record s2 = r_string(2, "two");
     tu_record(&b, &s2, &clock);
