@@ -19,10 +19,21 @@ ROLLING = """
     microlog.start("roll")
     paths = [_microlog.current_path()]
 
+    # Many functions, so that the run defines enough frames and stacks to
+    # pass 4 KB even compressed and sampled rarely (format 2.0 stores the
+    # samples themselves in well under a byte each).
+    fns = []
+    for k in range(400):
+        ns = {}
+        exec(f"def f{k}(n):\\n    return sum(j * j for j in range(n))", ns)
+        fns.append(ns[f"f{k}"])
+
     def work():
         end = time.thread_time() + 1.5
+        k = 0
         while time.thread_time() < end:
-            sum(i * i for i in range(300))
+            fns[k % len(fns)](300)
+            k += 1
 
     threads = [threading.Thread(target=work, name=f"worker-{i}")
                for i in range(3)]
