@@ -21,7 +21,6 @@ from microlog import (_capture, _children, _metrics, _recording, _reports,
 from microlog._config import ConfigError
 from microlog._microlog import FORMAT_VERSION
 from microlog._recording import Recording, is_running, start, stop
-from microlog._load import load
 from microlog._metrics import metric
 from microlog._timed import catch_errors, span, timed
 
@@ -96,3 +95,11 @@ def warning(*args: object) -> None:
 def error(*args: object) -> None:
     """Adds an error entry to the recording's log (see debug())."""
     _capture.api_log(_capture.ERROR, args)
+
+
+def load(path):
+    """Reads a recording (microlog._load.load): imported on first use, so
+    that recording a program never pays for json, subprocess and pathlib
+    (12 ms of start-up)."""
+    from microlog._load import load as _load_recording
+    return _load_recording(path)

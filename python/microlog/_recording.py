@@ -211,7 +211,8 @@ def _open(config: _config.Config, label: str) -> str:
 def _start_sending(config: _config.Config, path: str, run_id: str) -> None:
     """The thread that streams the file to the central store; the file
     stays the source of truth, so a store that is away loses nothing."""
-    _microlog.ship_start(
+    from microlog import _ship  # libcurl only for programs that send
+    _ship.start(
         path, server=config.servers if config.server_set else None,
         token=config.token or None, s3_root=config.s3_root or None,
         s3_region=config.s3_region or None, run_id=run_id,
@@ -223,7 +224,8 @@ def _finish_sending(config: _config.Config, path: str) -> None:
     """Sends what is left of the closed file, for at most
     MICROLOG_SEND_TIMEOUT seconds; says what to do if that was not
     enough."""
-    result = _microlog.ship_stop(config.send_timeout)
+    from microlog import _ship
+    result = _ship.stop(config.send_timeout)
     if result is None or result[0]:
         return
     where = config.server if config.server_set else config.s3_root

@@ -9,7 +9,7 @@
 
 #include "format/ml_format.h"
 #include "ml_api.h"
-#include "ml_shipper.h"
+#include "ml_recorder.h"
 #include "ml_metrics.h"
 #include "ml_timed.h"
 
@@ -73,6 +73,16 @@ ml_module_exec(PyObject *module)
         return -1;
     }
     if (ml_metrics_add_functions(module) < 0) {
+        return -1;
+    }
+    /* For microlog._ship (the sender, a module of its own so that only a
+     * program that sends pays for loading libcurl): how it learns of the
+     * recording's files. */
+    PyObject *listener = PyCapsule_New((void *)ml_recorder_set_file_listener,
+                                       ML_FILE_LISTENER_CAPSULE, NULL);
+    if (listener == NULL
+        || PyModule_AddObject(module, "_file_listener", listener) < 0) {
+        Py_XDECREF(listener);
         return -1;
     }
     return ml_module_add_ref(module, "FORMAT_VERSION", version);
@@ -162,14 +172,6 @@ static PyMethodDef ml_module_methods[] = {
     {"end_on_term", ml_api_end_on_term, METH_NOARGS, ml_end_on_term_doc},
     {"native_threads", ml_api_native_threads, METH_NOARGS,
      ml_native_threads_doc},
-    {"ship_start", (PyCFunction)(void (*)(void))ml_shipper_start,
-     METH_VARARGS | METH_KEYWORDS,
-     "ship_start(path, server=None, token=None, s3_root=None, "
-     "s3_region=None, run_id=None, name=None, host=None, start_us=0)\n"
-     "Starts the thread that sends the recording to the central store."},
-    {"ship_stop", ml_shipper_stop, METH_VARARGS,
-     "ship_stop(timeout_s=10) -> (stored, acked_bytes, why) or None\n"
-     "Stops sending; sends the rest of the closed file first."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -94,6 +94,9 @@ int ml_recorder_own_fds(ml_recorder *r, int *fds, int max);
  * NULL removes it. A sender that streams the files learns here when the
  * recorder goes on in a new one. */
 void ml_recorder_set_file_listener(ml_file_listener_fn fn, void *ctx);
+/* The name of the capsule microlog._microlog._file_listener holding
+ * ml_recorder_set_file_listener, for microlog._ship. */
+#define ML_FILE_LISTENER_CAPSULE "microlog._microlog._file_listener"
 
 /* In a forked child: forget the parent's recording without writing. */
 void ml_recorder_abandon(ml_recorder *r);

@@ -14,7 +14,6 @@
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "core/ml_uuid.h"
-#include "ml_recorder.h"
 #include "net/ml_ship.h"
 
 #define MAX_FILES 256
@@ -29,6 +28,13 @@ static ml_ship *ships[MAX_FILES]; /* the last one sends the current file */
 static size_t nships;
 static shared_config shared;
 static int atfork_done;
+static ml_shipper_listen_fn listen_files;
+
+void
+ml_shipper_set_listen(ml_shipper_listen_fn listen)
+{
+    listen_files = listen;
+}
 
 static char *
 dup_or_null(const char *s)
@@ -147,7 +153,7 @@ ml_shipper_start(PyObject *module, PyObject *args, PyObject *kwargs)
     ships[0] = s;
     nships = 1;
     pthread_mutex_unlock(&lock);
-    ml_recorder_set_file_listener(on_file, NULL);
+    listen_files(on_file, NULL);
     Py_RETURN_NONE;
 }
 
@@ -163,7 +169,7 @@ ml_shipper_stop(PyObject *module, PyObject *args)
         return NULL;
     }
     /* Returns once no call of the listener runs: the list is ours. */
-    ml_recorder_set_file_listener(NULL, NULL);
+    listen_files(NULL, NULL);
     pthread_mutex_lock(&lock);
     size_t n = nships;
     nships = 0;
