@@ -29,7 +29,7 @@
 #include "ml_pywalk.h"
 #include "ml_stackmap.h"
 #include "ml_tid.h"
-#include "ml_wake.h"
+#include "core/ml_wake.h"
 
 #define MAX_THREADS 1024
 #define MAX_DEPTH 4096

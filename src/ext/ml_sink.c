@@ -18,7 +18,7 @@
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
 #include "format/ml_chunk.h"
-#include "ml_wake.h"
+#include "core/ml_wake.h"
 
 /* Sealed chunks waiting for the disk, at most: past this the disk does not
  * keep up, and the recording stops rather than grow without bound or make

@@ -19,7 +19,7 @@
 
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
-#include "ml_wake.h"
+#include "core/ml_wake.h"
 
 #define MAX_NAMES 256
 #define NAME_MAX_BYTES 128

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ml_wake.h"
+#include "core/ml_wake.h"
 
 /* Who ends the recording once SIGTERM came: the thread (ENDING) or the
  * stop in progress (STOPPING), decided by one compare-and-swap. */

@@ -17,7 +17,7 @@
 #include "core/ml_buf.h"
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
-#include "core/ml_stopper.h"
+#include "core/ml_wake.h"
 #include "core/ml_uuid.h"
 #include "format/ml_chunk.h"
 #include "format/ml_format.h"
@@ -58,7 +58,7 @@ struct ml_ship {
     pthread_t thread;
     int running;
     int ended; /* ml_ship_end() was called (atomic) */
-    ml_stopper stop;
+    ml_wake stop;
     pthread_mutex_t mu; /* stats */
 };
 
@@ -540,7 +540,14 @@ ship_main(void *arg)
     uint64_t seen = 0;
     unsigned backoff = 0;
     char why[512];
-    while (!ml_stopper_nap(&s->stop, backoff ? backoff : POLL_MS)) {
+    /* In the recorded program: its signals stay with its own threads. */
+    ml_wake_block_signals();
+    for (;;) {
+        uint64_t ms = backoff ? backoff : POLL_MS;
+        if (ml_wake_sleep_until(&s->stop,
+                                ml_clock_mono_ns() + ms * 1000000u)) {
+            break;
+        }
         int final = __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE);
         if (final && s->end_acked) {
             continue; /* all sent: waits for stop() */
@@ -576,10 +583,9 @@ ml_ship_end(ml_ship *s)
 int
 ml_ship_start(ml_ship *s)
 {
-    if (s->running) {
-        return ML_EINVAL;
+    if (s->running || ml_wake_stopped(&s->stop)) {
+        return ML_EINVAL; /* one thread per sender, started once */
     }
-    ml_stopper_reset(&s->stop);
     if (pthread_create(&s->thread, NULL, ship_main, s) != 0) {
         return ML_ENOMEM;
     }
@@ -592,7 +598,7 @@ ml_ship_stop(ml_ship *s, long timeout_ms, char *why, size_t why_len)
 {
     why[0] = '\0';
     if (s->running) {
-        ml_stopper_stop(&s->stop);
+        ml_wake_stop(&s->stop);
         pthread_join(s->thread, NULL);
         s->running = 0;
     }
@@ -684,7 +690,11 @@ ml_ship_new(const ml_ship_config *c, ml_ship **out, char *why, size_t why_len)
     s->part_ms = c->part_ms ? c->part_ms : 2000;
     s->end = -1;
     pthread_mutex_init(&s->mu, NULL);
-    ml_stopper_init(&s->stop);
+    if (ml_wake_init(&s->stop) != ML_OK) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return ML_ENOMEM;
+    }
     ml_buf_init(&s->buf, s->max_request + ML_CHUNK_MAX_COMPRESSED + 64
                              + MAX_DIRECT_RUN);
     s->rotate = c->rotate;
@@ -725,7 +735,7 @@ ml_ship_free(ml_ship *s)
     }
     ml_buf_free(&s->buf);
     pthread_mutex_destroy(&s->mu);
-    ml_stopper_destroy(&s->stop);
+    ml_wake_destroy(&s->stop);
     free(s->path);
     free(s->server);
     free(s->token);

@@ -195,7 +195,7 @@ answer_upload(upload_state *u, struct MHD_Connection *conn, const char *url,
 {
     ml_app_response *done = __atomic_load_n(&u->answer, __ATOMIC_ACQUIRE);
     if (done != NULL) {
-        enum MHD_Result ok = done ? queue(conn, done) : MHD_NO;
+        enum MHD_Result ok = queue(conn, done);
         ml_app_response_free(done);
         free(done);
         u->answer = NULL;

@@ -13,7 +13,7 @@
 #include "core/ml_buf.h"
 #include "core/ml_clock.h"
 #include "core/ml_error.h"
-#include "core/ml_stopper.h"
+#include "core/ml_wake.h"
 #include "format/ml_runmeta.h"
 #include "net/ml_objkeys.h"
 #include "format/ml_piece.h"
@@ -42,7 +42,7 @@ struct ml_compactor {
     char *bucket, *prefix;
     pthread_t thread;
     int started;
-    ml_stopper stop;
+    ml_wake stop;
 };
 
 /* ---- compaction --------------------------------------------------------- */
@@ -432,6 +432,7 @@ static void *
 compactor_main(void *arg)
 {
     ml_compactor *c = arg;
+    ml_wake_block_signals(); /* the server's main thread takes them */
     char why[512];
     uint64_t next_retain = 0, next_discover = 0;
     int full_scan = 1;
@@ -461,7 +462,8 @@ compactor_main(void *arg)
             }
             next_discover = now + c->o.discovery_s * 1000u;
         }
-    } while (!ml_stopper_nap(&c->stop, c->o.idle_ms));
+    } while (!ml_wake_sleep_until(
+        &c->stop, ml_clock_mono_ns() + c->o.idle_ms * UINT64_C(1000000)));
     return NULL;
 }
 
@@ -473,6 +475,10 @@ ml_compactor_new(const ml_compactor_options *o, int start, ml_compactor **out)
     if (c == NULL) {
         return ML_ENOMEM;
     }
+    if (ml_wake_init(&c->stop) != ML_OK) {
+        free(c);
+        return ML_ENOMEM;
+    }
     c->o = *o;
     c->o.idle_ms = o->idle_ms ? o->idle_ms : 1000;
     c->o.segment_delay_s = o->segment_delay_s ? o->segment_delay_s : 60;
@@ -480,7 +486,6 @@ ml_compactor_new(const ml_compactor_options *o, int start, ml_compactor **out)
     c->o.discovery_s = o->discovery_s ? o->discovery_s : 10;
     c->bucket = strdup(o->bucket);
     c->prefix = strdup(o->prefix ? o->prefix : "");
-    ml_stopper_init(&c->stop);
     if (!c->bucket || !c->prefix
         || (start && pthread_create(&c->thread, NULL, compactor_main, c))) {
         ml_compactor_free(c);
@@ -498,7 +503,7 @@ ml_compactor_free(ml_compactor *c)
         return;
     }
     if (c->started) {
-        ml_stopper_stop(&c->stop);
+        ml_wake_stop(&c->stop);
         pthread_join(c->thread, NULL);
     }
     for (size_t i = 0; i < SEGMENT_CACHE; i++) {
@@ -506,7 +511,7 @@ ml_compactor_free(ml_compactor *c)
             cache_drop(c, &c->cache[i]);
         }
     }
-    ml_stopper_destroy(&c->stop);
+    ml_wake_destroy(&c->stop);
     free(c->bucket);
     free(c->prefix);
     free(c);

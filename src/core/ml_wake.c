@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <time.h>
 
-#include "core/ml_error.h"
+#include "ml_error.h"
 
 int
 ml_wake_init(ml_wake *w)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A stop signal that interrupts a timed sleep: microlog's native threads
-// (sampler, status) sleep to absolute monotonic deadlines and must stop at
-// once when the recording does, not when their interval runs out.
+// (sampler, status, writer, the sender of recordings, the store's
+// background work) sleep to absolute monotonic deadlines and must stop at
+// once when their owner does, not when their interval runs out.
 #ifndef ML_WAKE_H
 #define ML_WAKE_H
 
