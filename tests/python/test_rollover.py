@@ -22,11 +22,17 @@ ROLLING = """
     # Many functions, so that the run defines enough frames and stacks to
     # pass 4 KB even compressed and sampled rarely (format 2.0 stores the
     # samples themselves in well under a byte each).
+    # Random names for functions and their files: definitions that do
+    # not compress, whichever few of them the fallback samples.
+    import os
     fns = []
     for k in range(400):
+        tag = os.urandom(16).hex()
         ns = {}
-        exec(f"def f{k}(n):\\n    return sum(j * j for j in range(n))", ns)
-        fns.append(ns[f"f{k}"])
+        code = compile(f"def f_{tag}(n):\\n    return sum(j * j for j in "
+                       f"range(n))", f"/generated/m_{tag}.py", "exec")
+        exec(code, ns)
+        fns.append(ns[f"f_{tag}"])
 
     def work():
         end = time.thread_time() + 1.5
