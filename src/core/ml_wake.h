@@ -10,9 +10,15 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* On Linux the sleep is a futex wait on stop itself: one system call per
+ * sleep (a condition variable costs two, as glibc marks its mutex
+ * contended when a timed wait returns, so the unlock wakes nobody with a
+ * second call; the sampler sleeps a thousand times a second). */
 typedef struct {
+#ifndef __linux__
     pthread_mutex_t lock; /* with cond; stop is also read without it */
     pthread_cond_t cond;  /* timed on CLOCK_MONOTONIC */
+#endif
     atomic_int stop;
 } ml_wake;
 

@@ -793,11 +793,24 @@ win_add(ml_pywalk *w, uint64_t lo, uint64_t hi)
     int64_t off =
         hi > lo && hi - lo <= ML_WIN_CAP ? win_reserve(w, hi - lo) : -1;
 
-    if (off < 0 || ml_saferead(w->wbuf + off, lo, hi - lo) != 0) {
+    if (off < 0 || ml_prefetch_read(&w->pf, w->wbuf + off, lo, hi - lo) != 0) {
         return -1;
     }
     win_commit(w, lo, hi, (size_t)off);
     return 0;
+}
+
+/* The next round copies the used part of the chunk up to the end of its
+ * page, or of the next one when little is left: a stack a few frames
+ * deeper then still comes in the round's one read. */
+static void
+plan_stack_growth(ml_pywalk *w, uint64_t lo, size_t len)
+{
+    uint64_t hi = lo + len, end = (hi + 4095) & ~UINT64_C(4095);
+    if (end - hi < 512) {
+        end += 4096;
+    }
+    ml_prefetch_plan(&w->pf, lo, (size_t)(end - lo));
 }
 
 void
@@ -822,12 +835,16 @@ ml_pyw_stack_begin(ml_pywalk *w, uint64_t chunk, uint64_t top, uint64_t aux_lo,
     if (n == 0 || win_reserve(w, r[0].len + (n > 1 ? r[1].len : 0)) < 0) {
         return;
     }
-    /* The chunk and the auxiliary region come in one syscall. */
+    /* The chunk and the auxiliary region come in one syscall, or from
+     * the round's copies. */
     for (i = 0; i < n; i++) {
         r[i].dst = w->wbuf + at;
         at += r[i].len;
     }
-    ml_saferead_batch(r, n);
+    ml_prefetch_read_batch(&w->pf, r, n);
+    if (r[0].ok && chunk >= 4096 && top > chunk) {
+        plan_stack_growth(w, r[0].addr, r[0].len);
+    }
     for (i = 0, at = 0; i < n; i++) {
         if (r[i].ok) {
             win_commit(w, r[i].addr, r[i].addr + r[i].len, at);
@@ -848,7 +865,7 @@ read_u64(ml_pywalk *w, uint64_t addr, uint64_t *out)
         memcpy(out, p, sizeof(*out));
         return 0;
     }
-    return ml_saferead(out, addr, sizeof(*out));
+    return ml_prefetch_read(&w->pf, out, addr, sizeof(*out));
 }
 
 /* Copies the used part of the chunk before w->chunk_cursor; 0 on success,
@@ -889,7 +906,7 @@ ml_pyw_frame(ml_pywalk *w, uint64_t addr, size_t size)
     }
     /* Generator frames live in their generator, not on the data stack. */
     if (size > sizeof(w->frame_buf)
-        || ml_saferead(w->frame_buf, addr, size) != 0) {
+        || ml_prefetch_read(&w->pf, w->frame_buf, addr, size) != 0) {
         return NULL;
     }
     return w->frame_buf;
@@ -1073,15 +1090,16 @@ walk_thread(ml_pywalk *w, uint64_t ts, ml_pythread *t, uint64_t *next)
         w->cur_n = 0;
         set_clear(&w->fseen);
         if (w->ops->thread(w, ts, t, next) != 0) {
+            ml_prefetch_set_fresh(&w->pf, 0);
             return -EFAULT;
         }
-        if (!t->broken) {
+        if (!t->broken || attempt == 2) {
+            w->walks_failed += t->broken;
+            ml_prefetch_set_fresh(&w->pf, 0);
             return 0;
         }
-        if (attempt == 2) {
-            w->walks_failed++;
-            return 0;
-        }
+        /* The stack changed under the copies: read it as it is now. */
+        ml_prefetch_set_fresh(&w->pf, 1);
         w->walks_retried++;
     }
 }
@@ -1102,6 +1120,7 @@ ml_pywalk_sample(ml_pywalk *w, ml_pythread *threads, int max_threads,
     }
     w->epoch = next_epoch(w->epoch);
     set_clear(&w->tseen);
+    ml_prefetch_round(&w->pf);
     if ((rc = w->ops->head(w, &ts, &holder)) != 0) {
         return rc;
     }
@@ -1150,7 +1169,7 @@ ml_pyw_create(ml_pywalk **out, const ml_pyw_ops *ops, uint64_t interp)
     }
     w->ubuf = malloc(ML_PYW_STR_MAX * 4 + 1);
     w->rbuf = malloc(ML_PYW_STR_MAX * 4 + 256);
-    if (!w->ubuf || !w->rbuf) {
+    if (!w->ubuf || !w->rbuf || ml_prefetch_init(&w->pf) != 0) {
         ml_pywalk_free(w);
         return -ENOMEM;
     }
@@ -1203,6 +1222,7 @@ ml_pywalk_free(ml_pywalk *w)
     free(w->recs);
     free(w->cur);
     free(w->wbuf);
+    ml_prefetch_free(&w->pf);
     set_free(&w->fseen);
     set_free(&w->tseen);
     free(w);

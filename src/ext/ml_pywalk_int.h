@@ -6,6 +6,7 @@
 #ifndef ML_PYWALK_INT_H
 #define ML_PYWALK_INT_H
 
+#include "ml_prefetch.h"
 #include "ml_pywalk.h"
 #include "ml_saferead.h"
 
@@ -121,6 +122,10 @@ struct ml_pywalk {
     uint32_t epoch;  /* sample counter, never 0 */
     uint64_t walks_retried, walks_failed; /* see ml_pywalk_walk_stats */
     uint64_t cur_uid; /* PyThreadState.id of the thread being walked */
+    /* Last round's reads, copied again in one syscall at each round's
+     * start: thread states, data stacks and frames go through it
+     * (ml_prefetch_read); one-time loads of code objects do not. */
+    ml_prefetch pf;
 
     ml_pycode_ent *codes;
     uint32_t codes_cap, codes_n;

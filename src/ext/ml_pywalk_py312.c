@@ -66,7 +66,7 @@ head(ml_pywalk *w, uint64_t *first, uint64_t *holder)
          offsetof(struct _gil_runtime_state, locked) + sizeof(g.locked), 0},
     };
 
-    ml_saferead_batch(r, w->gil ? 2 : 1);
+    ml_prefetch_read_batch(&w->pf, r, w->gil ? 2 : 1);
     if (!r[0].ok) {
         return -EFAULT;
     }
@@ -175,7 +175,7 @@ thread(ml_pywalk *w, uint64_t ts, ml_pythread *t, uint64_t *next)
 {
     PyThreadState s;
 
-    if (ml_saferead(&s, ts, sizeof(s)) != 0
+    if (ml_prefetch_read(&w->pf, &s, ts, sizeof(s)) != 0
         || (uint64_t)(uintptr_t)s.interp != w->interp) {
         return -EFAULT;
     }

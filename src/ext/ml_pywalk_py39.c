@@ -71,7 +71,7 @@ head(ml_pywalk *w, uint64_t *first, uint64_t *holder)
          offsetof(struct _gil_runtime_state, locked) + sizeof(g.locked), 0},
     };
 
-    ml_saferead_batch(r, 2);
+    ml_prefetch_read_batch(&w->pf, r, 2);
     if (!r[0].ok) {
         return -EFAULT;
     }
@@ -108,7 +108,8 @@ walk(ml_pywalk *w, uint64_t frame, ml_pythread *t)
     for (i = 0; frame != 0 && i < limit; i++) {
         uint64_t code;
 
-        if (ml_pyw_seen(w, frame) || ml_saferead(&f, frame, FRAME_HEAD)
+        if (ml_pyw_seen(w, frame)
+            || ml_prefetch_read(&w->pf, &f, frame, FRAME_HEAD)
             || (uint64_t)(uintptr_t)Py_TYPE(&f) != frame_type) {
             t->broken = 1; /* unreadable: not the depth */
             return;
@@ -132,13 +133,14 @@ walk(ml_pywalk *w, uint64_t frame, ml_pythread *t)
  * native id): glibc's pthread_t points at its thread descriptor, which
  * holds the tid at an offset found once by find_tid_offset(). */
 static uint64_t
-native_id(const ml_pywalk *w, unsigned long pthread_id)
+native_id(ml_pywalk *w, unsigned long pthread_id)
 {
     int32_t tid;
 
     if (w->tid_off < 0 || pthread_id < 4096
-        || ml_saferead(&tid, (uint64_t)pthread_id + (uint64_t)w->tid_off,
-                       sizeof(tid))
+        || ml_prefetch_read(&w->pf, &tid,
+                            (uint64_t)pthread_id + (uint64_t)w->tid_off,
+                            sizeof(tid))
                != 0
         || tid <= 0) {
         return 0;
@@ -201,7 +203,7 @@ thread(ml_pywalk *w, uint64_t ts, ml_pythread *t, uint64_t *next)
 {
     PyThreadState s;
 
-    if (ml_saferead(&s, ts, sizeof(s)) != 0
+    if (ml_prefetch_read(&w->pf, &s, ts, sizeof(s)) != 0
         || (uint64_t)(uintptr_t)s.interp != w->interp) {
         return -EFAULT;
     }

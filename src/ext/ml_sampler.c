@@ -504,7 +504,8 @@ tick(ml_sampler *s, uint64_t now_ns)
     for (int i = 0; i < n; i++) {
         const ml_pythread *t = &s->threads[i];
         s->tids[i] = t->native_id ? t->native_id : ml_tid_of(t->thread_id);
-        s->cpus[i] = ml_tid_cpu_ns(s->tids[i]);
+        /* microlog's own threads are not recorded: no clock to read. */
+        s->cpus[i] = is_ignored(s, s->tids[i]) ? 0 : ml_tid_cpu_ns(s->tids[i]);
         s->cpu_at[i] = ml_clock_mono_ns();
     }
     ml_sink_lock(s->sink);
