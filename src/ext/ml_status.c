@@ -50,7 +50,7 @@ typedef struct {
 
 /* What one reading with the GIL found. */
 typedef struct {
-    int64_t modules, objects, gc, threads;
+    int64_t objects, gc;
     int nnames;
     thread_name names[MAX_NAMES];
 } py_reading;
@@ -68,6 +68,11 @@ struct ml_status {
     int statm_fd;       /* /proc/self/statm, open for the run (one pread a
                            reading, and no file opened while reports look) */
     py_reading reading; /* used by the status thread only */
+    /* sys.modules and threading._active, held (strong references, taken
+     * and dropped with the GIL) so that their sizes can be read at every
+     * status reading without the GIL. Status thread only. */
+    PyObject *modules_dict, *active_dict;
+    int64_t modules_at_read; /* sys.modules' size at the last such reading */
 };
 
 /* ---- probes without the GIL -------------------------------------------- */
@@ -101,6 +106,18 @@ rss_bytes(ml_status *st)
     buf[len] = 0;
     int n = sscanf(buf, "%lld %lld", &size, &resident);
     return n == 2 ? resident * (int64_t)sysconf(_SC_PAGESIZE) : -1;
+}
+
+/* The number of entries of a dict this thread holds a reference to, read
+ * without the GIL: one aligned word, which its owner updates in place. */
+static int64_t
+dict_len(PyObject *d)
+{
+    if (d == NULL) {
+        return -1;
+    }
+    return (int64_t)__atomic_load_n(&((PyDictObject *)d)->ma_used,
+                                    __ATOMIC_RELAXED);
 }
 
 /* ---- probes with the GIL ----------------------------------------------- */
@@ -138,8 +155,40 @@ call_count(const char *module, const char *func)
     return v;
 }
 
+/* Takes references to sys.modules and, once the program imported
+ * threading, to threading._active (looked up again each time: a module
+ * reloaded or replaced has a new one). */
 static void
-read_thread_names(py_reading *r, uint64_t main_ident)
+hold_dicts(ml_status *st)
+{
+    if (st->modules_dict == NULL) {
+        PyObject *m = PyImport_GetModuleDict(); /* borrowed */
+        if (m != NULL && PyDict_Check(m)) {
+            Py_INCREF(m);
+            st->modules_dict = m;
+        }
+    }
+    PyObject *threading =
+        st->modules_dict ? PyDict_GetItemString(st->modules_dict, "threading")
+                         : NULL;
+    PyObject *active =
+        threading ? PyObject_GetAttrString(threading, "_active") : NULL;
+    if (active != NULL && !PyDict_Check(active)) {
+        Py_CLEAR(active);
+    }
+    Py_XSETREF(st->active_dict, active);
+    PyErr_Clear();
+}
+
+static void
+drop_dicts(ml_status *st)
+{
+    Py_CLEAR(st->modules_dict);
+    Py_CLEAR(st->active_dict);
+}
+
+static void
+read_thread_names(py_reading *r, PyObject *active, uint64_t main_ident)
 {
     r->nnames = 0;
     if (main_ident != 0) {
@@ -148,11 +197,6 @@ read_thread_names(py_reading *r, uint64_t main_ident)
         snprintf(r->names[0].name, sizeof r->names[0].name, "MainThread");
         r->nnames = 1;
     }
-    PyObject *modules = PySys_GetObject("modules"); /* borrowed */
-    PyObject *threading =
-        modules ? PyDict_GetItemString(modules, "threading") : NULL;
-    PyObject *active =
-        threading ? PyObject_GetAttrString(threading, "_active") : NULL;
     PyObject *key, *thread;
     Py_ssize_t pos = 0;
     while (active && PyDict_Check(active)
@@ -168,29 +212,29 @@ read_thread_names(py_reading *r, uint64_t main_ident)
         }
         Py_XDECREF(name);
     }
-    r->threads = active && PyDict_Check(active) ? PyDict_Size(active) : -1;
-    Py_XDECREF(active);
     PyErr_Clear();
 }
 
-/* One reading with the GIL; returns 0, or -1 when the interpreter is
- * going away and must not be touched. */
+/* One reading with the GIL, at the memory readings' pace: taking the GIL
+ * from a busy program costs it a forced switch (a few hundred
+ * microseconds in a VM), so the status readings in between go without
+ * it. Returns 0, or -1 when the interpreter is going away and must not be
+ * touched. */
 static int
-read_python(PyThreadState *ts, py_reading *r, int memory, uint64_t main_ident)
+read_python(ml_status *st, PyThreadState *ts)
 {
+    py_reading *r = &st->reading;
     if (interpreter_finalizing()) {
         /* Not reached in a normal exit: the recording stops in an atexit
          * handler, before finalization starts. */
         return -1;
     }
     PyEval_RestoreThread(ts);
-    PyObject *modules = PySys_GetObject("modules");
-    r->modules = modules && PyDict_Check(modules) ? PyDict_Size(modules) : -1;
-    read_thread_names(r, main_ident);
-    if (memory) {
-        r->objects = call_count("sys", "getallocatedblocks");
-        r->gc = call_count("gc", "get_stats");
-    }
+    hold_dicts(st);
+    st->modules_at_read = dict_len(st->modules_dict);
+    read_thread_names(r, st->active_dict, st->main_ident);
+    r->objects = call_count("sys", "getallocatedblocks");
+    r->gc = call_count("gc", "get_stats");
     PyEval_SaveThread();
     return 0;
 }
@@ -219,11 +263,13 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
     ml_value v = {.tag = ML_TAG_F64};
     v.v.f = cpu;
     int err = ml_writer_value(st->sink->writer, st->series[S_CPU], t_us, &v);
+    if (err == 0) {
+        err = put_int(st, S_MODULES, t_us, dict_len(st->modules_dict));
+    }
+    if (err == 0) {
+        err = put_int(st, S_THREADS, t_us, dict_len(st->active_dict));
+    }
     if (err == 0 && have_py) {
-        err = put_int(st, S_MODULES, t_us, r->modules);
-        if (err == 0) {
-            err = put_int(st, S_THREADS, t_us, r->threads);
-        }
         for (int i = 0; i < r->nnames && err == 0; i++) {
             err = ml_sampler_name_thread(st->sampler, r->names[i].ident,
                                          r->names[i].name);
@@ -244,6 +290,16 @@ write_reading(ml_status *st, uint64_t now_ns, int memory, int have_py)
      * for the GIL, a stall). */
     ml_sink_tick(st->sink, now_ns);
     ml_sink_unlock(st->sink);
+}
+
+/* 1 while threading._active is not held yet and modules were imported
+ * since the last reading with the GIL: threading may be among them, and
+ * then the thread count need not wait for the next memory reading. */
+static int
+threading_maybe_new(ml_status *st)
+{
+    return st->active_dict == NULL
+           && dict_len(st->modules_dict) != st->modules_at_read;
 }
 
 /* ---- the thread -------------------------------------------------------- */
@@ -267,7 +323,7 @@ run(void *arg)
         uint64_t now = ml_clock_mono_ns();
         int memory = now >= next_memory;
         int have_py =
-            read_python(ts, &st->reading, memory, st->main_ident) == 0;
+            (memory || threading_maybe_new(st)) && read_python(st, ts) == 0;
         write_reading(st, now, memory, have_py);
         if (memory) {
             next_memory = now + st->memory_ns;
@@ -281,6 +337,7 @@ run(void *arg)
     }
     if (!interpreter_finalizing()) {
         PyEval_RestoreThread(ts);
+        drop_dicts(st);
         PyGILState_Release(gil);
     }
     return NULL;
