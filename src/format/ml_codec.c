@@ -74,23 +74,45 @@ put_samples(ml_buf *out, const ml_record *r, int64_t *clock)
     return ml_buf_append_varint(out, r->u.samples.span_us);
 }
 
+/* A 3.x stack's parent: how many ids back it is, 0 for none. Consecutive
+ * definitions of a deep call then repeat the same bytes (1, frame), which
+ * zstd matches, where growing ids and parents defeat it. */
 static int
-put_definition(ml_buf *out, const ml_record *r)
+put_parent(ml_buf *out, uint16_t major, uint32_t id, uint32_t parent)
+{
+    if (major < 3) {
+        return ml_buf_append_varint(out, parent);
+    }
+    if (parent >= id) {
+        return ML_EINVAL; /* not an earlier stack: no distance for it */
+    }
+    return ml_buf_append_varint(out, parent ? id - parent : 0);
+}
+
+/* Ids of definitions: written before 3.0, implied (the next one) since. */
+static int
+put_id(ml_buf *out, uint16_t major, uint32_t id)
+{
+    return major < 3 ? ml_buf_append_varint(out, id) : ML_OK;
+}
+
+static int
+put_definition(ml_buf *out, uint16_t major, const ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        ML_TRY(ml_buf_append_varint(out, r->u.string.id));
+        ML_TRY(put_id(out, major, r->u.string.id));
         return ml_buf_append_bytes(out, r->u.string.text.ptr,
                                    r->u.string.text.len);
     case ML_KIND_FRAME:
-        ML_TRY(ml_buf_append_varint(out, r->u.frame.id));
+        ML_TRY(put_id(out, major, r->u.frame.id));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.name));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.file));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.line));
         return ml_buf_append_varint(out, r->u.frame.firstline);
     case ML_KIND_STACK:
-        ML_TRY(ml_buf_append_varint(out, r->u.stack.id));
-        ML_TRY(ml_buf_append_varint(out, r->u.stack.parent));
+        ML_TRY(put_id(out, major, r->u.stack.id));
+        ML_TRY(put_parent(out, major, r->u.stack.id, r->u.stack.parent));
         return ml_buf_append_varint(out, r->u.stack.frame);
     case ML_KIND_SERIES:
         ML_TRY(ml_buf_append_varint(out, r->u.series.id));
@@ -103,7 +125,8 @@ put_definition(ml_buf *out, const ml_record *r)
 }
 
 int
-ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
+ml_codec_encode(ml_buf *out, uint16_t major, const ml_record *r,
+                int64_t *clock)
 {
     switch (r->kind) {
     case ML_KIND_META:
@@ -137,7 +160,7 @@ ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
         ML_TRY(put_time(out, r->time_us, clock));
         return ml_buf_append_svarint(out, r->u.end.exit_status);
     default:
-        return put_definition(out, r);
+        return put_definition(out, major, r);
     }
 }
 
@@ -146,6 +169,7 @@ ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
 /* Decoding steps set *why and return ML_ECORRUPT on the first failure. */
 typedef struct {
     ml_cursor c;
+    const ml_codec_file *f;
     const char *why;
 } dec;
 
@@ -277,22 +301,51 @@ get_samples(dec *d, int64_t *clock, ml_record *r)
     return 0;
 }
 
+/* A definition's id: stored before 3.0; since, the next of its table
+ * (count + 1; a table that is full fails later, in the reader). */
+static int
+get_id(dec *d, uint32_t count, uint32_t *id)
+{
+    if (d->f->major < 3) {
+        return get_u32(d, id);
+    }
+    *id = count + 1;
+    return 0;
+}
+
+/* A stack's parent: stored before 3.0; since, as the distance back from
+ * the stack's own id, which must land on an earlier stack or be 0. */
+static int
+get_parent(dec *d, uint32_t id, uint32_t *parent)
+{
+    if (d->f->major < 3) {
+        return get_u32(d, parent);
+    }
+    uint32_t back;
+    ML_TRY(get_u32(d, &back));
+    if (back >= id) {
+        return fail(d, "stack parent before the first stack");
+    }
+    *parent = back ? id - back : 0;
+    return 0;
+}
+
 static int
 get_definition(dec *d, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        ML_TRY(get_u32(d, &r->u.string.id));
+        ML_TRY(get_id(d, d->f->strings, &r->u.string.id));
         return get_bytes(d, ML_STRING_MAX, &r->u.string.text);
     case ML_KIND_FRAME:
-        ML_TRY(get_u32(d, &r->u.frame.id));
+        ML_TRY(get_id(d, d->f->frames, &r->u.frame.id));
         ML_TRY(get_u32(d, &r->u.frame.name));
         ML_TRY(get_u32(d, &r->u.frame.file));
         ML_TRY(get_u32(d, &r->u.frame.line));
         return get_u32(d, &r->u.frame.firstline);
     case ML_KIND_STACK:
-        ML_TRY(get_u32(d, &r->u.stack.id));
-        ML_TRY(get_u32(d, &r->u.stack.parent));
+        ML_TRY(get_id(d, d->f->stacks, &r->u.stack.id));
+        ML_TRY(get_parent(d, r->u.stack.id, &r->u.stack.parent));
         return get_u32(d, &r->u.stack.frame);
     case ML_KIND_SERIES:
         ML_TRY(get_u32(d, &r->u.series.id));
@@ -343,11 +396,13 @@ decode_fields(dec *d, int64_t *clock, ml_record *r)
 }
 
 int
-ml_codec_decode(uint8_t kind, const uint8_t *payload, uint32_t len,
-                int64_t *clock, ml_record *rec, const char **why)
+ml_codec_decode(uint8_t kind, const ml_codec_file *file,
+                const uint8_t *payload, uint32_t len, int64_t *clock,
+                ml_record *rec, const char **why)
 {
     dec d;
     ml_cursor_init(&d.c, payload, len);
+    d.f = file;
     d.why = NULL;
     ml_record r = {.kind = kind};
     int64_t t = *clock;
