@@ -2,11 +2,67 @@
 // Encoding and decoding of record payloads (see ml_codec.h, docs/FORMAT.md).
 #include "ml_codec.h"
 
+#include <string.h>
+
 #include "../core/ml_cursor.h"
 #include "../core/ml_error.h"
 #include "ml_format.h"
 
+/* META keys that 3.0 writes as one byte (docs/FORMAT.md, "META keys"): the
+ * keys every run has, which were a third of a trivial run's META. Index 0
+ * means "the key's text follows". Fixed at 3.0: a later minor version
+ * writes new keys as text. */
+static const char *const meta_codes[] = {
+    NULL,
+    "sampler",
+    "interval_us",
+    "run_id",
+    "name",
+    "label",
+    "argv",
+    "python",
+    "pid",
+    "host",
+    "start_unix_ns",
+    "cwd",
+    "parent_run",
+    "achieved_interval_us",
+    "sampler_cpu_ns",
+    "previous_run",
+    "part",
+    "next_run",
+};
+#define META_CODES (sizeof meta_codes / sizeof meta_codes[0])
+
+/* The code of a well-known key, or 0. */
+static uint32_t
+meta_code(const ml_bytes *key)
+{
+    for (uint32_t i = 1; i < META_CODES; i++) {
+        if (strlen(meta_codes[i]) == key->len
+            && memcmp(meta_codes[i], key->ptr, key->len) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
 /* ---- encoding ---------------------------------------------------------- */
+
+/* A META key: its text before 3.0; since, a code, 0 followed by the text
+ * for keys without one. */
+static int
+put_meta_key(ml_buf *out, uint16_t major, const ml_bytes *key)
+{
+    if (major >= 3) {
+        uint32_t code = meta_code(key);
+        ML_TRY(ml_buf_append_varint(out, code));
+        if (code != 0) {
+            return ML_OK;
+        }
+    }
+    return ml_buf_append_bytes(out, key->ptr, key->len);
+}
 
 static int
 put_time(ml_buf *out, uint64_t time_us, int64_t *clock)
@@ -130,7 +186,7 @@ ml_codec_encode(ml_buf *out, uint16_t major, const ml_record *r,
 {
     switch (r->kind) {
     case ML_KIND_META:
-        ML_TRY(ml_buf_append_bytes(out, r->u.meta.key.ptr, r->u.meta.key.len));
+        ML_TRY(put_meta_key(out, major, &r->u.meta.key));
         return put_value(out, &r->u.meta.value);
     case ML_KIND_THREAD:
         ML_TRY(ml_buf_append_varint(out, r->u.thread.id));
@@ -357,12 +413,32 @@ get_definition(dec *d, ml_record *r)
     }
 }
 
+/* A META key: its text before 3.0; since, a code (0: the text follows),
+ * handed out as the key's text. */
+static int
+get_meta_key(dec *d, ml_bytes *key)
+{
+    uint32_t code = 0;
+    if (d->f->major >= 3) {
+        ML_TRY(get_u32(d, &code));
+    }
+    if (code == 0) {
+        return get_bytes(d, ML_STRING_MAX, key);
+    }
+    if (code >= META_CODES) {
+        return fail(d, "unknown META key code");
+    }
+    key->ptr = (const uint8_t *)meta_codes[code];
+    key->len = (uint32_t)strlen(meta_codes[code]);
+    return 0;
+}
+
 static int
 decode_fields(dec *d, int64_t *clock, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_META:
-        ML_TRY(get_bytes(d, ML_STRING_MAX, &r->u.meta.key));
+        ML_TRY(get_meta_key(d, &r->u.meta.key));
         return get_value(d, &r->u.meta.value);
     case ML_KIND_THREAD:
         ML_TRY(get_u32(d, &r->u.thread.id));

@@ -23,7 +23,8 @@
 /* The file a payload belongs to, as far as its layout goes: from major
  * version 3 on, strings, frames and stacks carry no id (each takes the next
  * of its table) and a stack stores its parent as the distance back, so
- * decoding them needs how many of each are defined. */
+ * decoding them needs how many of each are defined; and well-known META
+ * keys are a code (handed out as their text). */
 typedef struct {
     uint16_t major;
     uint32_t strings, frames, stacks; /* defined before this record */

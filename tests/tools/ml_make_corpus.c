@@ -13,7 +13,8 @@
 // Files from earlier format versions in the corpus are kept: this writes
 // only the current version, and older entries have names of their own
 // (2.0: rounds_*, kind14_*, and v2_*, the 2.0 writer's recordings and
-// codec inputs of definitions with their ids, clock byte bit 2 set).
+// codec inputs of META and definitions in 2.0's layout, clock byte bit 2
+// set).
 //   roundtrip/  programs for fuzz_roundtrip (see that file for the ops)
 #define _GNU_SOURCE
 #include <errno.h>

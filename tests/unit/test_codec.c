@@ -608,6 +608,35 @@ test_definitions_v3(void **state)
     ml_buf_free(&b);
 }
 
+/* 3.0: the keys every run has are one byte, others a 0 and their text. */
+static void
+test_meta_keys_v3(void **state)
+{
+    (void)state;
+    ml_buf b;
+    ml_buf_init(&b, 64);
+    int64_t clock = 0;
+    ml_record r = {.kind = ML_KIND_META};
+    r.u.meta.key = (ml_bytes){(const uint8_t *)"pid", 3};
+    r.u.meta.value = (ml_value){.tag = ML_TAG_UINT, .v.u = 300};
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x08\x01\xac\x02", 4);
+    ml_record out;
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    ml_buf_reset(&b);
+    r.u.meta.key = (ml_bytes){(const uint8_t *)"pids", 4};
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x00\x04pids\x01\xac\x02", 9);
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    /* A code past the table is malformed. */
+    ml_buf_reset(&b);
+    ml_buf_append(&b, "\x12\x01\x00", 3);
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), ML_ECORRUPT);
+    ml_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -620,6 +649,7 @@ main(void)
         cmocka_unit_test(test_clock_sequence),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_definitions_v3),
+        cmocka_unit_test(test_meta_keys_v3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
