@@ -157,7 +157,7 @@ def run_name(path: str) -> str:
 
 def _metadata(label: str, path: str, run_id: str) -> dict:
     v = sys.version_info
-    return {
+    meta = {
         "run_id": run_id,
         "name": run_name(path),
         "label": label,
@@ -167,9 +167,12 @@ def _metadata(label: str, path: str, run_id: str) -> dict:
         "host": os.uname().nodename,
         "start_unix_ns": time.time_ns(),
         "cwd": os.getcwd(),
-        "parent_run": parent_run or os.environ.get("MICROLOG_PARENT_RUN",
-                                                   ""),
     }
+    # Only a run that was started from another has it (docs/FORMAT.md).
+    parent = parent_run or os.environ.get("MICROLOG_PARENT_RUN", "")
+    if parent:
+        meta["parent_run"] = parent
+    return meta
 
 
 def _main_thread_ident() -> int:

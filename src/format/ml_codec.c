@@ -2,11 +2,67 @@
 // Encoding and decoding of record payloads (see ml_codec.h, docs/FORMAT.md).
 #include "ml_codec.h"
 
+#include <string.h>
+
 #include "../core/ml_cursor.h"
 #include "../core/ml_error.h"
 #include "ml_format.h"
 
+/* META keys that 3.0 writes as one byte (docs/FORMAT.md, "META keys"): the
+ * keys every run has, which were a third of a trivial run's META. Index 0
+ * means "the key's text follows". Fixed at 3.0: a later minor version
+ * writes new keys as text. */
+static const char *const meta_codes[] = {
+    NULL,
+    "sampler",
+    "interval_us",
+    "run_id",
+    "name",
+    "label",
+    "argv",
+    "python",
+    "pid",
+    "host",
+    "start_unix_ns",
+    "cwd",
+    "parent_run",
+    "achieved_interval_us",
+    "sampler_cpu_ns",
+    "previous_run",
+    "part",
+    "next_run",
+};
+#define META_CODES (sizeof meta_codes / sizeof meta_codes[0])
+
+/* The code of a well-known key, or 0. */
+static uint32_t
+meta_code(const ml_bytes *key)
+{
+    for (uint32_t i = 1; i < META_CODES; i++) {
+        if (strlen(meta_codes[i]) == key->len
+            && memcmp(meta_codes[i], key->ptr, key->len) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
 /* ---- encoding ---------------------------------------------------------- */
+
+/* A META key: its text before 3.0; since, a code, 0 followed by the text
+ * for keys without one. */
+static int
+put_meta_key(ml_buf *out, uint16_t major, const ml_bytes *key)
+{
+    if (major >= 3) {
+        uint32_t code = meta_code(key);
+        ML_TRY(ml_buf_append_varint(out, code));
+        if (code != 0) {
+            return ML_OK;
+        }
+    }
+    return ml_buf_append_bytes(out, key->ptr, key->len);
+}
 
 static int
 put_time(ml_buf *out, uint64_t time_us, int64_t *clock)
@@ -74,23 +130,45 @@ put_samples(ml_buf *out, const ml_record *r, int64_t *clock)
     return ml_buf_append_varint(out, r->u.samples.span_us);
 }
 
+/* A 3.x stack's parent: how many ids back it is, 0 for none. Consecutive
+ * definitions of a deep call then repeat the same bytes (1, frame), which
+ * zstd matches, where growing ids and parents defeat it. */
 static int
-put_definition(ml_buf *out, const ml_record *r)
+put_parent(ml_buf *out, uint16_t major, uint32_t id, uint32_t parent)
+{
+    if (major < 3) {
+        return ml_buf_append_varint(out, parent);
+    }
+    if (parent >= id) {
+        return ML_EINVAL; /* not an earlier stack: no distance for it */
+    }
+    return ml_buf_append_varint(out, parent ? id - parent : 0);
+}
+
+/* Ids of definitions: written before 3.0, implied (the next one) since. */
+static int
+put_id(ml_buf *out, uint16_t major, uint32_t id)
+{
+    return major < 3 ? ml_buf_append_varint(out, id) : ML_OK;
+}
+
+static int
+put_definition(ml_buf *out, uint16_t major, const ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        ML_TRY(ml_buf_append_varint(out, r->u.string.id));
+        ML_TRY(put_id(out, major, r->u.string.id));
         return ml_buf_append_bytes(out, r->u.string.text.ptr,
                                    r->u.string.text.len);
     case ML_KIND_FRAME:
-        ML_TRY(ml_buf_append_varint(out, r->u.frame.id));
+        ML_TRY(put_id(out, major, r->u.frame.id));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.name));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.file));
         ML_TRY(ml_buf_append_varint(out, r->u.frame.line));
         return ml_buf_append_varint(out, r->u.frame.firstline);
     case ML_KIND_STACK:
-        ML_TRY(ml_buf_append_varint(out, r->u.stack.id));
-        ML_TRY(ml_buf_append_varint(out, r->u.stack.parent));
+        ML_TRY(put_id(out, major, r->u.stack.id));
+        ML_TRY(put_parent(out, major, r->u.stack.id, r->u.stack.parent));
         return ml_buf_append_varint(out, r->u.stack.frame);
     case ML_KIND_SERIES:
         ML_TRY(ml_buf_append_varint(out, r->u.series.id));
@@ -103,11 +181,12 @@ put_definition(ml_buf *out, const ml_record *r)
 }
 
 int
-ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
+ml_codec_encode(ml_buf *out, uint16_t major, const ml_record *r,
+                int64_t *clock)
 {
     switch (r->kind) {
     case ML_KIND_META:
-        ML_TRY(ml_buf_append_bytes(out, r->u.meta.key.ptr, r->u.meta.key.len));
+        ML_TRY(put_meta_key(out, major, &r->u.meta.key));
         return put_value(out, &r->u.meta.value);
     case ML_KIND_THREAD:
         ML_TRY(ml_buf_append_varint(out, r->u.thread.id));
@@ -137,7 +216,7 @@ ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
         ML_TRY(put_time(out, r->time_us, clock));
         return ml_buf_append_svarint(out, r->u.end.exit_status);
     default:
-        return put_definition(out, r);
+        return put_definition(out, major, r);
     }
 }
 
@@ -146,6 +225,7 @@ ml_codec_encode(ml_buf *out, const ml_record *r, int64_t *clock)
 /* Decoding steps set *why and return ML_ECORRUPT on the first failure. */
 typedef struct {
     ml_cursor c;
+    const ml_codec_file *f;
     const char *why;
 } dec;
 
@@ -277,22 +357,51 @@ get_samples(dec *d, int64_t *clock, ml_record *r)
     return 0;
 }
 
+/* A definition's id: stored before 3.0; since, the next of its table
+ * (count + 1; a table that is full fails later, in the reader). */
+static int
+get_id(dec *d, uint32_t count, uint32_t *id)
+{
+    if (d->f->major < 3) {
+        return get_u32(d, id);
+    }
+    *id = count + 1;
+    return 0;
+}
+
+/* A stack's parent: stored before 3.0; since, as the distance back from
+ * the stack's own id, which must land on an earlier stack or be 0. */
+static int
+get_parent(dec *d, uint32_t id, uint32_t *parent)
+{
+    if (d->f->major < 3) {
+        return get_u32(d, parent);
+    }
+    uint32_t back;
+    ML_TRY(get_u32(d, &back));
+    if (back >= id) {
+        return fail(d, "stack parent before the first stack");
+    }
+    *parent = back ? id - back : 0;
+    return 0;
+}
+
 static int
 get_definition(dec *d, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_STRING:
-        ML_TRY(get_u32(d, &r->u.string.id));
+        ML_TRY(get_id(d, d->f->strings, &r->u.string.id));
         return get_bytes(d, ML_STRING_MAX, &r->u.string.text);
     case ML_KIND_FRAME:
-        ML_TRY(get_u32(d, &r->u.frame.id));
+        ML_TRY(get_id(d, d->f->frames, &r->u.frame.id));
         ML_TRY(get_u32(d, &r->u.frame.name));
         ML_TRY(get_u32(d, &r->u.frame.file));
         ML_TRY(get_u32(d, &r->u.frame.line));
         return get_u32(d, &r->u.frame.firstline);
     case ML_KIND_STACK:
-        ML_TRY(get_u32(d, &r->u.stack.id));
-        ML_TRY(get_u32(d, &r->u.stack.parent));
+        ML_TRY(get_id(d, d->f->stacks, &r->u.stack.id));
+        ML_TRY(get_parent(d, r->u.stack.id, &r->u.stack.parent));
         return get_u32(d, &r->u.stack.frame);
     case ML_KIND_SERIES:
         ML_TRY(get_u32(d, &r->u.series.id));
@@ -304,12 +413,32 @@ get_definition(dec *d, ml_record *r)
     }
 }
 
+/* A META key: its text before 3.0; since, a code (0: the text follows),
+ * handed out as the key's text. */
+static int
+get_meta_key(dec *d, ml_bytes *key)
+{
+    uint32_t code = 0;
+    if (d->f->major >= 3) {
+        ML_TRY(get_u32(d, &code));
+    }
+    if (code == 0) {
+        return get_bytes(d, ML_STRING_MAX, key);
+    }
+    if (code >= META_CODES) {
+        return fail(d, "unknown META key code");
+    }
+    key->ptr = (const uint8_t *)meta_codes[code];
+    key->len = (uint32_t)strlen(meta_codes[code]);
+    return 0;
+}
+
 static int
 decode_fields(dec *d, int64_t *clock, ml_record *r)
 {
     switch (r->kind) {
     case ML_KIND_META:
-        ML_TRY(get_bytes(d, ML_STRING_MAX, &r->u.meta.key));
+        ML_TRY(get_meta_key(d, &r->u.meta.key));
         return get_value(d, &r->u.meta.value);
     case ML_KIND_THREAD:
         ML_TRY(get_u32(d, &r->u.thread.id));
@@ -343,11 +472,13 @@ decode_fields(dec *d, int64_t *clock, ml_record *r)
 }
 
 int
-ml_codec_decode(uint8_t kind, const uint8_t *payload, uint32_t len,
-                int64_t *clock, ml_record *rec, const char **why)
+ml_codec_decode(uint8_t kind, const ml_codec_file *file,
+                const uint8_t *payload, uint32_t len, int64_t *clock,
+                ml_record *rec, const char **why)
 {
     dec d;
     ml_cursor_init(&d.c, payload, len);
+    d.f = file;
     d.why = NULL;
     ml_record r = {.kind = kind};
     int64_t t = *clock;

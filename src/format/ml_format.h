@@ -4,7 +4,7 @@
 //
 // File:   header (16 bytes) then chunks until end of file.
 // Header: 0  8  magic 89 4D 4C 4F 47 0D 0A 1A ("\x89MLOG\r\n\x1a")
-//         8  2  major version (u16 LE): 2; readers reject unknown majors
+//         8  2  major version (u16 LE): 3; readers reject unknown majors
 //         10 2  minor version (u16 LE); additions readers may ignore
 //         12 4  flags (u32 LE), 0; readers ignore unknown bits
 // Chunk:  0  4  magic "MLCK"
@@ -15,15 +15,18 @@
 //         24 4  XXH32 of the compressed payload, seed 0
 //         28 4  XXH32 of header bytes 0..27, seed 0
 //         32 .. payload: one zstd frame holding a sequence of records
-// Record: kind (u8), payload length (varint), payload.
+// Record: kind (u8), payload length (varint), payload. From 3.0 on,
+// STRING, FRAME and STACK carry no id (each takes the next of its table)
+// and STACK's parent is the distance back from its id (0: none).
 #ifndef ML_FORMAT_H
 #define ML_FORMAT_H
 
 #include <stdint.h>
 
-#define ML_FORMAT_VERSION_MAJOR 2
+#define ML_FORMAT_VERSION_MAJOR 3
 #define ML_FORMAT_VERSION_MINOR 0
-/* The oldest major version readers still read (1.0 and 1.1 files). */
+/* The oldest major version readers still read: 1.0 and 1.1 files (and
+ * 2.0) are read as well as 3.0. */
 #define ML_FORMAT_VERSION_MAJOR_MIN 1
 
 #define ML_FILE_MAGIC "\x89MLOG\r\n\x1a"
@@ -49,9 +52,10 @@
 /* Record kinds. Readers skip kinds they do not know (using the length). */
 enum ml_kind {
     ML_KIND_META = 1,       /* key, tagged value: run metadata */
-    ML_KIND_STRING = 2,     /* id, bytes: an interned string */
-    ML_KIND_FRAME = 3,      /* id, name, file, line, first line */
-    ML_KIND_STACK = 4,      /* id, parent stack, frame: a prefix-tree node */
+    ML_KIND_STRING = 2,     /* (id), bytes: an interned string */
+    ML_KIND_FRAME = 3,      /* (id), name, file, line, first line */
+    ML_KIND_STACK = 4,      /* (id), parent stack, frame: a prefix-tree node;
+                               3.0: no id, parent as the distance back */
     ML_KIND_THREAD = 5,     /* id, time, native id, ident, name */
     ML_KIND_THREAD_END = 6, /* id, time */
     ML_KIND_SAMPLES = 7,    /* thread, time, stack, state, count, span (1.x) */

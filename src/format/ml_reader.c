@@ -586,11 +586,14 @@ check_uses(ml_reader *r, const ml_record *rec, size_t at)
 }
 
 /* In a replayed chunk a definition must be one already known: 1 when it
- * is (skip it), or an error. */
+ * is (skip it), or an error. From 3.0 on definitions carry no id (the
+ * tables are full, so the decoded ones are past them): they are skipped,
+ * and what the chunk's other records use is checked against the tables. */
 static int
 known_definition(ml_reader *r, const ml_record *rec, size_t at)
 {
     uint32_t id = 0, count = 0;
+    int implied = r->major >= 3;
     switch (rec->kind) {
     case ML_KIND_STRING:
         id = rec->u.string.id, count = r->strings.count;
@@ -604,7 +607,7 @@ known_definition(ml_reader *r, const ml_record *rec, size_t at)
     default:
         return 0;
     }
-    if (id == 0 || id > count) {
+    if (!implied && (id == 0 || id > count)) {
         return fail_record(r, "replayed chunk defines an unknown id", at);
     }
     return 1;
@@ -694,7 +697,10 @@ next_in_chunk(ml_reader *r, ml_record *rec)
         return 0; /* a later version's record: skip it */
     }
     ml_record tmp;
-    if (ml_codec_decode(kind, payload, len, &r->clock, &tmp, &why) < 0) {
+    ml_codec_file file = {r->major, r->strings.count, r->frames.count,
+                          r->stacks.count};
+    if (ml_codec_decode(kind, &file, payload, len, &r->clock, &tmp, &why)
+        < 0) {
         return fail_record(r, why, at);
     }
     int err = accept_record(r, &tmp, at);

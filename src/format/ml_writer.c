@@ -168,7 +168,8 @@ append_record(ml_writer *w, const ml_record *rec)
         w->clock = (int64_t)rec->time_us;
     }
     ml_buf_reset(&w->payload);
-    int err = ml_codec_encode(&w->payload, rec, &w->clock);
+    int err =
+        ml_codec_encode(&w->payload, ML_FORMAT_VERSION_MAJOR, rec, &w->clock);
     if (err < 0) {
         return err;
     }

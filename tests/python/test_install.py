@@ -16,9 +16,9 @@ def test_version() -> None:
 def test_extension_format_version() -> None:
     from microlog import _microlog
 
-    # 2.0: samples in rounds, with each sample's CPU share (docs/FORMAT.md).
+    # 3.0: definitions without ids, META keys as codes (docs/FORMAT.md).
     major, minor = _microlog.FORMAT_VERSION
-    assert (major, minor) == (2, 0)
+    assert (major, minor) == (3, 0)
     assert microlog.FORMAT_VERSION == (major, minor)
 
 

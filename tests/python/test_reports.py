@@ -37,8 +37,11 @@ def test_plain_fib_reports_nothing(runner: Runner):
         print(RESULTS[-1])
     """, "fib")
     got = reports(runner, "fib")
-    assert got["open_files"] == {"version": 1, "count": 0, "open": []}
+    # a report that found nothing is written short (docs/METRICS.md)
+    assert got["open_files"] == {"count": 0}
     leaks = got["leaks"]
+    if leaks == {"count": 0}:
+        return
     assert leaks["complete"] is True and leaks["uncollectable"] == []
     # at most the few big ints RESULTS holds: nothing else survived
     assert leaks["count"] <= 10 and leaks["size"] < 1000, leaks
@@ -266,4 +269,4 @@ def test_recorders_own_descriptors_are_not_reported(runner: Runner):
     records = dump(runner.recordings("ownfds")[-1])
     body = next(json.loads(r["body"]) for r in records
                 if r["kind"] == "report" and r["report"] == "open_files")
-    assert body == {"version": 1, "count": 0, "open": []}, body
+    assert body == {"count": 0}, body

@@ -10,9 +10,11 @@
 //               encoded with the codec, plus cut and overlong payloads, and
 //               ROUNDS payloads made with the rounds encoder
 //
-// Files from earlier format versions in the corpus (1.1) are kept: this
-// writes only the current version, and 2.0 entries have names of their own
-// (rounds_*, kind14_*).
+// Files from earlier format versions in the corpus are kept: this writes
+// only the current version, and older entries have names of their own
+// (2.0: rounds_*, kind14_*, and v2_*, the 2.0 writer's recordings and
+// codec inputs of META and definitions in 2.0's layout, clock byte bit 2
+// set).
 //   roundtrip/  programs for fuzz_roundtrip (see that file for the ops)
 #define _GNU_SOURCE
 #include <errno.h>
@@ -281,7 +283,7 @@ record(ml_buf *body, const ml_record *r, int64_t *clock)
 {
     ml_buf p;
     ml_buf_init(&p, ML_RECORD_MAX);
-    if (ml_codec_encode(&p, r, clock) != 0) {
+    if (ml_codec_encode(&p, ML_FORMAT_VERSION_MAJOR, r, clock) != 0) {
         failed = 1;
     }
     ml_buf_append_u8(body, r->kind);
@@ -515,7 +517,8 @@ codec_corpus(void)
         if (i % 4 == 3) {
             clock = (INT64_C(1) << 62) - 1;
         }
-        if (ml_codec_encode(&b, &ex[i], &clock) != 0) {
+        if (ml_codec_encode(&b, ML_FORMAT_VERSION_MAJOR, &ex[i], &clock)
+            != 0) {
             failed = 1;
         }
         snprintf(name, sizeof name, "kind%02u_%zu", ex[i].kind, i);

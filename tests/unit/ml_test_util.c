@@ -80,8 +80,16 @@ tu_writer(const ml_writer_options *opt, int *fd_out)
 void
 tu_file_header(ml_buf *file)
 {
+    tu_file_header_v(file, ML_FORMAT_VERSION_MAJOR);
+}
+
+void
+tu_file_header_v(ml_buf *file, uint16_t major)
+{
     uint8_t h[ML_FILE_HEADER_SIZE];
     ml_file_header_encode(h);
+    h[8] = (uint8_t)major;
+    h[9] = (uint8_t)(major >> 8);
     assert_int_equal(ml_buf_append(file, h, sizeof h), 0);
 }
 
@@ -95,9 +103,15 @@ tu_raw_record(ml_buf *body, uint8_t kind, const void *payload, size_t len)
 void
 tu_record(ml_buf *body, const ml_record *rec, int64_t *clock)
 {
+    tu_record_v(body, ML_FORMAT_VERSION_MAJOR, rec, clock);
+}
+
+void
+tu_record_v(ml_buf *body, uint16_t major, const ml_record *rec, int64_t *clock)
+{
     ml_buf payload;
     ml_buf_init(&payload, ML_RECORD_MAX);
-    assert_int_equal(ml_codec_encode(&payload, rec, clock), 0);
+    assert_int_equal(ml_codec_encode(&payload, major, rec, clock), 0);
     tu_raw_record(body, rec->kind, payload.data, payload.len);
     ml_buf_free(&payload);
 }

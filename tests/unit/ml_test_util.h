@@ -35,13 +35,17 @@ ml_writer *tu_writer(const ml_writer_options *opt, int *fd_out);
 
 /* ---- hand-built recordings ------------------------------------------- */
 
-/* Appends the 16-byte file header. */
+/* Appends the 16-byte file header (of this version, or of major). */
 void tu_file_header(ml_buf *file);
+void tu_file_header_v(ml_buf *file, uint16_t major);
 /* Appends kind, varint length and payload to a chunk body being built. */
 void tu_raw_record(ml_buf *body, uint8_t kind, const void *payload,
                    size_t len);
-/* Encodes rec with the codec and appends it to a chunk body. */
+/* Encodes rec with the codec (in this version's layout, or major's) and
+ * appends it to a chunk body. */
 void tu_record(ml_buf *body, const ml_record *rec, int64_t *clock);
+void tu_record_v(ml_buf *body, uint16_t major, const ml_record *rec,
+                 int64_t *clock);
 /* Compresses body into a chunk (header with correct checksums) and appends
  * it to file. */
 void tu_chunk(ml_buf *file, uint32_t seq, uint64_t base_time_us,

@@ -67,14 +67,15 @@ test_file_header_variants(void **state)
         {"magic byte 0", 0, 0x88, ML_EMAGIC, 0, 0},
         {"magic byte 4", 4, 'g', ML_EMAGIC, 0, 0},
         {"magic byte 7", 7, 0x1b, ML_EMAGIC, 0, 0},
-        {"major 3", 8, 3, ML_EVERSION, 0, 0},
+        {"major 4", 8, 4, ML_EVERSION, 0, 0},
         {"major 0", 8, 0, ML_EVERSION, 0, 0},
         {"major high byte", 9, 1, ML_EVERSION, 0, 0},
-        {"newer minor", 10, 7, 0, 2, 7},
-        {"minor high byte", 11, 1, 0, 2, 256 + ML_FORMAT_VERSION_MINOR},
+        {"newer minor", 10, 7, 0, 3, 7},
+        {"minor high byte", 11, 1, 0, 3, 256 + ML_FORMAT_VERSION_MINOR},
         {"a 1.x file, still read", 8, 1, 0, 1, ML_FORMAT_VERSION_MINOR},
-        {"unknown flag", 12, 0x80, 0, 2, ML_FORMAT_VERSION_MINOR},
-        {"unknown high flag", 15, 0xff, 0, 2, ML_FORMAT_VERSION_MINOR},
+        {"a 2.x file, still read", 8, 2, 0, 2, ML_FORMAT_VERSION_MINOR},
+        {"unknown flag", 12, 0x80, 0, 3, ML_FORMAT_VERSION_MINOR},
+        {"unknown high flag", 15, 0xff, 0, 3, ML_FORMAT_VERSION_MINOR},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t h[ML_FILE_HEADER_SIZE];

@@ -2,7 +2,9 @@
 // Unit tests of src/format/ml_codec: every record kind round trips,
 // including extreme values; bytes after the known fields are ignored; every
 // truncation of a payload and every out-of-range field is ML_ECORRUPT with a
-// reason; the chunk clock advances the same way in both directions.
+// reason; the chunk clock advances the same way in both directions. The
+// cases use the 2.x layout (definitions with their ids);
+// test_definitions_v3 covers 3.0's, where the ids are implied.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +20,9 @@
 #include "ml_test_util.h"
 
 #define TMAX ((UINT64_C(1) << 62) - 1) /* the largest time a file holds */
+
+/* A 2.x file: definitions carry their ids. */
+static const ml_codec_file V2 = {2, 0, 0, 0};
 
 static const uint8_t text[] = "h\xc3\xa9llo\0world";
 #define BYTES(s) ((ml_bytes){(const uint8_t *)(s), sizeof(s) - 1})
@@ -273,7 +278,7 @@ encode(const ml_record *r, int64_t start_clock, int64_t *clock_out)
     ml_buf b;
     ml_buf_init(&b, ML_RECORD_MAX);
     int64_t clock = start_clock;
-    assert_int_equal(ml_codec_encode(&b, r, &clock), 0);
+    assert_int_equal(ml_codec_encode(&b, 2, r, &clock), 0);
     assert_true(b.len <= ML_RECORD_MAX);
     if (clock_out != NULL) {
         *clock_out = clock;
@@ -308,8 +313,8 @@ test_roundtrip(void **state)
             memset(&out, 0xcc, sizeof out);
             int64_t clock = clocks[c];
             const char *why = NULL;
-            int rc = ml_codec_decode(cases[i].kind, b.data, (uint32_t)b.len,
-                                     &clock, &out, &why);
+            int rc = ml_codec_decode(cases[i].kind, &V2, b.data,
+                                     (uint32_t)b.len, &clock, &out, &why);
             if (rc != 0) {
                 fail_msg("case %zu (kind %u): %d %s", i, cases[i].kind, rc,
                          why ? why : "");
@@ -348,7 +353,7 @@ test_trailing_bytes_ignored(void **state)
             ml_record out;
             int64_t clock = 0;
             const char *why = NULL;
-            assert_int_equal(ml_codec_decode(cases[i].kind, b.data,
+            assert_int_equal(ml_codec_decode(cases[i].kind, &V2, b.data,
                                              (uint32_t)(len + n), &clock, &out,
                                              &why),
                              0);
@@ -376,7 +381,7 @@ test_every_truncation(void **state)
             ml_record before = out;
             int64_t clock = 17;
             const char *why = NULL;
-            int rc = ml_codec_decode(cases[i].kind, b.data, (uint32_t)cut,
+            int rc = ml_codec_decode(cases[i].kind, &V2, b.data, (uint32_t)cut,
                                      &clock, &out, &why);
             if (rc != ML_ECORRUPT) {
                 fail_msg("case %zu kind %u cut %zu/%zu: rc %d", i,
@@ -457,8 +462,8 @@ test_bad_payloads(void **state)
         ml_record out;
         int64_t clock = bad[i].clock;
         const char *why = NULL;
-        int rc = ml_codec_decode(bad[i].kind, bad[i].p, (uint32_t)bad[i].len,
-                                 &clock, &out, &why);
+        int rc = ml_codec_decode(bad[i].kind, &V2, bad[i].p,
+                                 (uint32_t)bad[i].len, &clock, &out, &why);
         if (rc != ML_ECORRUPT || why == NULL) {
             fail_msg("%s: rc %d", bad[i].what, rc);
         }
@@ -482,7 +487,7 @@ test_clock_sequence(void **state)
     for (size_t i = 0; i < n; i++) {
         ml_record r = {.kind = ML_KIND_END, .time_us = times[i]};
         r.u.end.exit_status = (int64_t)i;
-        assert_int_equal(ml_codec_encode(&b, &r, &enc), 0);
+        assert_int_equal(ml_codec_encode(&b, 2, &r, &enc), 0);
         ends[i] = b.len;
     }
     /* Deltas of 10 and -20 take one byte each for the time. */
@@ -493,7 +498,7 @@ test_clock_sequence(void **state)
     for (size_t i = 0; i < n; i++) {
         ml_record out;
         const char *why;
-        assert_int_equal(ml_codec_decode(ML_KIND_END, b.data + start,
+        assert_int_equal(ml_codec_decode(ML_KIND_END, &V2, b.data + start,
                                          (uint32_t)(ends[i] - start), &dec,
                                          &out, &why),
                          0);
@@ -512,19 +517,123 @@ test_encode_errors(void **state)
     ml_buf_init(&b, 64);
     int64_t clock = 0;
     ml_record r = {.kind = 200};
-    assert_int_equal(ml_codec_encode(&b, &r, &clock), ML_EINVAL);
+    assert_int_equal(ml_codec_encode(&b, 2, &r, &clock), ML_EINVAL);
     r.kind = 0;
-    assert_int_equal(ml_codec_encode(&b, &r, &clock), ML_EINVAL);
+    assert_int_equal(ml_codec_encode(&b, 2, &r, &clock), ML_EINVAL);
     r = (ml_record){.kind = ML_KIND_META};
     r.u.meta.value.tag = 7;
-    assert_int_equal(ml_codec_encode(&b, &r, &clock), ML_EINVAL);
+    assert_int_equal(ml_codec_encode(&b, 2, &r, &clock), ML_EINVAL);
     /* A payload that does not fit the buffer's limit. */
     r = (ml_record){.kind = ML_KIND_STRING};
     r.u.string.id = 1;
     static uint8_t big[100];
     r.u.string.text = (ml_bytes){big, sizeof big};
     ml_buf_reset(&b);
-    assert_int_equal(ml_codec_encode(&b, &r, &clock), ML_ELIMIT);
+    assert_int_equal(ml_codec_encode(&b, 2, &r, &clock), ML_ELIMIT);
+    ml_buf_free(&b);
+}
+
+/* Decodes one 3.x definition in a file with `defined` of each so far. */
+static int
+decode_v3(uint8_t kind, const ml_buf *b, uint32_t defined, ml_record *out)
+{
+    ml_codec_file f = {3, defined, defined, defined};
+    int64_t clock = 0;
+    const char *why = NULL;
+    return ml_codec_decode(kind, &f, b->data, (uint32_t)b->len, &clock, out,
+                           &why);
+}
+
+/* 3.0: a definition takes the next id of its table, and a stack's parent is
+ * the distance back (FORMAT.md's example: stack 6 under 5, frame 4, is the
+ * payload `01 04`). */
+static void
+test_definitions_v3(void **state)
+{
+    (void)state;
+    ml_buf b;
+    ml_buf_init(&b, 64);
+    int64_t clock = 0;
+    ml_record r = {.kind = ML_KIND_STACK};
+    r.u.stack.id = 6;
+    r.u.stack.parent = 5;
+    r.u.stack.frame = 4;
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.data, "\x01\x04", 2);
+    ml_record out;
+    assert_int_equal(decode_v3(ML_KIND_STACK, &b, 5, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    /* The same bytes one stack later are stack 7 under 6. */
+    assert_int_equal(decode_v3(ML_KIND_STACK, &b, 6, &out), 0);
+    assert_int_equal(out.u.stack.id, 7);
+    assert_int_equal(out.u.stack.parent, 6);
+    /* A root stack stores 0; a distance past stack 1 is corrupt. */
+    ml_buf_reset(&b);
+    r.u.stack.parent = 0;
+    r.u.stack.frame = 1;
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x00\x01", 2);
+    assert_int_equal(decode_v3(ML_KIND_STACK, &b, 5, &out), 0);
+    assert_int_equal(out.u.stack.parent, 0);
+    ml_buf_reset(&b);
+    ml_buf_append(&b, "\x06\x04", 2);
+    assert_int_equal(decode_v3(ML_KIND_STACK, &b, 5, &out), ML_ECORRUPT);
+    /* A parent that is not an earlier stack cannot be written. */
+    r.u.stack.parent = 6;
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), ML_EINVAL);
+    /* Strings and frames: the fields without the id. */
+    ml_buf_reset(&b);
+    r = (ml_record){.kind = ML_KIND_STRING};
+    r.u.string.id = 6;
+    r.u.string.text = (ml_bytes){(const uint8_t *)"fib", 3};
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data,
+                        "\x03"
+                        "fib",
+                        4);
+    assert_int_equal(decode_v3(ML_KIND_STRING, &b, 5, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    ml_buf_reset(&b);
+    r = (ml_record){.kind = ML_KIND_FRAME};
+    r.u.frame.id = 4;
+    r.u.frame.name = 6;
+    r.u.frame.file = 2;
+    r.u.frame.line = 5;
+    r.u.frame.firstline = 4;
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x06\x02\x05\x04", 4);
+    assert_int_equal(decode_v3(ML_KIND_FRAME, &b, 3, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    ml_buf_free(&b);
+}
+
+/* 3.0: the keys every run has are one byte, others a 0 and their text. */
+static void
+test_meta_keys_v3(void **state)
+{
+    (void)state;
+    ml_buf b;
+    ml_buf_init(&b, 64);
+    int64_t clock = 0;
+    ml_record r = {.kind = ML_KIND_META};
+    r.u.meta.key = (ml_bytes){(const uint8_t *)"pid", 3};
+    r.u.meta.value = (ml_value){.tag = ML_TAG_UINT, .v.u = 300};
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x08\x01\xac\x02", 4);
+    ml_record out;
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    ml_buf_reset(&b);
+    r.u.meta.key = (ml_bytes){(const uint8_t *)"pids", 4};
+    assert_int_equal(ml_codec_encode(&b, 3, &r, &clock), 0);
+    assert_memory_equal(b.data, "\x00\x04pids\x01\xac\x02", 9);
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), 0);
+    assert_true(tu_record_eq(&r, &out));
+    /* A code past the table is malformed. */
+    ml_buf_reset(&b);
+    ml_buf_append(&b, "\x12\x01\x00", 3);
+    assert_int_equal(decode_v3(ML_KIND_META, &b, 0, &out), ML_ECORRUPT);
     ml_buf_free(&b);
 }
 
@@ -539,6 +648,8 @@ main(void)
         cmocka_unit_test(test_bad_payloads),
         cmocka_unit_test(test_clock_sequence),
         cmocka_unit_test(test_encode_errors),
+        cmocka_unit_test(test_definitions_v3),
+        cmocka_unit_test(test_meta_keys_v3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,10 @@ test_flip_every_byte(void **state)
             }
             errors++;
             assert_true(res.rc < 0);
+            if (pos == 8 && copy[8] >= ML_FORMAT_VERSION_MAJOR_MIN
+                && copy[8] < ML_FORMAT_VERSION_MAJOR) {
+                continue; /* an older major: its layout misreads a chunk */
+            }
             assert_true(res.err_offset <= pos);
             assert_true(strlen(res.msg) > 0);
             assert_mentions_offset(res.msg, res.err_offset);
@@ -457,8 +461,9 @@ r_report(uint32_t name)
     return r;
 }
 
-/* A file of one chunk holding recs (a prefix defining strings 1-2, frame
- * 1, stack 1, thread 1 and series 1 when `base` is set). */
+/* A 2.0 file of one chunk holding recs (a prefix defining strings 1-2,
+ * frame 1, stack 1, thread 1 and series 1 when `base` is set): 2.x
+ * definitions state their ids, so a wrong one can be tested. */
 static void
 one_chunk_file(ml_buf *file, int base, const ml_record *recs, size_t n)
 {
@@ -470,14 +475,14 @@ one_chunk_file(ml_buf *file, int base, const ml_record *recs, size_t n)
                            r_frame(1, 1, 2),    r_stack(1, 0, 1),
                            r_thread(1, 1),      r_series(1, 1, 2)};
         for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
-            tu_record(&b, &pre[i], &clock);
+            tu_record_v(&b, 2, &pre[i], &clock);
         }
     }
     for (size_t i = 0; i < n; i++) {
-        tu_record(&b, &recs[i], &clock);
+        tu_record_v(&b, 2, &recs[i], &clock);
     }
     ml_buf_init(file, 1 << 24);
-    tu_file_header(file);
+    tu_file_header_v(file, 2);
     tu_chunk(file, 0, 0, b.data, b.len);
     ml_buf_free(&b);
 }
@@ -668,8 +673,7 @@ test_longer_records_accepted(void **state)
     ml_buf b, p;
     ml_buf_init(&b, 1 << 16);
     ml_buf_init(&p, 1 << 16);
-    ml_buf_append_varint(&p, 1);        /* id */
-    ml_buf_append_bytes(&p, "name", 4); /* text */
+    ml_buf_append_bytes(&p, "name", 4); /* text (3.0: no id) */
     ml_buf_append(&p, "\x05new fields", 11);
     tu_raw_record(&b, ML_KIND_STRING, p.data, p.len);
     ml_buf file;
