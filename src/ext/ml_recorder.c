@@ -41,7 +41,8 @@ ml_recorder_start(const ml_recorder_config *cfg, ml_recorder **out)
         return err;
     }
     r->cache_entries = entries;
-    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback, entries};
+    ml_sampler_config sc = {cfg->interval_ns, cfg->fallback, entries,
+                            cfg->main_ident};
     ml_status_config tc = {cfg->status_ns, cfg->memory_ns, cfg->main_ident};
     err = ml_sampler_start(&r->sink, &sc, &r->sampler);
     if (err == 0) {

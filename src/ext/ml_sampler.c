@@ -48,7 +48,10 @@ typedef struct {
     uint8_t last_state;
     uint64_t name_hash;          /* of the name last written, 0 none */
     char name[EARLY_NAME_BYTES]; /* that name, for the next file */
-    uint64_t seen;               /* round in which it was last seen */
+    /* 1: name holds a name given while the thread did microlog's work
+     * (ignored, so not written then), written at its next sample. */
+    uint8_t name_pending;
+    uint64_t seen; /* round in which it was last seen */
     ml_stackcache cache;
     ml_tid_files proc; /* its /proc files, kept open once asked */
 } slot;
@@ -212,6 +215,15 @@ find_slot(ml_sampler *s, int hint, const ml_pythread *t, uint64_t tid)
         }
     }
     return NULL;
+}
+
+/* Writes the name a slot was given while it was ignored. */
+static int
+name_pending_slot(ml_sampler *s, slot *sl, uint64_t t_us)
+{
+    char name[EARLY_NAME_BYTES];
+    snprintf(name, sizeof name, "%s", sl->name);
+    return name_slot(s, sl, name, t_us);
 }
 
 static int
@@ -447,6 +459,9 @@ record_thread(ml_sampler *s, int i, int n_round, uint64_t t_us)
         return err;
     }
     sl->seen = s->round;
+    if (sl->name_pending && (err = name_pending_slot(s, sl, t_us)) < 0) {
+        return err;
+    }
     uint32_t stack;
     const ml_pyframe *frames = s->frames + (size_t)i * MAX_DEPTH;
     int partial = t->truncated || t->broken;
@@ -650,6 +665,14 @@ ml_sampler_start(ml_sink *sink, const ml_sampler_config *cfg, ml_sampler **out)
     if (err == 0) {
         err = ml_stackmap_new(&s->stacks);
     }
+    if (err == 0 && cfg->main_ident != 0) {
+        /* Named at its first sample, not defined once unnamed and again
+         * when the status thread's first reading names it. */
+        ml_sink_lock(sink);
+        err = ml_sampler_name_started(s, cfg->main_ident, (uint64_t)getpid(),
+                                      "MainThread");
+        ml_sink_unlock(sink);
+    }
     if (err == 0 && pthread_create(&s->thread, NULL, run, s) != 0) {
         err = ML_ENOMEM;
     }
@@ -717,8 +740,14 @@ static int
 name_slot(ml_sampler *s, slot *sl, const char *name, uint64_t t_us)
 {
     if (is_ignored(s, sl->tid)) {
-        return ML_OK; /* one of microlog's threads, sampled before it said */
+        /* One of microlog's threads (never sampled), or a program thread
+         * running microlog's code now (the main thread in start()): kept
+         * for its next sample, so the name is not lost. */
+        snprintf(sl->name, sizeof sl->name, "%s", name);
+        sl->name_pending = 1;
+        return ML_OK;
     }
+    sl->name_pending = 0;
     size_t len = strlen(name);
     uint64_t h = ml_hash_bytes(name, len) | 1;
     if (sl->name_hash == h) {
@@ -799,6 +828,22 @@ ml_sampler_hide_root_code(ml_sampler *s, uint64_t code)
     return ML_OK;
 }
 
+/* Writes the names given to thread tid while it was ignored. */
+static void
+name_unignored(ml_sampler *s, uint64_t tid)
+{
+    ml_sink_lock(s->sink);
+    uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
+    for (int i = 0; i < s->nslots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->tid == tid && sl->name_pending
+            && follow_file(s, t_us) == ML_OK) {
+            ml_sink_check(s->sink, name_pending_slot(s, sl, t_us));
+        }
+    }
+    ml_sink_unlock(s->sink);
+}
+
 void
 ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid)
 {
@@ -806,6 +851,10 @@ ml_sampler_unignore_tid(ml_sampler *s, uint64_t tid)
         unsigned long long expected = tid;
         if (tid != 0
             && atomic_compare_exchange_strong(&s->ignored[i], &expected, 0)) {
+            /* A program thread back from microlog's work (start()): a name
+             * it was given meanwhile is written now, not at its next
+             * sample, which a short run may never take. */
+            name_unignored(s, tid);
             return;
         }
     }

@@ -19,6 +19,9 @@ typedef struct {
     /* Code objects the caches keep (and 8 times as many places) before
      * they are emptied; 0: 65536. */
     uint32_t cache_entries;
+    /* threading.get_ident() of the main thread (the process's first
+     * thread), named "MainThread" from its first sample; 0: unknown. */
+    uint64_t main_ident;
 } ml_sampler_config;
 
 typedef struct {
