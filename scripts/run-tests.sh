@@ -350,15 +350,18 @@ run_one()
 # what the two lists hold is said where `make test`'s list is.
 side_by_side()
 {
-    local a=$1 b=$2 st
+    local a=$1 b=$2 st start
     echo
     echo "==== side by side: ($a) and ($b) ===="
+    start=$(date +%s)
     (for st in $a; do run_one "$st"; done) >"$logs/a" 2>&1 &
     local pid_a=$!
     (for st in $b; do run_one "$st"; done) >"$logs/b" 2>&1 &
     local pid_b=$!
     wait "$pid_a" "$pid_b"
     cat "$logs/a" "$logs/b"
+    # The block's wall time (its stages' lines count their own).
+    result "  (side by side: ${a%% *}...)" wall "$(($(date +%s) - start))s"
 }
 
 total_start=$(date +%s)
