@@ -390,9 +390,10 @@ else
     # four runs of these pairs (about 1,400 tests): no timing check failed.
     # 225-260 s instead of 420 one after the other. One run had a crash
     # (SIGSEGV) of test_subinterpreters.py[fallback] on 3.13: a bug of the
-    # fallback sampler with subinterpreters, not of the pairing; the same
-    # program alone crashes 1 time in ~200 when two run at once, never seen
-    # in 100 runs one at a time (load makes it likelier, not possible).
+    # fallback sampler with subinterpreters, not of the pairing: the same
+    # program crashed by itself, without pytest, once in 1,310 runs two or
+    # three at a time (none in 100 runs one at a time): load makes it
+    # likelier, it does not make it possible.
     read -ra versions <<<"$PY_VERSIONS"
     others=" $(other_versions | tr '\n' ' ') "
     first=("pytest")
