@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,11 @@ from typing import Dict, Optional, Tuple
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+# tests/wait_util.py, shared with the other server suite; re-exported.
+sys.path.insert(0, str(REPO / "tests"))
+from wait_util import wait_for  # noqa: E402,F401
+
 TIMEOUT = 60
 
 
@@ -138,13 +142,3 @@ def show(path: Path) -> dict:
     out = subprocess.run([microlog_bin(), "show", "--json", str(path)],
                          capture_output=True, timeout=TIMEOUT, check=True)
     return json.loads(out.stdout)
-
-
-def wait_for(predicate, timeout: float = 20.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out waiting")

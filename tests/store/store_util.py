@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
+
+# tests/wait_util.py, shared with the other server suite; re-exported.
+sys.path.insert(0, str(REPO / "tests"))
+from wait_util import wait_for  # noqa: E402,F401
+
 TOKEN = "store-test-token"
 TIMEOUT = 60
 
@@ -130,16 +135,6 @@ class StoreServer:
         err = self.proc.stderr.read()
         assert self.proc.returncode == 0, err
         return err
-
-
-def wait_for(predicate, timeout: float = 30.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out waiting")
 
 
 def recording_env(recordings: Path, **extra: str) -> Dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -172,10 +173,11 @@ def test_list_odd_keys_under_a_slash_prefix(tools_dir, s3):
 
 
 def _fill(srv: S3Server, prefix: str, n: int) -> List[str]:
-    c = srv.s3()
+    c = srv.s3()  # boto3 clients are thread-safe; moto serves in threads
     keys = [f"{prefix}{i:05d}" for i in range(n)]
-    for k in keys:
-        c.put_object(Bucket=srv.bucket, Key=k, Body=b"ab")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: c.put_object(Bucket=srv.bucket, Key=k,
+                                             Body=b"ab"), keys))
     return keys
 
 
