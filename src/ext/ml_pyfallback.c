@@ -7,6 +7,7 @@
 #include <frameobject.h>
 
 #include "ml_pyfallback.h"
+#include "ml_pyheadlock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -157,6 +158,7 @@ ml_pyfallback_sample(ml_pyfallback *f, ml_pythread *threads, int max_threads,
      * walked afterwards (walking allocates, and may let the GIL go). */
     int gc_was = gc_pause();
     int n = 0;
+    ml_pyheadlock_lock();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
          ts != NULL && n < max_threads; ts = PyThreadState_Next(ts)) {
         if (ts == me) {
@@ -174,6 +176,7 @@ ml_pyfallback_sample(ml_pyfallback *f, ml_pythread *threads, int max_threads,
         f->held[n] = PyThreadState_GetFrame(ts); /* new reference */
         n++;
     }
+    ml_pyheadlock_unlock();
     if (PyErr_Occurred()) {
         PyErr_Clear(); /* a frame object that could not be made */
     }
