@@ -393,7 +393,9 @@ else
     # fallback sampler with subinterpreters, not of the pairing: the same
     # program crashed by itself, without pytest, once in 1,310 runs two or
     # three at a time (none in 100 runs one at a time): load makes it
-    # likelier, it does not make it possible.
+    # likelier, it does not make it possible. (Fixed since: the fallback
+    # walked the main interpreter's thread list without HEAD_LOCK, see
+    # src/ext/ml_pyheadlock.h.)
     read -ra versions <<<"$PY_VERSIONS"
     others=" $(other_versions | tr '\n' ' ') "
     first=("pytest")
