@@ -48,6 +48,7 @@ ml_prefetch_init(ml_prefetch *p)
     p->cur_index.slot = calloc(INDEX_CAP, sizeof(uint32_t));
     p->plan_index.slot = calloc(INDEX_CAP, sizeof(uint32_t));
     p->cur_index.cap = p->plan_index.cap = INDEX_CAP;
+    ml_buf_init(&p->buf, ML_PREFETCH_MAX_BYTES);
     p->cur_pos = calloc(ML_PREFETCH_MAX_REGIONS, sizeof(uint32_t));
     p->plan_pos = calloc(ML_PREFETCH_MAX_REGIONS, sizeof(uint32_t));
     if (!p->cur || !p->plan || !p->reqs || !p->cur_index.slot
@@ -68,28 +69,8 @@ ml_prefetch_free(ml_prefetch *p)
     free(p->plan_index.slot);
     free(p->cur_pos);
     free(p->plan_pos);
-    free(p->buf);
+    ml_buf_free(&p->buf);
     memset(p, 0, sizeof *p);
-}
-
-/* Makes the buffer hold n bytes; 0 or -1 (the round then copies nothing). */
-static int
-buf_reserve(ml_prefetch *p, size_t n)
-{
-    if (n <= p->buf_cap) {
-        return 0;
-    }
-    size_t cap = p->buf_cap ? p->buf_cap : 65536;
-    while (cap < n) {
-        cap *= 2;
-    }
-    uint8_t *b = realloc(p->buf, cap);
-    if (b == NULL) {
-        return -1;
-    }
-    p->buf = b;
-    p->buf_cap = cap;
-    return 0;
 }
 
 /* The plan becomes this round's regions; the old regions' index slots are
@@ -128,11 +109,12 @@ ml_prefetch_round(ml_prefetch *p)
         p->cur[i].ok = 0;
         total += p->cur[i].len;
     }
-    if (p->ncur == 0 || buf_reserve(p, total) != 0) {
+    ml_buf_reset(&p->buf);
+    if (p->ncur == 0 || ml_buf_reserve(&p->buf, total) != 0) {
         return;
     }
     for (int i = 0; i < p->ncur; i++) {
-        p->reqs[i].dst = p->buf + p->cur[i].off;
+        p->reqs[i].dst = p->buf.data + p->cur[i].off;
         p->reqs[i].addr = p->cur[i].addr;
         p->reqs[i].len = p->cur[i].len;
     }
@@ -188,7 +170,7 @@ ml_prefetch_find(ml_prefetch *p, uint64_t addr, size_t len)
         return NULL;
     }
     p->served++;
-    return p->buf + p->cur[i].off;
+    return p->buf.data + p->cur[i].off;
 }
 
 int

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ml_buf.h"
 #include "ml_saferead.h"
 
 #define ML_PREFETCH_MAX_REGIONS 4096     /* regions planned per round */
@@ -39,8 +40,7 @@ typedef struct {
     int ncur;
     ml_prefetch_index cur_index;
     uint32_t *cur_pos; /* each region's slot in cur_index, to empty it */
-    uint8_t *buf;
-    size_t buf_cap;
+    ml_buf buf;        /* the copies, bounded by ML_PREFETCH_MAX_BYTES */
     ml_saferead_req *reqs;
     /* What this round asked for: the next round's copies. */
     ml_prefetch_region *plan;

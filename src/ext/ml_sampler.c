@@ -834,13 +834,14 @@ name_unignored(ml_sampler *s, uint64_t tid)
 {
     ml_sink_lock(s->sink);
     uint64_t t_us = ml_sink_time_us(s->sink, ml_clock_mono_ns());
-    for (int i = 0; i < s->nslots; i++) {
+    int err = follow_file(s, t_us);
+    for (int i = 0; i < s->nslots && err == ML_OK; i++) {
         slot *sl = &s->slots[i];
-        if (sl->tid == tid && sl->name_pending
-            && follow_file(s, t_us) == ML_OK) {
-            ml_sink_check(s->sink, name_pending_slot(s, sl, t_us));
+        if (sl->tid == tid && sl->name_pending) {
+            err = name_pending_slot(s, sl, t_us);
         }
     }
+    ml_sink_check(s->sink, err);
     ml_sink_unlock(s->sink);
 }
 

@@ -32,5 +32,5 @@ mkdir -p "$OUT"
 # shellcheck disable=SC2086
 $CC $CFLAGS -shared -I"$INC" -I"$SRC" \
     "$ROOT/tests/ext/walktest.c" "$SRC/$WALK" "$SRC/ml_pywalk_common.c" \
-    "$SRC/ml_saferead_linux.c" "$SRC/ml_prefetch.c" -o "$OUT/_walktest$SUFFIX" -lpthread
+    "$SRC/ml_saferead_linux.c" "$SRC/ml_prefetch.c" "$ROOT/src/core/ml_buf.c" "$ROOT/src/core/ml_varint.c" -I"$ROOT/src" -o "$OUT/_walktest$SUFFIX" -lpthread
 echo "$OUT/_walktest$SUFFIX"
